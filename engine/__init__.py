@@ -1,0 +1,1 @@
+"""Hindsight: an open-source backtester for Datadog Cloud SIEM detection rules."""

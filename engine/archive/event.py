@@ -1,0 +1,195 @@
+"""The canonical log event (SPEC §1.1) and the normalisation every input goes through.
+
+A `LogEvent` is a plain dict with the reserved keys, a lower-cased `tags` list, epoch-millisecond
+`timestamp` and a nested `attributes` object. Every input format maps its records to this shape
+with `make_event`; `normalize_event` accepts a dict that is already (roughly) canonical, as users
+write them in tests and notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+import orjson
+
+from engine.query.fields import RESERVED_FIELDS
+
+
+class LogEvent(TypedDict):
+    """One normalised log: reserved fields, tags and nested attributes (SPEC §1.1)."""
+
+    id: str
+    timestamp: int
+    host: str | None
+    service: str | None
+    source: str | None
+    status: str | None
+    message: str | None
+    trace_id: str | None
+    tags: list[str]
+    attributes: dict[str, Any]
+
+
+class EventError(ValueError):
+    """A record that cannot become a log event (the reason is the message)."""
+
+
+_CANONICAL_KEYS = frozenset({"id", "timestamp", *RESERVED_FIELDS, "tags", "attributes"})
+
+
+def parse_timestamp(value: Any) -> int:
+    """Epoch milliseconds (UTC) from epoch numbers or RFC 3339 / ISO 8601 text.
+
+    Numbers are read by magnitude: below 1e11 as seconds, below 1e14 as milliseconds, below 1e17
+    as microseconds, otherwise nanoseconds. Text without a zone is taken as UTC.
+    """
+    if isinstance(value, bool) or value is None:
+        raise EventError(f"timestamp must be a number or a date string, not {value!r}")
+    if isinstance(value, int | float):
+        number = float(value)
+        if not math.isfinite(number):
+            raise EventError(f"timestamp is not finite: {value!r}")
+        magnitude = abs(number)
+        if magnitude < 1e11:
+            return round(number * 1000)
+        if magnitude < 1e14:
+            return round(number)
+        if magnitude < 1e17:
+            return round(number / 1000)
+        return round(number / 1_000_000)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise EventError("timestamp is empty")
+        try:
+            return parse_timestamp(float(text)) if _looks_numeric(text) else _parse_iso(text)
+        except (ValueError, OverflowError) as exc:
+            raise EventError(f"timestamp {value!r} is not a date: {exc}") from None
+    raise EventError(f"timestamp must be a number or a date string, not {type(value).__name__}")
+
+
+def _looks_numeric(text: str) -> bool:
+    return text.lstrip("+-").replace(".", "", 1).isdigit()
+
+
+def _parse_iso(text: str) -> int:
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
+
+
+def format_timestamp(epoch_ms: int) -> str:
+    """RFC 3339 UTC text with milliseconds (`2024-01-01T00:00:00.000Z`)."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def normalize_tags(tags: Any) -> list[str]:
+    """Tags as a list of stripped, lower-cased strings; a string is split on commas."""
+    if tags is None:
+        return []
+    items: Iterable[Any] = tags.split(",") if isinstance(tags, str) else tags
+    if not isinstance(items, Iterable) or isinstance(items, Mapping):
+        raise EventError(
+            f"tags must be a list of strings or a comma-separated string, not {tags!r}"
+        )
+    out: list[str] = []
+    for item in items:
+        text = (item if isinstance(item, str) else _scalar_text(item)).strip().lower()
+        if text:
+            out.append(text)
+    return out
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _reserved_text(value: Any) -> str | None:
+    return None if value is None else _scalar_text(value)
+
+
+def event_id(event: Mapping[str, Any]) -> str:
+    """A deterministic id derived from an event's content (used when the input has none)."""
+    body = {key: value for key, value in event.items() if key != "id"}
+    digest = hashlib.blake2b(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), digest_size=12)
+    return "h" + digest.hexdigest()
+
+
+def make_event(
+    *,
+    timestamp: Any,
+    attributes: Mapping[str, Any] | None = None,
+    id: Any = None,
+    host: Any = None,
+    service: Any = None,
+    source: Any = None,
+    status: Any = None,
+    message: Any = None,
+    trace_id: Any = None,
+    tags: Any = None,
+) -> LogEvent:
+    """Build a canonical `LogEvent`, normalising every field (raises `EventError`)."""
+    if attributes is not None and not isinstance(attributes, Mapping):
+        raise EventError(f"attributes must be an object, not {type(attributes).__name__}")
+    status_text = _reserved_text(status)
+    event: LogEvent = {
+        "id": "",
+        "timestamp": parse_timestamp(timestamp),
+        "host": _reserved_text(host),
+        "service": _reserved_text(service),
+        "source": _reserved_text(source),
+        "status": status_text.lower() if status_text is not None else None,
+        "message": _reserved_text(message),
+        "trace_id": _reserved_text(trace_id),
+        "tags": normalize_tags(tags),
+        "attributes": dict(attributes) if attributes else {},
+    }
+    event["id"] = _reserved_text(id) or event_id(event)
+    return event
+
+
+def normalize_event(record: Mapping[str, Any]) -> LogEvent:
+    """A canonical event from a dict in the SPEC §1.1 shape.
+
+    Reserved keys, `tags` and `attributes` are read as such; `date` is accepted for `timestamp`;
+    any other top-level key is kept as an attribute so nothing is lost.
+    """
+    if not isinstance(record, Mapping):
+        raise EventError(f"a log event must be a JSON object, not {type(record).__name__}")
+    time_key = "timestamp" if record.get("timestamp") is not None else "date"
+    timestamp = record.get(time_key)
+    if timestamp is None:
+        raise EventError("the event has no timestamp")
+    attributes = record.get("attributes")
+    if attributes is not None and not isinstance(attributes, Mapping):
+        raise EventError(f"attributes must be an object, not {type(attributes).__name__}")
+    merged = dict(attributes or {})
+    for key, value in record.items():
+        if key not in _CANONICAL_KEYS and key != time_key:
+            merged.setdefault(key, value)
+    return make_event(
+        timestamp=timestamp,
+        attributes=merged,
+        id=record.get("id"),
+        host=record.get("host"),
+        service=record.get("service"),
+        source=record.get("source"),
+        status=record.get("status"),
+        message=record.get("message"),
+        trace_id=record.get("trace_id"),
+        tags=record.get("tags"),
+    )

@@ -1,0 +1,190 @@
+"""Canonical events -> a polars DataFrame in the archive's column layout.
+
+This is the one place where logs become columns, used by ingest (before writing Parquet) and by
+`engine.match` (so a query is tested against exactly what the archive would hold):
+
+- reserved fields are top-level columns, `tags` a list of strings, `timestamp` a UTC datetime (ms);
+- every attribute leaf is a column named as a query names it (`@usr.id`); arrays, and paths that
+  cross arrays of objects, become list columns holding every reached leaf value (nested arrays are
+  flattened);
+- one type per column: booleans, Int64, Float64 (ints and floats mixed) or String; values whose JSON
+  types disagree are all kept as text; a column that is a list in any event is a list column;
+- JSON `null` is missing; an empty object is kept as the text `{}` (it counts as present);
+- `_raw` keeps the whole attributes object as JSON text, so nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+import polars as pl
+
+from engine.archive.event import LogEvent
+from engine.query.fields import BASE_COLUMNS, RAW_COLUMN, RESERVED_FIELDS, quote_segment
+
+TIMESTAMP_DTYPE = pl.Datetime("ms", "UTC")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+#: The fixed dtypes of the base columns.
+BASE_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "timestamp": TIMESTAMP_DTYPE,
+    **{name: pl.String() for name in RESERVED_FIELDS},
+    "tags": pl.List(pl.String()),
+    RAW_COLUMN: pl.String(),
+}
+
+
+class _List(list[Any]):
+    """Marks a flattened value that came through an array (a list-column value)."""
+
+
+def flatten_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attribute leaves keyed by column name; values reached through arrays are lists."""
+    out: dict[str, Any] = {}
+    _walk(attributes, "@", out, in_list=False)
+    return out
+
+
+def _walk(obj: Mapping[str, Any], prefix: str, out: dict[str, Any], *, in_list: bool) -> None:
+    for key, value in obj.items():
+        column = prefix + quote_segment(str(key))
+        _place(value, column, out, in_list=in_list)
+
+
+def _place(value: Any, column: str, out: dict[str, Any], *, in_list: bool) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        if value:
+            _walk(value, column + ".", out, in_list=in_list)
+        else:
+            _store("{}", column, out, in_list=in_list)
+        return
+    if isinstance(value, list | tuple):
+        if not value:
+            _mark_list(out, column)
+        for item in value:
+            _place(item, column, out, in_list=True)
+        return
+    _store(value, column, out, in_list=in_list)
+
+
+def _mark_list(out: dict[str, Any], column: str) -> _List:
+    current = out.get(column)
+    if isinstance(current, _List):
+        return current
+    marked = out[column] = _List() if current is None else _List([current])
+    return marked
+
+
+def _store(value: Any, column: str, out: dict[str, Any], *, in_list: bool) -> None:
+    if in_list or column in out:
+        _mark_list(out, column).append(value)
+    else:
+        out[column] = value
+
+
+def value_kind(value: Any) -> str:
+    """The JSON kind of a scalar leaf: `bool`, `int`, `float` or `str`."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int" if _INT64_MIN <= value <= _INT64_MAX else "str"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+def scalar_dtype(kinds: set[str]) -> pl.DataType:
+    """The column type for a set of scalar kinds (text when they disagree)."""
+    if kinds == {"bool"}:
+        return pl.Boolean()
+    if kinds == {"int"}:
+        return pl.Int64()
+    if kinds and kinds <= {"int", "float"}:
+        return pl.Float64()
+    return pl.String()
+
+
+def canonical_text(value: Any) -> str:
+    """The text form of a scalar when its column holds text (`true`, `200`, `2.5`)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _convert(value: Any, dtype: pl.DataType) -> Any:
+    if isinstance(dtype, pl.String):
+        return canonical_text(value)
+    if isinstance(dtype, pl.Float64):
+        return float(value)
+    return value
+
+
+def _column_series(name: str, values: list[Any]) -> pl.Series:
+    kinds: set[str] = set()
+    is_list = False
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, _List):
+            is_list = True
+            kinds.update(value_kind(item) for item in value)
+        else:
+            kinds.add(value_kind(value))
+    dtype = scalar_dtype(kinds)
+    if is_list:
+        rows = [
+            None
+            if value is None
+            else [
+                _convert(item, dtype) for item in (value if isinstance(value, _List) else [value])
+            ]
+            for value in values
+        ]
+        return pl.Series(name, rows, dtype=pl.List(dtype))
+    rows = [None if value is None else _convert(value, dtype) for value in values]
+    return pl.Series(name, rows, dtype=dtype)
+
+
+def events_to_frame(events: Iterable[LogEvent]) -> pl.DataFrame:
+    """Lay canonical events out as archive columns (see the module docstring)."""
+    base: dict[str, list[Any]] = {name: [] for name in BASE_SCHEMA}
+    attributes: dict[str, list[Any]] = {}
+    row = 0
+    for event in events:
+        for name in BASE_COLUMNS:
+            base[name].append(event[name])  # type: ignore[literal-required]
+        base[RAW_COLUMN].append(orjson.dumps(event["attributes"]).decode())
+        for column, value in flatten_attributes(event["attributes"]).items():
+            values = attributes.get(column)
+            if values is None:
+                values = attributes[column] = []
+            if len(values) < row:
+                values.extend([None] * (row - len(values)))
+            values.append(value)
+        row += 1
+    series = [pl.Series(name, base[name], dtype=dtype) for name, dtype in BASE_SCHEMA.items()]
+    series[1] = pl.Series("timestamp", base["timestamp"], dtype=pl.Int64).cast(TIMESTAMP_DTYPE)
+    for column in sorted(attributes):
+        values = attributes[column]
+        values.extend([None] * (row - len(values)))
+        series.append(_column_series(column, values))
+    return pl.DataFrame(series)
+
+
+def frame_schema(frame: pl.DataFrame) -> dict[str, pl.DataType]:
+    """The column -> dtype mapping a query is compiled against."""
+    return dict(frame.schema)
+
+
+def attribute_columns(schema: Mapping[str, pl.DataType] | Sequence[str]) -> list[str]:
+    """The `@...` columns of a schema."""
+    return [name for name in schema if name.startswith("@")]

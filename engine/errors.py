@@ -1,0 +1,79 @@
+"""The one hierarchy of errors Hindsight raises on purpose.
+
+Every error a user can cause (a bad query, a bad rule, a bad input file, a corrupt archive) is a
+`HindsightError`; the CLI prints it without a traceback and the API maps it to a Datadog error body.
+Anything else escaping the engine is a bug.
+"""
+
+from __future__ import annotations
+
+
+class HindsightError(Exception):
+    """Base class of every user-facing Hindsight error."""
+
+
+class QuerySyntaxError(HindsightError, ValueError):
+    """A log search query that cannot be parsed.
+
+    Carries the 1-based `line` and `column` of the offending text, a short `reason`, an optional
+    `hint` for the common mistakes, and renders the query line with a caret under the problem.
+    """
+
+    def __init__(
+        self,
+        query: str,
+        reason: str,
+        *,
+        line: int = 1,
+        column: int = 1,
+        hint: str | None = None,
+        width: int = 1,
+    ) -> None:
+        self.query = query
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.hint = hint
+        self.width = max(1, width)
+        super().__init__(self.render())
+
+    @classmethod
+    def at_offset(
+        cls, query: str, reason: str, offset: int, *, hint: str | None = None, width: int = 1
+    ) -> QuerySyntaxError:
+        """Build the error for a 0-based character offset into `query`."""
+        offset = max(0, min(offset, len(query)))
+        before = query[:offset]
+        line = before.count("\n") + 1
+        column = offset - (before.rfind("\n") + 1) + 1
+        return cls(query, reason, line=line, column=column, hint=hint, width=width)
+
+    @property
+    def source_line(self) -> str:
+        """The line of the query the error points into."""
+        lines = self.query.split("\n")
+        return lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+
+    @property
+    def caret(self) -> str:
+        """Spaces and carets that underline the offending text of `source_line`."""
+        prefix = "".join("\t" if ch == "\t" else " " for ch in self.source_line[: self.column - 1])
+        return prefix + "^" * self.width
+
+    def render(self) -> str:
+        """The full multi-line message: position, reason, query line, caret and hint."""
+        text = (
+            f"invalid query at line {self.line}, column {self.column}: {self.reason}\n"
+            f"  {self.source_line}\n  {self.caret}"
+        )
+        if self.hint:
+            text += f"\nhint: {self.hint}"
+        return text
+
+
+class ArchiveError(HindsightError):
+    """An archive that cannot be read: a missing, corrupt or inconsistent file (named)."""
+
+
+class IngestError(HindsightError):
+    """Input that cannot be ingested at all (unknown format, unreadable path, bad option)."""

@@ -1,0 +1,1 @@
+"""The Datadog log search language: parse (text -> AST) and compile (AST -> polars)."""
