@@ -9,6 +9,7 @@ write them in tests and notebooks.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -108,6 +109,15 @@ def normalize_tags(tags: Any) -> list[str]:
     return out
 
 
+def json_text(value: Any, *, sort_keys: bool = False) -> str:
+    """Compact JSON text of `value`; integers beyond 64 bits (which orjson refuses) are kept."""
+    try:
+        option = orjson.OPT_SORT_KEYS if sort_keys else 0
+        return orjson.dumps(value, option=option).decode()
+    except TypeError:
+        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=str)
+
+
 def _scalar_text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -115,7 +125,7 @@ def _scalar_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return json_text(value, sort_keys=True)
 
 
 def _reserved_text(value: Any) -> str | None:
@@ -125,7 +135,7 @@ def _reserved_text(value: Any) -> str | None:
 def event_id(event: Mapping[str, Any]) -> str:
     """A deterministic id derived from an event's content (used when the input has none)."""
     body = {key: value for key, value in event.items() if key != "id"}
-    digest = hashlib.blake2b(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), digest_size=12)
+    digest = hashlib.blake2b(json_text(body, sort_keys=True).encode(), digest_size=12)
     return "h" + digest.hexdigest()
 
 

@@ -15,13 +15,14 @@ This is the one place where logs become columns, used by ingest (before writing 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 import polars as pl
 
-from engine.archive.event import LogEvent
+from engine.archive.event import LogEvent, json_text
 from engine.query.fields import BASE_COLUMNS, RAW_COLUMN, RESERVED_FIELDS, quote_segment
 
 TIMESTAMP_DTYPE = pl.Datetime("ms", "UTC")
@@ -117,7 +118,7 @@ def canonical_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return json_text(value, sort_keys=True)
 
 
 def _convert(value: Any, dtype: pl.DataType) -> Any:
@@ -162,7 +163,7 @@ def events_to_frame(events: Iterable[LogEvent]) -> pl.DataFrame:
     for event in events:
         for name in BASE_COLUMNS:
             base[name].append(event[name])  # type: ignore[literal-required]
-        base[RAW_COLUMN].append(orjson.dumps(event["attributes"]).decode())
+        base[RAW_COLUMN].append(json_text(event["attributes"]))
         for column, value in flatten_attributes(event["attributes"]).items():
             values = attributes.get(column)
             if values is None:
@@ -188,3 +189,24 @@ def frame_schema(frame: pl.DataFrame) -> dict[str, pl.DataType]:
 def attribute_columns(schema: Mapping[str, pl.DataType] | Sequence[str]) -> list[str]:
     """The `@...` columns of a schema."""
     return [name for name in schema if name.startswith("@")]
+
+
+def frame_to_events(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows of an archive frame back as canonical log dicts (attributes from the `_raw` copy)."""
+    wanted = [name for name in (*BASE_COLUMNS, RAW_COLUMN) if name in frame.columns]
+    rows = frame.select(wanted).with_columns(
+        pl.col("timestamp").dt.epoch("ms") if "timestamp" in wanted else []
+    )
+    events: list[dict[str, Any]] = []
+    for row in rows.iter_rows(named=True):
+        raw = row.pop(RAW_COLUMN, None)
+        row["attributes"] = _load_json(raw) if raw else {}
+        events.append(row)
+    return events
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

@@ -1,0 +1,73 @@
+"""Where things live in an archive: `<root>/index=<name>/dt=YYYYMMDD/hour=HH/*.parquet`.
+
+Partitions are by UTC event time. Each index folder also holds `_manifest.json` (the unified
+schema and per-file statistics, see `manifest.py`) and a `.lock` file taken while writing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.errors import IngestError
+
+INDEX_PREFIX = "index="
+MANIFEST_NAME = "_manifest.json"
+LOCK_NAME = ".lock"
+HOUR_MS = 3_600_000
+_INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_PARTITION = re.compile(r"^dt=(\d{8})/hour=(\d{2})$")
+
+
+def check_index_name(name: str) -> str:
+    """Return `name` if it is a valid index name, else raise `IngestError` saying why."""
+    if not _INDEX_NAME.match(name):
+        raise IngestError(
+            f"invalid index name {name!r}: use 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def index_dir(root: Path, index: str) -> Path:
+    """The folder of one index."""
+    return root / f"{INDEX_PREFIX}{index}"
+
+
+def partition_of(epoch_ms: int) -> str:
+    """The partition (`dt=YYYYMMDD/hour=HH`) an event time falls in."""
+    moment = datetime.fromtimestamp(epoch_ms // 1000, tz=UTC)
+    return f"dt={moment:%Y%m%d}/hour={moment:%H}"
+
+
+def partition_start(partition: str) -> int:
+    """Epoch ms of the first instant of a partition."""
+    found = _PARTITION.match(partition)
+    if not found:
+        raise ValueError(f"not a partition path: {partition!r}")
+    day, hour = found.groups()
+    moment = datetime.strptime(day + hour, "%Y%m%d%H").replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def list_indexes(root: Path) -> list[str]:
+    """Names of the indexes present under an archive root."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        child.name[len(INDEX_PREFIX) :]
+        for child in root.iterdir()
+        if child.is_dir() and child.name.startswith(INDEX_PREFIX)
+    )
+
+
+def list_data_files(folder: Path) -> list[str]:
+    """Relative paths of every Parquet file in an index folder's partitions, sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.glob("dt=*/hour=*/*.parquet")
+        if not path.name.startswith((".", "_"))
+    )

@@ -1,0 +1,199 @@
+"""The index manifest: the unified schema and per-file statistics of one archive index.
+
+`_manifest.json` is a cache of what the Parquet footers say, kept so a scan can choose files by
+time and convert older files without opening every footer. It is reconciled with the files on
+disk whenever an index is opened: files added by hand are read, files removed are forgotten, so
+a lost or stale manifest is never a problem.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pyarrow.parquet as pq
+
+from engine.archive.layout import MANIFEST_NAME, list_data_files
+from engine.archive.schema import (
+    Schema,
+    dtype_to_text,
+    normalize_dtype,
+    ordered,
+    schema_from_json,
+    schema_to_json,
+    unify,
+)
+from engine.errors import ArchiveError
+
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class FileEntry:
+    """What the manifest knows of one Parquet file."""
+
+    path: str
+    rows: int
+    bytes: int
+    min_ts: int | None
+    max_ts: int | None
+    #: columns whose type in this file differs from the index's unified type (converted on read)
+    deviations: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as stored in `_manifest.json`."""
+        return {
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "min_ts": self.min_ts,
+            "max_ts": self.max_ts,
+            "deviations": self.deviations,
+        }
+
+
+def read_footer(path: Path) -> tuple[Schema, int, int | None, int | None]:
+    """Schema, row count and timestamp range of one Parquet file (raises `ArchiveError`)."""
+    try:
+        metadata = pq.read_metadata(path)
+        schema = {
+            name: normalize_dtype(dtype) for name, dtype in pl.read_parquet_schema(path).items()
+        }
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise ArchiveError(f"corrupt archive file {path}: {exc}") from None
+    low: int | None = None
+    high: int | None = None
+    names = metadata.schema.names
+    if "timestamp" in names:
+        position = names.index("timestamp")
+        for group in range(metadata.num_row_groups):
+            stats = metadata.row_group(group).column(position).statistics
+            if stats is None or not stats.has_min_max:
+                low = high = None
+                break
+            group_low, group_high = _epoch_ms(stats.min), _epoch_ms(stats.max)
+            low = group_low if low is None else min(low, group_low)
+            high = group_high if high is None else max(high, group_high)
+    return schema, metadata.num_rows, low, high
+
+
+def _epoch_ms(value: Any) -> int:
+    if isinstance(value, datetime):
+        return round(value.timestamp() * 1000)
+    return int(value)
+
+
+@dataclass
+class IndexManifest:
+    """Unified schema and file list of one index folder."""
+
+    folder: Path
+    schema: Schema = field(default_factory=dict)
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    dirty: bool = False
+
+    @classmethod
+    def load(cls, folder: Path) -> IndexManifest:
+        """Read `_manifest.json` (if any) and reconcile it with the files on disk."""
+        manifest = cls(folder)
+        path = folder / MANIFEST_NAME
+        if path.is_file():
+            try:
+                data = orjson.loads(path.read_bytes())
+                if data.get("version") == MANIFEST_VERSION:
+                    manifest.schema = schema_from_json(data["schema"])
+                    manifest.files = {
+                        name: FileEntry(name, **entry) for name, entry in data["files"].items()
+                    }
+            except (orjson.JSONDecodeError, KeyError, TypeError, ArchiveError):
+                manifest.schema, manifest.files = {}, {}
+        manifest.reconcile()
+        return manifest
+
+    def reconcile(self) -> None:
+        """Forget files that are gone; read the footers of files the manifest does not know."""
+        on_disk = list_data_files(self.folder)
+        known = set(on_disk)
+        for name in [name for name in self.files if name not in known]:
+            del self.files[name]
+            self.dirty = True
+        for name in on_disk:
+            entry = self.files.get(name)
+            size = (self.folder / name).stat().st_size
+            if entry is None or entry.bytes != size:
+                schema, rows, low, high = read_footer(self.folder / name)
+                self.add_file(name, schema, rows=rows, size=size, min_ts=low, max_ts=high)
+        if not self.files and self.schema:
+            self.schema, self.dirty = {}, True
+
+    def add_file(
+        self,
+        name: str,
+        schema: Schema,
+        *,
+        rows: int,
+        size: int,
+        min_ts: int | None,
+        max_ts: int | None,
+    ) -> None:
+        """Record a file, widening the unified schema (and marking older files) if needed."""
+        widened: dict[str, pl.DataType] = {}
+        for column, dtype in schema.items():
+            current = self.schema.get(column)
+            if current is None:
+                self.schema[column] = dtype
+            elif current != dtype:
+                merged = unify(current, dtype)
+                if merged != current:
+                    widened[column] = merged
+                    self.schema[column] = merged
+        if widened:
+            self._mark_deviations(widened)
+        self.schema = ordered(self.schema)
+        deviations = {
+            column: dtype_to_text(dtype)
+            for column, dtype in schema.items()
+            if dtype != self.schema[column]
+        }
+        self.files[name] = FileEntry(name, rows, size, min_ts, max_ts, deviations)
+        self.dirty = True
+
+    def _mark_deviations(self, widened: dict[str, pl.DataType]) -> None:
+        for entry in self.files.values():
+            file_schema, _, _, _ = read_footer(self.folder / entry.path)
+            for column in widened:
+                if column in file_schema and file_schema[column] != self.schema[column]:
+                    entry.deviations[column] = dtype_to_text(file_schema[column])
+
+    def file_schema(self, entry: FileEntry) -> Schema:
+        """The types of one file's columns where they differ from the unified schema."""
+        return schema_from_json(entry.deviations)
+
+    def save(self) -> None:
+        """Write `_manifest.json` atomically if anything changed."""
+        if not self.dirty:
+            return
+        data = {
+            "version": MANIFEST_VERSION,
+            "schema": schema_to_json(self.schema),
+            "files": {name: entry.to_json() for name, entry in sorted(self.files.items())},
+        }
+        target = self.folder / MANIFEST_NAME
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        os.replace(temporary, target)
+        self.dirty = False
+
+    @property
+    def rows(self) -> int:
+        """Events stored in the index."""
+        return sum(entry.rows for entry in self.files.values())
+
+    @property
+    def bytes(self) -> int:
+        """Bytes on disk of the index's data files."""
+        return sum(entry.bytes for entry in self.files.values())

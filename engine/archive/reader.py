@@ -1,0 +1,165 @@
+"""Reading an archive: choose files by time, unify their types, scan lazily.
+
+`open_archive(root).scan(index, start=..., end=...)` returns a polars LazyFrame over the events of
+`[start, end)` with the index's unified schema. Files are chosen from the manifest's per-file time
+ranges, row groups are pruned by Parquet statistics, and only the columns a query needs are read
+(polars pushes projections and the time filter into the scan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
+from engine.archive.layout import index_dir, list_indexes
+from engine.archive.manifest import FileEntry, IndexManifest
+from engine.archive.schema import Schema, conform
+from engine.errors import ArchiveError
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """Size figures of one index."""
+
+    name: str
+    events: int
+    files: int
+    bytes: int
+    min_ts: int | None
+    max_ts: int | None
+    columns: int
+
+
+class Archive:
+    """A Parquet log archive rooted at a folder (see `layout.py`)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ArchiveError(f"archive {self.root} does not exist or is not a folder")
+        self._manifests: dict[str, IndexManifest] = {}
+
+    def __repr__(self) -> str:
+        return f"Archive({str(self.root)!r})"
+
+    def indexes(self) -> list[str]:
+        """Names of the indexes in the archive."""
+        return list_indexes(self.root)
+
+    def manifest(self, index: str = "main") -> IndexManifest:
+        """The reconciled manifest of an index (raises `ArchiveError` for an unknown index)."""
+        cached = self._manifests.get(index)
+        if cached is None:
+            folder = index_dir(self.root, index)
+            if not folder.is_dir():
+                known = ", ".join(self.indexes()) or "none"
+                raise ArchiveError(
+                    f"index {index!r} does not exist in archive {self.root} (indexes: {known})"
+                )
+            cached = self._manifests[index] = IndexManifest.load(folder)
+        return cached
+
+    def refresh(self) -> None:
+        """Forget cached manifests (after another process wrote to the archive)."""
+        self._manifests.clear()
+
+    def schema(self, index: str = "main") -> Schema:
+        """The unified column types of an index."""
+        return {**BASE_SCHEMA, **self.manifest(index).schema}
+
+    def info(self, index: str = "main") -> IndexInfo:
+        """Events, files, bytes, time range and column count of an index."""
+        manifest = self.manifest(index)
+        entries = manifest.files.values()
+        lows = [entry.min_ts for entry in entries if entry.min_ts is not None]
+        highs = [entry.max_ts for entry in entries if entry.max_ts is not None]
+        return IndexInfo(
+            name=index,
+            events=manifest.rows,
+            files=len(manifest.files),
+            bytes=manifest.bytes,
+            min_ts=min(lows) if lows else None,
+            max_ts=max(highs) if highs else None,
+            columns=len(self.schema(index)),
+        )
+
+    def files(
+        self, index: str = "main", *, start: int | None = None, end: int | None = None
+    ) -> list[FileEntry]:
+        """The files that may hold events of `[start, end)` (epoch ms), in time order."""
+        chosen = [
+            entry
+            for entry in self.manifest(index).files.values()
+            if (start is None or entry.max_ts is None or entry.max_ts >= start)
+            and (end is None or entry.min_ts is None or entry.min_ts < end)
+        ]
+        return sorted(chosen, key=lambda entry: (entry.min_ts or 0, entry.path))
+
+    def scan(
+        self,
+        index: str = "main",
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        files: Sequence[FileEntry] | None = None,
+    ) -> pl.LazyFrame:
+        """A LazyFrame of the events with `start <= timestamp < end` (epoch ms; None = open)."""
+        schema = self.schema(index)
+        folder = index_dir(self.root, index)
+        chosen = self.files(index, start=start, end=end) if files is None else list(files)
+        plain = [str(folder / entry.path) for entry in chosen if not entry.deviations]
+        frames: list[pl.LazyFrame] = []
+        if plain:
+            frames.append(
+                pl.scan_parquet(
+                    plain,
+                    schema=schema,
+                    missing_columns="insert",
+                    extra_columns="ignore",
+                    hive_partitioning=False,
+                )
+            )
+        manifest = self.manifest(index)
+        for entry in chosen:
+            if entry.deviations:
+                own = {**schema, **manifest.file_schema(entry)}
+                frames.append(
+                    pl.scan_parquet(
+                        folder / entry.path,
+                        schema=own,
+                        missing_columns="insert",
+                        extra_columns="ignore",
+                        hive_partitioning=False,
+                    ).select(conform(own, schema))
+                )
+        if not frames:
+            return pl.LazyFrame(schema=schema)
+        frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+        return frame.filter(time_filter(start, end))
+
+
+def time_filter(start: int | None, end: int | None) -> pl.Expr:
+    """`start <= timestamp < end` on the archive's timestamp column (None bounds are open)."""
+    condition = pl.lit(True)
+    if start is not None:
+        condition &= pl.col("timestamp") >= pl.lit(start).cast(TIMESTAMP_DTYPE)
+    if end is not None:
+        condition &= pl.col("timestamp") < pl.lit(end).cast(TIMESTAMP_DTYPE)
+    return condition
+
+
+def open_archive(root: str | Path | Archive) -> Archive:
+    """An `Archive` for a folder (an `Archive` is returned as is)."""
+    return root if isinstance(root, Archive) else Archive(root)
+
+
+def collect(frame: pl.LazyFrame) -> pl.DataFrame:
+    """Run a lazy archive query; a file that cannot be read becomes an `ArchiveError`."""
+    try:
+        return frame.collect()
+    except (OSError, pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+        raise ArchiveError(f"cannot read the archive: {exc}") from None

@@ -1,0 +1,200 @@
+"""Writing events into an archive index: hour partitions, de-duplication, sorted Parquet files.
+
+Events arrive in chunks, are laid out as columns (`frame.events_to_frame`) and buffered per hour
+partition as Arrow data. When the buffer passes its memory budget, the largest partitions are
+flushed: duplicates (same event id already in the partition or earlier in the batch) are dropped,
+rows are sorted by time, and a zstd Parquet file with statistics is written atomically. Memory is
+bounded by the budget whatever the input size. One writer per index at a time (a file lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import polars as pl
+
+from engine.archive.event import LogEvent
+from engine.archive.frame import BASE_SCHEMA, events_to_frame
+from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_dir, partition_of
+from engine.archive.manifest import IndexManifest
+from engine.archive.schema import conform, normalize_dtype, ordered, unify, unify_schemas
+from engine.errors import ArchiveError
+
+DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
+ROW_GROUP_SIZE = 50_000
+
+
+@dataclass
+class WriteSummary:
+    """What a writer did: events written, duplicates skipped, files and partitions touched."""
+
+    events: int = 0
+    duplicates: int = 0
+    files: int = 0
+    bytes: int = 0
+    partitions: set[str] = field(default_factory=set)
+
+
+class ArchiveWriter:
+    """Append events to one index of an archive (use as a context manager)."""
+
+    def __init__(
+        self, root: str | Path, index: str = "main", *, buffer_bytes: int = DEFAULT_BUFFER_BYTES
+    ) -> None:
+        self.root = Path(root)
+        self.index = check_index_name(index)
+        self.folder = index_dir(self.root, index)
+        self.buffer_bytes = buffer_bytes
+        self.summary = WriteSummary()
+        self._buffers: dict[str, list[pl.DataFrame]] = {}
+        self._buffered = 0
+        self._lock: IO[bytes] | None = None
+        self._manifest: IndexManifest | None = None
+
+    def __enter__(self) -> ArchiveWriter:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close(flush=kind is None)
+
+    def open(self) -> None:
+        """Create the index folder, take its lock and load its manifest."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock = (self.folder / LOCK_NAME).open("ab")
+        except OSError as exc:
+            raise ArchiveError(f"cannot write to archive {self.root}: {exc.strerror}") from None
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise ArchiveError(
+                f"index {self.index!r} of {self.root} is being written by another process"
+            ) from None
+        self._manifest = IndexManifest.load(self.folder)
+
+    @property
+    def manifest(self) -> IndexManifest:
+        """The index manifest (the writer must be open)."""
+        if self._manifest is None:
+            raise RuntimeError("ArchiveWriter used before open()")
+        return self._manifest
+
+    def write(self, events: Sequence[LogEvent]) -> None:
+        """Buffer a chunk of events; flush partitions when the memory budget is exceeded."""
+        if not events:
+            return
+        frame = events_to_frame(events)
+        hours = frame["timestamp"].dt.epoch("ms") // HOUR_MS
+        frame = frame.with_columns(hours.alias("_hour"))
+        for (hour,), part in frame.partition_by("_hour", as_dict=True).items():
+            piece = _drop_empty_attributes(part.drop("_hour"))
+            self._buffers.setdefault(partition_of(int(hour) * HOUR_MS), []).append(piece)
+            self._buffered += int(piece.estimated_size())
+        while self._buffered > self.buffer_bytes and self._buffers:
+            largest = max(self._buffers, key=lambda key: _size(self._buffers[key]))
+            self._flush(largest)
+
+    def close(self, *, flush: bool = True) -> WriteSummary:
+        """Flush every buffered partition, save the manifest and release the lock."""
+        try:
+            if flush:
+                for partition in sorted(self._buffers):
+                    self._flush(partition)
+            if self._manifest is not None:
+                self._manifest.save()
+        finally:
+            self._buffers.clear()
+            self._buffered = 0
+            if self._lock is not None:
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+                self._lock.close()
+                self._lock = None
+        return self.summary
+
+    def _flush(self, partition: str) -> None:
+        pieces = self._buffers.pop(partition)
+        self._buffered -= _size(pieces)
+        frame = self._combine(pieces)
+        before = frame.height
+        frame = frame.unique(subset="id", keep="first", maintain_order=True)
+        existing = self._existing_ids(partition)
+        if existing is not None:
+            frame = frame.join(existing, on="id", how="anti")
+        self.summary.duplicates += before - frame.height
+        if frame.height == 0:
+            return
+        frame = frame.sort("timestamp", "id")
+        folder = self.folder / partition
+        folder.mkdir(parents=True, exist_ok=True)
+        first = frame["timestamp"].dt.epoch("ms")[0]
+        name = f"part-{first}-{uuid.uuid4().hex[:12]}.parquet"
+        temporary = folder / f".{name}.tmp"
+        frame.write_parquet(
+            temporary, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE
+        )
+        os.replace(temporary, folder / name)
+        size = (folder / name).stat().st_size
+        stamps = frame["timestamp"].dt.epoch("ms")
+        self.manifest.add_file(
+            f"{partition}/{name}",
+            {column: normalize_dtype(dtype) for column, dtype in frame.schema.items()},
+            rows=frame.height,
+            size=size,
+            min_ts=int(stamps.min()),  # type: ignore[arg-type]
+            max_ts=int(stamps.max()),  # type: ignore[arg-type]
+        )
+        self.summary.events += frame.height
+        self.summary.files += 1
+        self.summary.bytes += size
+        self.summary.partitions.add(partition)
+
+    def _combine(self, pieces: list[pl.DataFrame]) -> pl.DataFrame:
+        """One frame from the buffered pieces, typed to fit the index's unified schema."""
+        target: dict[str, pl.DataType] = {}
+        for piece in pieces:
+            target = unify_schemas(target, piece.schema)
+        archive = self.manifest.schema
+        for column, dtype in target.items():
+            if column in archive:
+                target[column] = unify(archive[column], dtype)
+        target = ordered(target)
+        return pl.concat([piece.select(conform(piece.schema, target)) for piece in pieces])
+
+    def _existing_ids(self, partition: str) -> pl.DataFrame | None:
+        paths = [
+            self.folder / name for name in self.manifest.files if name.startswith(partition + "/")
+        ]
+        if not paths:
+            return None
+        try:
+            return pl.scan_parquet(paths, hive_partitioning=False).select("id").collect()
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ArchiveError(f"cannot read existing files of {partition}: {exc}") from None
+
+
+def _size(pieces: list[pl.DataFrame]) -> int:
+    return sum(int(piece.estimated_size()) for piece in pieces)
+
+
+def _drop_empty_attributes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop attribute columns with no value in this piece (they belong to other partitions)."""
+    counts = frame.null_count().row(0, named=True)
+    empty = [
+        name for name, nulls in counts.items() if name not in BASE_SCHEMA and nulls == frame.height
+    ]
+    return frame.drop(empty) if empty else frame
