@@ -77,3 +77,38 @@ class ArchiveError(HindsightError):
 
 class IngestError(HindsightError):
     """Input that cannot be ingested at all (unknown format, unreadable path, bad option)."""
+
+
+class RuleValidationError(HindsightError, ValueError):
+    """A rule or job definition that breaks the rule model (SPEC §3.1-3.5).
+
+    Lists every problem at once, each as (JSON path of the field, what is wrong / what is allowed),
+    and names the file the rule came from when there is one.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], *, source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f"rule {source}" if source else "rule"
+        lines = [
+            f"{where} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"
+        ]
+        lines += [f"  {path or '(root)'}: {message}" for path, message in problems]
+        super().__init__("\n".join(lines))
+
+
+class TemplateError(HindsightError, ValueError):
+    """A message template that cannot be rendered; names the rule and the position."""
+
+    def __init__(self, rule: str, reason: str, *, line: int, column: int) -> None:
+        self.rule = rule
+        self.reason = reason
+        self.line = line
+        self.column = column
+        super().__init__(
+            f"message template of rule {rule!r}, line {line}, column {column}: {reason}"
+        )
+
+
+class UnsupportedRuleError(HindsightError):
+    """A rule the engine refuses to run (e.g. an unsupported rule type), named in the message."""
