@@ -1,0 +1,132 @@
+"""Loading detection rules from JSON files and folders.
+
+Accepted shapes (SPEC §3; Datadog's own exports):
+
+- one rule object, as `GET /api/v2/security_monitoring/rules/{id}` returns it or the app's
+  "Export to JSON" writes it;
+- a JSON:API resource wrapping a rule: `{"data": {"id": ..., "attributes": {...rule...}}}`;
+- for `load_rules` only: a JSON array of rules, or a rules list response `{"data": [...]}` whose
+  items are rule objects or JSON:API resources.
+
+Every error names the file, plus the array index when the file holds several rules
+(`rules.json[3]`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.errors import RuleValidationError
+from engine.rules.models import Rule
+from engine.rules.validation import validate_rule
+
+__all__ = ["RuleSetValidationError", "load_rule", "load_rules"]
+
+RuleSource = str | os.PathLike[str] | Mapping[str, Any]
+
+
+class RuleSetValidationError(RuleValidationError):
+    """Several rules of a folder or file are invalid; `errors` holds one error per rule."""
+
+    def __init__(self, errors: list[RuleValidationError]) -> None:
+        self.errors = errors
+        problems = [
+            (f"{err.source}: {path}" if path else str(err.source), message)
+            for err in errors
+            for path, message in err.problems
+        ]
+        super().__init__(problems, source=None)
+        text = f"{len(errors)} rules are invalid:\n" + "\n".join(str(err) for err in errors)
+        self.args = (text,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def load_rule(rule: RuleSource) -> Rule:
+    """One rule from a `.json` file holding one rule object, or from an already-decoded dict."""
+    if isinstance(rule, Mapping):
+        return validate_rule(_unwrap_resource(rule))
+    source = str(rule)
+    data = _read_json(Path(rule))
+    items = _rule_list(data)
+    if items is not None:
+        problem = f"holds a list of {len(items)} rules; load_rule reads one (use load_rules)"
+        raise RuleValidationError([("", problem)], source=source)
+    return validate_rule(_unwrap_resource(data), source=source)
+
+
+def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
+    """Every rule of a file (one rule or a list) or of a folder (`*.json`, recursively, sorted).
+
+    Raises the rule's `RuleValidationError` when one rule is invalid, and a
+    `RuleSetValidationError` listing each invalid rule when several are.
+    """
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*.json") if p.is_file()) if root.is_dir() else [root]
+    rules: list[Rule] = []
+    errors: list[RuleValidationError] = []
+    for file in files:
+        try:
+            data = _read_json(file)
+        except RuleValidationError as err:
+            errors.append(err)
+            continue
+        items = _rule_list(data)
+        entries = (
+            [(str(file), data)]
+            if items is None
+            else [(f"{file}[{i}]", item) for i, item in enumerate(items)]
+        )
+        for source, item in entries:
+            try:
+                rules.append(validate_rule(_unwrap_resource(item), source=source))
+            except RuleValidationError as err:
+                errors.append(err)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise RuleSetValidationError(errors)
+    return rules
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuleValidationError([("", "no such file or folder")], source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise RuleValidationError(
+            [("", f"cannot read the file: {reason}")], source=str(path)
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        problem = f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}"
+        raise RuleValidationError([("", problem)], source=str(path)) from None
+
+
+def _rule_list(data: Any) -> list[Any] | None:
+    """The rules of a list-shaped document (array or `{"data": [...]}`), else None."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, Mapping) and isinstance(data.get("data"), list):
+        return list(data["data"])
+    return None
+
+
+def _unwrap_resource(data: Any) -> Any:
+    """`{"data": {"id", "attributes": {...}}}` or `{"id", "attributes": {...}}` -> the rule."""
+    if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
+        data = data["data"]
+    if isinstance(data, Mapping) and isinstance(data.get("attributes"), Mapping):
+        rule = dict(data["attributes"])
+        if isinstance(data.get("id"), str):
+            rule.setdefault("id", data["id"])
+        return rule
+    return data
