@@ -1,0 +1,52 @@
+"""`datadog-archive`: lines of a Datadog log archive (`archive_*.json.gz` / `.json.zst`, SPEC §6.2).
+
+`_id` -> id, `date` -> timestamp, the reserved keys `host service source status message trace_id`
+and `tags` stay reserved, `attributes` are the attributes, and every other top-level key (such as
+`span_id`) is kept as an attribute without overwriting what `attributes` holds. A line without
+`date` may carry `timestamp` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.archive.formats.mapping import (
+    EventFields,
+    Format,
+    attributes_object,
+    first_present,
+    merge_extra,
+    reserved_from,
+)
+
+RESERVED_KEYS: tuple[str, ...] = ("host", "service", "source", "status", "message", "trace_id")
+TIMESTAMP_KEYS: tuple[str, ...] = ("date", "timestamp")
+
+
+def looks_like(record: dict[str, Any]) -> bool:
+    """An archive line: it has both `_id` and `date`."""
+    return "_id" in record and "date" in record
+
+
+def fields(record: dict[str, Any]) -> EventFields:
+    """Map one archive line (see module doc)."""
+    time_key, timestamp = first_present(record, TIMESTAMP_KEYS)
+    attributes = attributes_object(record.get("attributes"), "attributes")
+    consumed = {"_id", "tags", "attributes", *RESERVED_KEYS}
+    if time_key is not None:
+        consumed.add(time_key)
+    mapped: EventFields = {
+        "timestamp": timestamp,
+        "id": record.get("_id"),
+        "tags": record.get("tags"),
+        "attributes": merge_extra(attributes, record, consumed),
+    }
+    return reserved_from(record) | mapped
+
+
+FORMAT = Format(
+    name="datadog-archive",
+    fields=fields,
+    looks_like=looks_like,
+    timestamp_keys=TIMESTAMP_KEYS,
+)

@@ -1,0 +1,56 @@
+"""`ndjson`: canonical events (SPEC §1.1), one per line or in a JSON array.
+
+Records in the canonical shape are read like `engine.archive.event.normalize_event` reads them:
+`id`, `timestamp` (or `date`), the reserved keys, `tags` and `attributes`; any other top-level key
+is kept as an attribute. A record with a `custom` object is Datadog's internal sample content
+(SPEC §6.3, the `result` of a log-pipeline test): `custom` holds the attributes and the other keys
+are the reserved fields; `timestamp` is epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.archive.formats.mapping import (
+    EventFields,
+    Format,
+    attributes_object,
+    first_present,
+    merge_extra,
+    reserved_from,
+)
+
+RESERVED_KEYS: tuple[str, ...] = ("host", "service", "source", "status", "message", "trace_id")
+TIMESTAMP_KEYS: tuple[str, ...] = ("timestamp", "date")
+_SHAPE_KEYS = ("attributes", "message", "tags", "host", "service")
+
+
+def looks_like(record: dict[str, Any]) -> bool:
+    """A canonical event: a `custom` object, or a timestamp plus a canonical key."""
+    if isinstance(record.get("custom"), dict):
+        return True
+    has_time = "timestamp" in record or "date" in record
+    return has_time and any(key in record for key in _SHAPE_KEYS)
+
+
+def fields(record: dict[str, Any]) -> EventFields:
+    """Map one canonical event or sample-content record (see module doc)."""
+    time_key, timestamp = first_present(record, TIMESTAMP_KEYS)
+    if isinstance(record.get("custom"), dict):
+        attributes = dict(record["custom"])
+        consumed = {"custom", "id", "tags", *RESERVED_KEYS}
+    else:
+        attributes = attributes_object(record.get("attributes"), "attributes")
+        consumed = {"attributes", "id", "tags", *RESERVED_KEYS}
+    if time_key is not None:
+        consumed.add(time_key)
+    mapped: EventFields = {
+        "timestamp": timestamp,
+        "id": record.get("id"),
+        "tags": record.get("tags"),
+        "attributes": merge_extra(attributes, record, consumed),
+    }
+    return reserved_from(record) | mapped
+
+
+FORMAT = Format(name="ndjson", fields=fields, looks_like=looks_like, timestamp_keys=TIMESTAMP_KEYS)
