@@ -1,0 +1,1 @@
+"""Detection methods: from matched events to signals (one module per method, plus the lifecycle)."""

@@ -1,0 +1,197 @@
+"""From lifecycle signals to `JobResult`s: attached events, counts, samples, message and title.
+
+A signal's attached events are those in its opening instant's window plus those at each instant
+that updated it (SPEC §3.7), de-duplicated. From them come `events_matched` (distinct events), the
+per-query counts, every log id, and up to 10 samples (earliest first) whose full logs are read
+back from the source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from engine.detect.lifecycle import SEVERITY_RANK, SignalSpan
+from engine.detect.prepare import RulePlan
+from engine.detect.threshold import aggregate_column
+from engine.jobs.plan import TIME
+from engine.jobs.result import MAX_SAMPLES, JobResult, QueryDetail, Sample, from_epoch_ms
+from engine.jobs.source import LogSource
+from engine.rules.template import MessageContext, render_message
+
+_SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
+
+
+def attached_events(
+    rule: RulePlan, matches: pl.DataFrame, signals: Sequence[SignalSpan]
+) -> pl.DataFrame:
+    """Rows (`_s` signal number, `id`, `_q`, `_t`, `_d`) of the events each signal holds."""
+    keys = rule.key_columns
+    window_ms = rule.rule.options.evaluationWindow * 1000
+    opens: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for number, signal in enumerate(signals):
+        opening = signal.opening
+        opens.append(
+            {"_s": number, **dict(zip(keys, opening.group, strict=True)), "_at": opening.time}
+        )
+        updates += [
+            {"_s": number, **dict(zip(keys, item.group, strict=True)), TIME: item.time}
+            for item in signal.updates
+        ]
+    columns = ["_s", "id", "_q", TIME, "_d"]
+    schema = {"_s": pl.Int64, **{key: pl.String for key in keys}}
+    opened = pl.DataFrame(opens, schema={**schema, "_at": pl.Int64})
+    in_window = (
+        (matches.join(opened, on=keys, how="inner") if keys else matches.join(opened, how="cross"))
+        .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) > pl.col("_at") - window_ms)
+        .select(columns)
+    )
+    parts = [in_window]
+    if updates:
+        updated = pl.DataFrame(updates, schema={**schema, TIME: pl.Int64})
+        parts.append(matches.join(updated, on=[*keys, TIME], how="inner").select(columns))
+    return pl.concat(parts).unique(subset=["_s", "id", "_q"]).sort("_s", TIME, "id", "_q")
+
+
+def result_id(rule: RulePlan, signal: SignalSpan, job_id: str | None) -> str:
+    """A stable id for a result: the same rule, group and opening instant give the same id."""
+    text = "\x1f".join(
+        [job_id or "", rule.rule.id or rule.rule.name, *signal.key, str(signal.opened_at)]
+    )
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def build_results(
+    rule: RulePlan,
+    matches: pl.DataFrame,
+    instants: pl.DataFrame,
+    signals: Sequence[SignalSpan],
+    source: LogSource,
+    *,
+    job_id: str | None = None,
+) -> list[JobResult]:
+    """The job results of a rule's signals."""
+    if not signals:
+        return []
+    attached = attached_events(rule, matches, signals)
+    per_signal = attached.partition_by("_s", as_dict=True)
+    samples_wanted: dict[int, list[tuple[str, int]]] = {}
+    for number in range(len(signals)):
+        rows = per_signal.get((number,))
+        if rows is None:
+            continue
+        first = rows.unique(subset="id", keep="first", maintain_order=True).head(MAX_SAMPLES)
+        samples_wanted[number] = list(zip(first["id"], first["_q"], strict=True))
+    sample_ids = [log_id for wanted in samples_wanted.values() for log_id, _ in wanted]
+    low = min(signal.first_seen for signal in signals)
+    high = max(signal.last_seen for signal in signals) + 1
+    logs = source.logs_by_id(sample_ids, low, high)
+    results = []
+    for number, signal in enumerate(signals):
+        rows = per_signal.get((number,), attached.clear())
+        samples = [
+            Sample(log_id, query_index, logs[log_id])
+            for log_id, query_index in samples_wanted.get(number, [])
+            if log_id in logs
+        ]
+        results.append(_result(rule, signal, rows, instants, samples, job_id))
+    return results
+
+
+def _result(
+    rule: RulePlan,
+    signal: SignalSpan,
+    rows: pl.DataFrame,
+    instants: pl.DataFrame,
+    samples: list[Sample],
+    job_id: str | None,
+) -> JobResult:
+    spec = rule.rule
+    case = spec.cases[signal.case]
+    per_query = {
+        query.name: rows.filter(pl.col("_q") == query.index)["id"].n_unique()
+        for query in rule.queries
+    }
+    last = _last_instant(rule, signal, instants)
+    details = [
+        QueryDetail(
+            name=query.name,
+            query=spec.queries[query.index].query or "",
+            aggregation=query.aggregation,
+            group_by_paths=list(query.group_by),
+            distinct_fields=list(spec.queries[query.index].distinctFields),
+            metric=next(iter(spec.queries[query.index].metric_fields()), None),
+            events_count=per_query[query.name],
+            distinct_values=_distinct_values(rows, query.index) if query.distinct else [],
+            value=last.get(aggregate_column(query)),
+        )
+        for query in rule.queries
+    ]
+    paths = rule.group_by_paths
+    group_by = dict(zip(spec.groupSignalsBy or paths, signal.key, strict=True))
+    sources = list(dict.fromkeys(s.log["source"] for s in samples if s.log.get("source")))
+    tags = list(dict.fromkeys([*spec.tags, *(f"source:{name}" for name in sources)]))
+    severity = _SEVERITY_NAMES[signal.severity]
+    title = spec.name + (f" - {case.name}" if case.name else "")
+    first_log = samples[0].log if samples else {}
+    context = MessageContext(
+        rule_name=spec.name,
+        case_name=case.name,
+        severity=severity,
+        timestamp_ms=signal.opened_at,
+        first_seen_ms=signal.first_seen,
+        last_seen_ms=signal.last_seen,
+        events_matched=rows["id"].n_unique(),
+        events_matched_per_query=per_query,
+        attributes=first_log.get("attributes", {}),
+        log={
+            **{k: v for k, v in first_log.items() if k != "attributes"},
+            **first_log.get("attributes", {}),
+        },
+        tags=tags,
+        group_by=group_by,
+    )
+    ids = list(dict.fromkeys(rows["id"].to_list()))
+    return JobResult(
+        id=result_id(rule, signal, job_id),
+        rule_name=spec.name,
+        rule_id=spec.id,
+        rule_type=spec.type,
+        detection_method=spec.detection_method,
+        case_index=signal.case,
+        case_name=case.name,
+        case_condition=case.condition,
+        severity=severity,
+        group_by_paths=paths,
+        group_by=group_by,
+        timestamp=from_epoch_ms(signal.opened_at),
+        first_seen=from_epoch_ms(signal.first_seen),
+        last_seen=from_epoch_ms(signal.last_seen),
+        events_matched=len(ids),
+        events_per_query=per_query,
+        queries=details,
+        log_ids=ids,
+        samples=samples,
+        tags=tags,
+        title=title,
+        message=render_message(spec.message, context),
+        job_id=job_id,
+    )
+
+
+def _last_instant(rule: RulePlan, signal: SignalSpan, instants: pl.DataFrame) -> dict[str, Any]:
+    last = signal.instants[-1]
+    condition = pl.col(TIME) == last.time
+    for key, value in zip(rule.key_columns, last.group, strict=True):
+        condition = condition & (pl.col(key) == value)
+    found = instants.filter(condition)
+    return found.row(0, named=True) if found.height else {}
+
+
+def _distinct_values(rows: pl.DataFrame, query_index: int) -> list[str]:
+    values = rows.filter(pl.col("_q") == query_index)["_d"].explode().drop_nulls()
+    return sorted(set(values.to_list()))

@@ -1,0 +1,238 @@
+"""`run`: rules over logs -> the job results the live rules would have produced.
+
+All rules of a call share ONE scan of the logs (`ScanPlan`), read in time slices so progress can
+be reported as the scan advances through time. Each rule then runs its detection method on its own
+small matches frame. A rule that cannot run (an unsupported type or method, a bad query against this
+data) is reported in its statistics and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from engine.archive.reader import collect
+from engine.detect.assemble import build_results
+from engine.detect.lifecycle import form_signals
+from engine.detect.prepare import RulePlan, matches, plan_rule
+from engine.detect.threshold import instants, matched_cases, matched_instants
+from engine.errors import HindsightError
+from engine.jobs.plan import ScanPlan
+from engine.jobs.result import JobResult
+from engine.jobs.source import LogSource
+from engine.rules.loader import load_rule, load_rules
+from engine.rules.models import JobDefinition, Rule
+from engine.times import parse_time
+
+SUPPORTED_TYPES = ("log_detection",)
+SUPPORTED_METHODS = ("threshold",)
+
+RuleInput = Rule | JobDefinition | Mapping[str, Any] | str | Path
+TimeInput = int | str | datetime | None
+ProgressCallback = Callable[[float], None]
+
+
+@dataclass
+class RuleStats:
+    """What one rule did in a run."""
+
+    rule: str
+    detection_method: str
+    events_scanned: int = 0
+    events_matched: dict[str, int] = field(default_factory=dict)
+    results: int = 0
+    results_by_severity: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class JobRun:
+    """The outcome of `run`: every result, and per-rule statistics."""
+
+    results: list[JobResult]
+    stats: list[RuleStats]
+    start: int | None
+    end: int | None
+    events_scanned: int
+    seconds: float
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One flat dict per result (see `JobResult.to_dict`)."""
+        return [result.to_dict() for result in self.results]
+
+    def to_polars(self) -> pl.DataFrame:
+        """The results as a DataFrame, one row per result."""
+        rows = self.to_dicts()
+        if not rows:
+            return pl.DataFrame(schema=_RESULT_SCHEMA)
+        flat = [
+            {
+                **row,
+                "group_by": _group_text(row["group_by"]),
+                "events_per_query": orjson.dumps(row["events_per_query"]).decode(),
+            }
+            for row in rows
+        ]
+        frame = pl.DataFrame(
+            flat,
+            schema=_RESULT_SCHEMA
+            | {"timestamp": pl.String, "first_seen": pl.String, "last_seen": pl.String},
+        )
+        return frame.with_columns(
+            pl.col("timestamp", "first_seen", "last_seen").str.to_datetime(
+                "%Y-%m-%dT%H:%M:%S%.3fZ", time_unit="ms", time_zone="UTC"
+            )
+        )
+
+
+_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "rule": pl.String(),
+    "case": pl.String(),
+    "severity": pl.String(),
+    "group_by": pl.String(),
+    "timestamp": pl.Datetime("ms", "UTC"),
+    "first_seen": pl.Datetime("ms", "UTC"),
+    "last_seen": pl.Datetime("ms", "UTC"),
+    "events_matched": pl.Int64(),
+    "events_per_query": pl.String(),
+    "title": pl.String(),
+    "message": pl.String(),
+    "tags": pl.List(pl.String()),
+    "log_ids": pl.List(pl.String()),
+}
+
+
+def _group_text(group_by: Mapping[str, str]) -> str:
+    return ", ".join(f"{field}:{value}" for field, value in group_by.items())
+
+
+def as_rules(rules: RuleInput | Sequence[RuleInput]) -> list[Rule]:
+    """Rule objects from rules, job definitions, dicts, rule files or folders of rule files."""
+    items: Sequence[RuleInput] = (
+        [rules] if isinstance(rules, Rule | JobDefinition | Mapping | str | Path) else rules
+    )
+    loaded: list[Rule] = []
+    for item in items:
+        if isinstance(item, Rule):
+            loaded.append(item)
+        elif isinstance(item, JobDefinition):
+            loaded.append(item.to_rule())
+        elif isinstance(item, Mapping):
+            loaded.append(load_rule(item))
+        else:
+            loaded.extend(load_rules(item))
+    return loaded
+
+
+def run(
+    rules: RuleInput | Sequence[RuleInput],
+    logs: Any,
+    *,
+    start: TimeInput = None,
+    end: TimeInput = None,
+    index: str = "main",
+    job_id: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> JobRun:
+    """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
+
+    `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
+    relative text); None means the whole archive.
+    """
+    began = time.perf_counter()
+    loaded = as_rules(rules)
+    source = LogSource.of(logs, index)
+    low = None if start is None else parse_time(start)
+    high = None if end is None else parse_time(end)
+    plan = ScanPlan(source.schema)
+    stats = [RuleStats(rule.name, rule.detection_method) for rule in loaded]
+    planned: list[RulePlan | None] = []
+    for rule, stat in zip(loaded, stats, strict=True):
+        planned.append(_plan(rule, plan, stat))
+    scanned, events_scanned = _scan(source, plan, low, high, progress)
+    results: list[JobResult] = []
+    for rule_plan, stat in zip(planned, stats, strict=True):
+        stat.events_scanned = events_scanned
+        if rule_plan is None:
+            continue
+        began_rule = time.perf_counter()
+        try:
+            found = _detect(rule_plan, scanned, source, job_id, stat)
+        except HindsightError as exc:
+            stat.error = str(exc)
+            found = []
+        stat.results = len(found)
+        for result in found:
+            stat.results_by_severity[result.severity] = (
+                stat.results_by_severity.get(result.severity, 0) + 1
+            )
+        stat.seconds += time.perf_counter() - began_rule
+        results.extend(found)
+    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    return JobRun(results, stats, low, high, events_scanned, time.perf_counter() - began)
+
+
+def _plan(rule: Rule, plan: ScanPlan, stat: RuleStats) -> RulePlan | None:
+    began = time.perf_counter()
+    try:
+        if rule.type not in SUPPORTED_TYPES:
+            stat.error = f"unsupported rule type {rule.type}"
+        elif rule.detection_method not in SUPPORTED_METHODS:
+            stat.error = f"detection method {rule.detection_method} is not supported yet"
+        else:
+            return plan_rule(rule, plan)
+    except HindsightError as exc:
+        stat.error = str(exc)
+    finally:
+        stat.seconds += time.perf_counter() - began
+    return None
+
+
+def _scan(
+    source: LogSource,
+    plan: ScanPlan,
+    low: int | None,
+    high: int | None,
+    progress: ProgressCallback | None,
+) -> tuple[pl.DataFrame, int]:
+    slices = source.slices(low, high)
+    parts: list[pl.DataFrame] = []
+    scanned = 0
+    for number, (slice_low, slice_high) in enumerate(slices, start=1):
+        frame = source.scan(slice_low, slice_high)
+        part, count = pl.collect_all([plan.apply(frame), frame.select(pl.len())])
+        parts.append(part)
+        scanned += int(count.item())
+        if progress is not None:
+            progress(number / len(slices))
+    if not parts:
+        return collect(plan.apply(source.scan(low, high))), 0
+    return pl.concat(parts), scanned
+
+
+def _detect(
+    rule: RulePlan, scanned: pl.DataFrame, source: LogSource, job_id: str | None, stat: RuleStats
+) -> list[JobResult]:
+    rows = scanned.filter(pl.any_horizontal([query.flag for query in rule.queries]))
+    for query in rule.queries:
+        stat.events_matched[query.name] = int(rows[query.flag].sum())
+    frame = matches(rule, rows)
+    if frame.height == 0:
+        return []
+    evaluated = matched_cases(rule, instants(rule, frame))
+    options = rule.rule.options
+    signals = form_signals(
+        matched_instants(rule, evaluated),
+        keep_alive_ms=options.keepAlive * 1000,
+        max_duration_ms=options.maxSignalDuration * 1000,
+    )
+    return build_results(rule, frame, evaluated, signals, source, job_id=job_id)

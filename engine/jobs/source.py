@@ -1,0 +1,89 @@
+"""Where a job reads logs from: an archive index, or log dicts given in memory."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from engine.archive.event import normalize_event
+from engine.archive.frame import events_to_frame, frame_to_events
+from engine.archive.reader import Archive, collect, open_archive, time_filter
+from engine.archive.schema import Schema
+
+SLICE_ROWS = 2_000_000
+
+
+class LogSource:
+    """Logs a job runs over: a schema to compile against, a lazy scan, and logs by id."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        frame: pl.LazyFrame | None,
+        archive: Archive | None = None,
+        index: str = "main",
+    ) -> None:
+        self.schema = schema
+        self._frame = frame
+        self.archive = archive
+        self.index = index
+
+    @classmethod
+    def of(cls, logs: Any, index: str = "main") -> LogSource:
+        """A source from an archive path, an opened `Archive`, or a sequence of log dicts."""
+        if isinstance(logs, LogSource):
+            return logs
+        if isinstance(logs, Sequence) and not isinstance(logs, str | bytes):
+            events = [normalize_event(item) for item in logs if isinstance(item, Mapping)]
+            if len(events) != len(logs):
+                raise TypeError("logs given as a list must all be log dicts")
+            frame = events_to_frame(events)
+            return cls(dict(frame.schema), frame.lazy(), index=index)
+        archive = open_archive(logs)
+        return cls(archive.schema(index), None, archive, index)
+
+    def scan(self, start: int | None = None, end: int | None = None) -> pl.LazyFrame:
+        """Events with `start <= timestamp < end` (epoch ms; None = open)."""
+        if self.archive is not None:
+            return self.archive.scan(self.index, start=start, end=end)
+        assert self._frame is not None
+        return self._frame.filter(time_filter(start, end))
+
+    def logs_by_id(
+        self, ids: Sequence[str], start: int | None = None, end: int | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Full canonical logs of the given ids within `[start, end)`, keyed by id."""
+        if not ids:
+            return {}
+        wanted = pl.Series("ids", list(set(ids)), dtype=pl.String())
+        frame = collect(self.scan(start, end).filter(pl.col("id").is_in(wanted.implode())))
+        return {event["id"]: event for event in frame_to_events(frame)}
+
+    def count(self, start: int | None = None, end: int | None = None) -> int:
+        """Events in `[start, end)`."""
+        return int(collect(self.scan(start, end).select(pl.len())).item())
+
+    def slices(
+        self, start: int | None, end: int | None, *, target_rows: int = SLICE_ROWS
+    ) -> list[tuple[int | None, int | None]]:
+        """Consecutive `[low, high)` time slices covering `[start, end)`, each ~`target_rows` rows.
+
+        Cuts fall on file boundaries of the archive (from its manifest); in-memory logs are one
+        slice. The scan reads slice by slice, so progress follows event time.
+        """
+        if self.archive is None:
+            return [(start, end)]
+        cuts: list[int] = []
+        rows = 0
+        for entry in self.archive.files(self.index, start=start, end=end):
+            if rows >= target_rows and entry.min_ts is not None:
+                low = cuts[-1] if cuts else start
+                if (low is None or entry.min_ts > low) and (end is None or entry.min_ts < end):
+                    cuts.append(entry.min_ts)
+                    rows = 0
+            rows += entry.rows
+        bounds: list[int | None] = [start, *cuts, end]
+        return list(itertools.pairwise(bounds))
