@@ -16,7 +16,7 @@ import polars as pl
 
 from engine.detect.lifecycle import SEVERITY_RANK, SignalSpan
 from engine.detect.prepare import RulePlan
-from engine.detect.threshold import aggregate_column
+from engine.detect.threshold import aggregate_column, window_ms
 from engine.jobs.plan import TIME
 from engine.jobs.result import MAX_SAMPLES, JobResult, QueryDetail, Sample, from_epoch_ms
 from engine.jobs.source import LogSource
@@ -30,7 +30,7 @@ def attached_events(
 ) -> pl.DataFrame:
     """Rows (`_s` signal number, `id`, `_q`, `_t`, `_d`) of the events each signal holds."""
     keys = rule.key_columns
-    window_ms = rule.rule.options.evaluationWindow * 1000
+    window = window_ms(rule.rule.options.evaluationWindow)
     opens: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for number, signal in enumerate(signals):
@@ -47,7 +47,7 @@ def attached_events(
     opened = pl.DataFrame(opens, schema={**schema, "_at": pl.Int64})
     in_window = (
         (matches.join(opened, on=keys, how="inner") if keys else matches.join(opened, how="cross"))
-        .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) > pl.col("_at") - window_ms)
+        .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) > pl.col("_at") - window)
         .select(columns)
     )
     parts = [in_window]

@@ -85,8 +85,7 @@ def numeric_values(field: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     column = field_column(field)
     dtype = schema.get(column)
     if column == "tags" and not field.startswith("@"):
-        text = text_values(field, schema)
-        return numeric_value(text, pl.String()) or pl.lit(None, dtype=pl.Float64())
+        return _or_null(numeric_value(text_values(field, schema), pl.String()))
     if dtype is None:
         return pl.lit(None, dtype=pl.Float64())
     if isinstance(dtype, pl.List):
@@ -94,4 +93,8 @@ def numeric_values(field: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         if element is None:
             return pl.lit(None, dtype=pl.List(pl.Float64()))
         return pl.col(column).list.eval(element.drop_nulls())
-    return numeric_value(pl.col(column), dtype) or pl.lit(None, dtype=pl.Float64())
+    return _or_null(numeric_value(pl.col(column), dtype))
+
+
+def _or_null(expr: pl.Expr | None) -> pl.Expr:
+    return pl.lit(None, dtype=pl.Float64()) if expr is None else expr

@@ -142,7 +142,7 @@ def _query_rows(query: QueryPlan, scanned: pl.DataFrame) -> pl.DataFrame:
     key_names = [f"_k{position}" for position in range(len(query.keys))]
     for name in key_names:
         if isinstance(frame.schema[name], pl.List):
-            frame = frame.explode(name)
+            frame = frame.explode(name, empty_as_null=True)
     if key_names:
         if query.optional:
             frame = frame.with_columns(pl.col(key_names).fill_null(NOT_AVAILABLE))

@@ -43,9 +43,14 @@ def _aggregate(query: QueryPlan) -> pl.Expr:
     return value.alias(aggregate_column(query))
 
 
+def window_ms(window_seconds: int) -> int:
+    """An evaluation window in ms; W = 0 is 1 ms: `(t - 1, t]` keeps only the same millisecond."""
+    return max(window_seconds * 1000, 1)
+
+
 def window_period(window_seconds: int) -> str:
-    """The polars rolling period of an evaluation window (W = 0 keeps only the same millisecond)."""
-    return f"{max(window_seconds * 1000, 1)}i"
+    """The polars rolling period of an evaluation window."""
+    return f"{window_ms(window_seconds)}i"
 
 
 def instants(rule: RulePlan, frame: pl.DataFrame) -> pl.DataFrame:
