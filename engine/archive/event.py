@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -203,3 +204,27 @@ def normalize_event(record: Mapping[str, Any]) -> LogEvent:
         trace_id=record.get("trace_id"),
         tags=record.get("tags"),
     )
+
+
+def distinguish_repeats(events: Iterable[LogEvent], *, memory: int = 100_000) -> Iterator[LogEvent]:
+    """Give each repeat of an identical id-less event its own id, so counts are preserved.
+
+    Two byte-identical logs without an id get the same content id; they are still two logs. The
+    n-th repeat (within the last `memory` events of one input) becomes `<content id>.<n>`, which is
+    deterministic: re-ingesting the same input yields the same ids and adds nothing. Events that
+    carry their own id are left alone (a repeated real id is a duplicate).
+    """
+    seen: dict[str, int] = {}
+    order: deque[str] = deque()
+    for event in events:
+        identity = event["id"]
+        if identity in seen:
+            if event_id(event) == identity:
+                seen[identity] += 1
+                event["id"] = f"{identity}.{seen[identity]}"
+        else:
+            seen[identity] = 1
+            order.append(identity)
+            if len(order) > memory:
+                seen.pop(order.popleft(), None)
+        yield event

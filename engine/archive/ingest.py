@@ -8,11 +8,11 @@ that names every rejected line by file and line number.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.archive.event import LogEvent
+from engine.archive.event import LogEvent, distinguish_repeats
 from engine.archive.formats import FORMATS, Rejected, read_events
 from engine.archive.sources import expand_sources
 from engine.archive.writer import DEFAULT_BUFFER_BYTES, ArchiveWriter
@@ -97,12 +97,8 @@ def ingest(
         for source in inputs:
             state.current = source.name
             notify(state)
-            for item in read_events(source, format=format, timestamp_field=timestamp_field):
-                if isinstance(item, Rejected):
-                    report.rejected += 1
-                    if len(report.rejections) < MAX_REPORTED_REJECTIONS:
-                        report.rejections.append(item)
-                    continue
+            items = read_events(source, format=format, timestamp_field=timestamp_field)
+            for item in _with_rejections(items, report):
                 chunk.append(item)
                 if len(chunk) >= CHUNK_EVENTS:
                     report.events_read += len(chunk)
@@ -127,3 +123,20 @@ def ingest(
     report.bytes_written = summary.bytes
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _with_rejections(
+    items: Iterable[LogEvent | Rejected], report: IngestReport
+) -> Iterator[LogEvent]:
+    """The events of one input, repeats told apart; rejected lines go into the report."""
+
+    def events() -> Iterator[LogEvent]:
+        for item in items:
+            if isinstance(item, Rejected):
+                report.rejected += 1
+                if len(report.rejections) < MAX_REPORTED_REJECTIONS:
+                    report.rejections.append(item)
+            else:
+                yield item
+
+    return distinguish_repeats(events())

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.archive.event import normalize_event
+from engine.archive.event import distinguish_repeats, normalize_event
 from engine.archive.frame import events_to_frame, frame_to_events
 from engine.archive.reader import Archive, collect, open_archive, time_filter
 from engine.archive.schema import Schema
@@ -37,7 +37,11 @@ class LogSource:
         if isinstance(logs, LogSource):
             return logs
         if isinstance(logs, Sequence) and not isinstance(logs, str | bytes):
-            events = [normalize_event(item) for item in logs if isinstance(item, Mapping)]
+            events = list(
+                distinguish_repeats(
+                    normalize_event(item) for item in logs if isinstance(item, Mapping)
+                )
+            )
             if len(events) != len(logs):
                 raise TypeError("logs given as a list must all be log dicts")
             frame = events_to_frame(events)

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from engine.archive.event import EventError, format_timestamp, make_event, parse_timestamp
+from engine.archive.event import (
+    EventError,
+    distinguish_repeats,
+    format_timestamp,
+    make_event,
+    normalize_event,
+    parse_timestamp,
+)
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
@@ -57,3 +64,15 @@ def test_tags(tags: Any, expected: list[str]) -> None:
 def test_non_object_attributes_rejected() -> None:
     with pytest.raises(EventError, match="attributes must be an object"):
         make_event(timestamp=T0, attributes=["x"])  # type: ignore[arg-type]
+
+
+def test_identical_events_without_id_keep_their_count() -> None:
+    events = [normalize_event({"timestamp": T0, "message": "same"}) for _ in range(3)]
+    ids = [event["id"] for event in distinguish_repeats(events)]
+    base = ids[0]
+    assert ids == [base, f"{base}.2", f"{base}.3"]
+
+
+def test_repeated_real_ids_stay_duplicates() -> None:
+    events = [normalize_event({"id": "x1", "timestamp": T0, "message": m}) for m in "ab"]
+    assert [event["id"] for event in distinguish_repeats(events)] == ["x1", "x1"]
