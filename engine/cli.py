@@ -30,8 +30,16 @@ from engine.search import count, search
 EXIT_USER_ERROR = 2
 _SHOWN_REJECTIONS = 20
 
-err_console = Console(stderr=True)
-out_console = Console()
+PIPE_WIDTH = 160  # tables written to a file or a pipe are not wrapped to 80 columns
+
+
+def _console(*, stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+
+
+err_console = _console(stderr=True)
+out_console = _console(stderr=False)
 
 
 def _number(value: float) -> str:
@@ -396,10 +404,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except HindsightError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        click.echo(f"error: {exc}", err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Abort:
-        err_console.print("aborted")
+        click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
