@@ -1,1 +1,52 @@
 """The Datadog log search language: parse (text -> AST) and compile (AST -> polars)."""
+
+from engine.query.ast import (
+    And,
+    Cidr,
+    Comparison,
+    Exists,
+    Field,
+    FieldKind,
+    FieldMatch,
+    FreeText,
+    FullText,
+    Glob,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Range,
+    Term,
+    Value,
+    Wildcard,
+    to_query,
+)
+from engine.query.compiler import compile_node, compile_query
+from engine.query.parser import parse
+
+__all__ = [
+    "And",
+    "Cidr",
+    "Comparison",
+    "Exists",
+    "Field",
+    "FieldKind",
+    "FieldMatch",
+    "FreeText",
+    "FullText",
+    "Glob",
+    "MatchAll",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Range",
+    "Term",
+    "Value",
+    "Wildcard",
+    "compile_node",
+    "compile_query",
+    "parse",
+    "to_query",
+]

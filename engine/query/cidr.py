@@ -1,0 +1,149 @@
+"""CIDR blocks (SPEC §2.9): validation at parse time and pure-polars IP matching.
+
+IP text is parsed with string and integer expressions only (no Python callbacks):
+
+- IPv4: four dotted decimal octets 0-255 (no leading zeros, as Python's `ipaddress`) -> one integer;
+- IPv6: hex groups with at most one `::`, an optional embedded IPv4 tail (`::ffff:1.2.3.4`) and an
+  optional zone id (`fe80::1%eth0`, ignored) -> 32 fixed-width hex digits, which order like the
+  128-bit number.
+
+An address matches a block when it lies between the block's first and last address. IPv4 values
+only match IPv4 blocks and IPv6 values IPv6 blocks; anything else (non-IP text) never matches.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.query.values import let
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+_DOTTED_TAIL = r":([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$"
+_H = "[0-9a-f]{1,4}"
+#: Every valid compressed or full IPv6 text without an IPv4 tail (lower-case hex).
+_IPV6 = (
+    "^(?:"
+    + "|".join(
+        [
+            f"(?:{_H}:){{7}}{_H}",
+            f"(?:{_H}:){{1,7}}:",
+            f"(?:{_H}:){{1,6}}:{_H}",
+            f"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+            f"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+            f"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}",
+            f"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+            f"{_H}:(?::{_H}){{1,6}}",
+            f":(?:(?::{_H}){{1,7}}|:)",
+        ]
+    )
+    + ")$"
+)
+_BYTE_HEX = {str(value): f"{value:02x}" for value in range(256)}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A network as the inclusive integer range of its addresses."""
+
+    version: int
+    first: int
+    last: int
+
+    @classmethod
+    def parse(cls, text: str) -> Block:
+        """A block from CIDR text; host bits are cleared (`10.1.2.3/8` is `10.0.0.0/8`).
+
+        Raises `ValueError` for text that is not an IPv4/IPv6 network.
+        """
+        network = ipaddress.ip_network(text.strip(), strict=False)
+        return cls(network.version, int(network.network_address), int(network.broadcast_address))
+
+
+def normalize_block(text: str) -> str:
+    """The canonical text of a block (`10.1.2.3/8` -> `10.0.0.0/8`); raises `ValueError`."""
+    return str(ipaddress.ip_network(text.strip(), strict=False))
+
+
+def ipv4_value(text: pl.Expr) -> pl.Expr:
+    """The IPv4 address in `text` as an Int64, or null when it is not a dotted-quad address."""
+
+    def combine(octets: pl.Expr) -> pl.Expr:
+        value = pl.lit(0, dtype=pl.Int64())
+        for index in range(4):
+            octet = octets.struct.field(str(index + 1)).cast(pl.Int64(), strict=False)
+            value = value * 256 + octet
+        return value
+
+    return let(text.str.extract_groups(_IPV4), combine)
+
+
+def _tail_groups(lowered: pl.Expr) -> pl.Expr:
+    """`:hhhh:hhhh` for a valid dotted IPv4 tail (`:1.2.3.4` -> `:0102:0304`), else ""."""
+    octets = lowered.str.extract(_DOTTED_TAIL, 1).str.split(".")
+    hexes = octets.list.eval(pl.element().replace_strict(_BYTE_HEX, default="x")).list.join("")
+    return (pl.lit(":") + hexes.str.replace(r"^(.{4})(.{4})$", "${1}:${2}")).fill_null("")
+
+
+def _expand(hexes: pl.Expr) -> pl.Expr:
+    """32 hex digits from valid IPv6 text without a tail: fill `::`, pad groups, join."""
+    missing = 8 - hexes.str.count_matches("[0-9a-f]+")
+    zeros = pl.lit(":" + "0:" * 8).str.head(1 + 2 * missing)
+    full = hexes.str.replace("::", zeros, literal=True).str.strip_chars(":")
+    return full.str.split(":").list.eval(pl.element().str.pad_start(4, "0")).list.join("")
+
+
+def ipv6_hex(text: pl.Expr) -> pl.Expr:
+    """The IPv6 address in `text` as 32 lower-case hex digits, or null when it is not one.
+
+    Fixed-width hex text orders like the 128-bit number, so ranges compare as strings. Steps: drop
+    a zone id, rewrite an IPv4 tail as two hex groups, validate, fill `::` with the missing zero
+    groups, left-pad every group to four digits and join them.
+    """
+    lowered = text.str.to_lowercase().str.replace(r"%[^%]+$", "")
+    hexes = let(lowered, lambda value: value.str.replace(_DOTTED_TAIL, _tail_groups(value)))
+    return let(
+        hexes,
+        lambda value: pl.when(value.str.contains(_IPV6)).then(_expand(value)).otherwise(None),
+    )
+
+
+def in_blocks(text: pl.Expr, blocks: tuple[Block, ...]) -> pl.Expr:
+    """True when the IP text lies in one of `blocks` (false for non-IP text and nulls)."""
+    tests: list[pl.Expr] = []
+    v4 = [block for block in blocks if block.version == 4]
+    v6 = [block for block in blocks if block.version == 6]
+    if v4:
+        tests.append(
+            let(
+                ipv4_value(text),
+                lambda address: _any_of(
+                    [address.is_between(pl.lit(b.first), pl.lit(b.last)) for b in v4]
+                ),
+            )
+        )
+    if v6:
+        tests.append(
+            let(
+                ipv6_hex(text),
+                lambda address: _any_of(
+                    [
+                        address.is_between(pl.lit(f"{b.first:032x}"), pl.lit(f"{b.last:032x}"))
+                        for b in v6
+                    ]
+                ),
+            )
+        )
+    if not tests:
+        return pl.lit(False)
+    return _any_of(tests).fill_null(False)
+
+
+def _any_of(tests: list[pl.Expr]) -> pl.Expr:
+    result = tests[0]
+    for test in tests[1:]:
+        result = result | test
+    return result

@@ -1,0 +1,250 @@
+"""Compile a query AST into one boolean polars expression over the archive columns.
+
+`compile_query(query, schema)` never returns null: every leaf is `fill_null(False)`, so `Not` is
+plain complement (`-@a:x` holds for events without `@a`, SPEC §2.3). A field whose column is not
+in the schema is missing in every event. List columns are existential (some element satisfies the
+predicate). Constant sub-results (a missing column, `*`) are folded at compile time; a query that is
+constant as a whole compiles to `pl.repeat(value, pl.len())`, so it has one value per row in any
+context. Only native polars expressions are used (no Python callbacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.query import cidr, predicates, text
+from engine.query.ast import (
+    And,
+    Cidr,
+    Comparison,
+    Exists,
+    Field,
+    FieldKind,
+    FieldMatch,
+    FreeText,
+    FullText,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Range,
+    Term,
+    Value,
+    Wildcard,
+)
+from engine.query.fields import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED, child_prefix
+from engine.query.parser import parse
+from engine.query.predicates import ValuePredicate
+from engine.query.values import is_string
+
+#: A compiled clause: a polars boolean expression, or a constant known at compile time.
+Compiled = pl.Expr | bool
+
+_TAGS = "tags"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a field's values live: a column, its element dtype, and how to read one value.
+
+    `prefix` is set for tag keys: only elements starting with `key:` count, and the value is the
+    text after it.
+    """
+
+    expr: pl.Expr
+    dtype: pl.DataType
+    is_list: bool = False
+    prefix: str | None = None
+
+    def any(self, predicate: ValuePredicate) -> Compiled:
+        """True when some value of the target satisfies `predicate`."""
+        subject = pl.element() if self.is_list else self.expr
+        value = subject if self.prefix is None else subject.str.slice(len(self.prefix))
+        test = predicate(value, self.dtype)
+        if test is None:
+            return False
+        if self.prefix is not None:
+            test = subject.str.starts_with(self.prefix) & test
+        if self.is_list:
+            return self.expr.list.eval(test.fill_null(False)).list.any().fill_null(False)
+        return test.fill_null(False)
+
+
+def element_dtype(dtype: pl.DataType) -> pl.DataType:
+    """The dtype of one value: the inner type of a list column, else the column's own."""
+    if not isinstance(dtype, pl.List):
+        return dtype
+    inner = dtype.inner
+    return inner() if isinstance(inner, type) else inner
+
+
+def target(column: str, dtype: pl.DataType, prefix: str | None = None) -> Target:
+    """The target of a schema column (list columns are read element by element)."""
+    is_list = isinstance(dtype, pl.List)
+    return Target(pl.col(column), element_dtype(dtype), is_list=is_list, prefix=prefix)
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    return is_string(element_dtype(dtype))
+
+
+class Compiler:
+    """Compiles AST nodes against one archive schema."""
+
+    def __init__(self, schema: Mapping[str, pl.DataType]) -> None:
+        self.schema = schema
+
+    # ---- structure ------------------------------------------------------------------------
+
+    def compile(self, node: Node) -> Compiled:
+        """The expression (or constant) for `node`."""
+        if isinstance(node, And):
+            return _all([self.compile(child) for child in node.children])
+        if isinstance(node, Or):
+            return _any([self.compile(child) for child in node.children])
+        if isinstance(node, Not):
+            inner = self.compile(node.child)
+            return (not inner) if isinstance(inner, bool) else ~inner
+        if isinstance(node, MatchAll):
+            return True
+        if isinstance(node, FreeText):
+            return self.text_search(self.text_targets(DEFAULT_TEXT_COLUMNS), node.value)
+        if isinstance(node, FullText):
+            columns = [name for name in self.schema if name.startswith("@")]
+            return self.text_search(self.text_targets((*FULL_TEXT_RESERVED, *columns)), node.value)
+        if isinstance(node, FieldMatch):
+            return self.field_match(node.field, node.value)
+        if isinstance(node, Exists):
+            return self.exists(node.field)
+        return self.cidr(node)
+
+    # ---- fields ---------------------------------------------------------------------------
+
+    def targets(self, field: Field) -> list[Target]:
+        """The columns holding `field`'s values (empty when the field is missing everywhere)."""
+        if field.kind in (FieldKind.TAG, FieldKind.TAGS):
+            dtype = self.schema.get(_TAGS)
+            if dtype is None:
+                return []
+            prefix = field.name + ":" if field.kind is FieldKind.TAG else None
+            return [target(_TAGS, dtype, prefix)]
+        dtype = self.schema.get(field.column)
+        return [] if dtype is None else [target(field.column, dtype)]
+
+    def field_match(self, field: Field, value: Value) -> Compiled:
+        """`field:value`."""
+        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or field.name == "status":
+            value = predicates.lowered(value)
+        if isinstance(value, Wildcard) and value.is_star:
+            return self.exists(field)
+        predicate = predicates.for_value(value)
+        return _any([place.any(predicate) for place in self.targets(field)])
+
+    def exists(self, field: Field) -> Compiled:
+        """`_exists_:field`: some non-null value (objects: some non-null nested leaf)."""
+        if field.kind is FieldKind.TAGS:
+            dtype = self.schema.get(_TAGS)
+            return False if dtype is None else pl.col(_TAGS).list.len().fill_null(0) > 0
+        if field.kind is FieldKind.TAG:
+            key = field.name
+            dtype = self.schema.get(_TAGS)
+            if dtype is None:
+                return False
+            element = pl.element()
+            has_key = (element == key) | element.str.starts_with(key + ":")
+            return pl.col(_TAGS).list.eval(has_key).list.any().fill_null(False)
+        column = field.column
+        names = [column] if column in self.schema else []
+        if field.kind is FieldKind.ATTRIBUTE:
+            prefix = child_prefix(column)
+            names.extend(name for name in self.schema if name.startswith(prefix))
+        return _any([pl.col(name).is_not_null() for name in names])
+
+    def cidr(self, node: Cidr) -> Compiled:
+        """`CIDR(field, blocks...)` on the string values of the field."""
+        blocks = tuple(cidr.Block.parse(block) for block in node.blocks)
+
+        def predicate(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+            return cidr.in_blocks(expr, blocks) if is_string(dtype) else None
+
+        return _any([place.any(predicate) for place in self.targets(node.field)])
+
+    # ---- free text ------------------------------------------------------------------------
+
+    def text_targets(self, columns: tuple[str, ...] | list[str]) -> list[Target]:
+        """The string and list-of-string columns among `columns` (free text reads only text)."""
+        return [
+            target(name, self.schema[name])
+            for name in dict.fromkeys(columns)
+            if name in self.schema and _is_text(self.schema[name])
+        ]
+
+    def text_search(self, places: list[Target], value: Value) -> Compiled:
+        """The free-text matcher (SPEC §2.4) over `places`."""
+        if isinstance(value, Wildcard) and value.is_star:
+            return True
+        if isinstance(value, Term | Phrase | Wildcard):
+            pattern = text.token_regex(value)
+            if pattern is None:
+                return False
+            return _any(
+                [place.any(lambda expr, _dtype: expr.str.contains(pattern)) for place in places]
+            )
+        return _any([self._numeric_tokens(place, value) for place in places])
+
+    @staticmethod
+    def _numeric_tokens(place: Target, value: Comparison | Range) -> Compiled:
+        predicate = predicates.for_value(value, numeric_only=True)
+        test = predicate(pl.element(), pl.String())
+        if test is None:
+            return False
+        body = place.expr.list.join("\n") if place.is_list else place.expr
+        tokens = text.numeric_tokens(body)
+        return tokens.list.eval(test.fill_null(False)).list.any().fill_null(False)
+
+
+def _all(parts: list[Compiled]) -> Compiled:
+    exprs: list[pl.Expr] = []
+    for part in parts:
+        if part is False:
+            return False
+        if not isinstance(part, bool):
+            exprs.append(part)
+    if not exprs:
+        return True
+    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+
+
+def _any(parts: list[Compiled]) -> Compiled:
+    exprs: list[pl.Expr] = []
+    for part in parts:
+        if part is True:
+            return True
+        if not isinstance(part, bool):
+            exprs.append(part)
+    if not exprs:
+        return False
+    return exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)
+
+
+def compile_node(node: Node, schema: Mapping[str, pl.DataType]) -> Compiled:
+    """Compile `node`, keeping constant results as Python booleans (for planners)."""
+    return Compiler(schema).compile(node)
+
+
+def compile_query(query: str | Node, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A boolean, never-null polars expression selecting the events `query` matches.
+
+    `query` is query text (parsed with `parse`, raising `QuerySyntaxError`) or a parsed AST;
+    `schema` maps archive column names to dtypes (columns it lacks are missing in every event).
+    """
+    if isinstance(query, str):
+        query = parse(query)
+    compiled = compile_node(query, schema)
+    if isinstance(compiled, bool):
+        return pl.repeat(compiled, pl.len())
+    return compiled

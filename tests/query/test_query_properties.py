@@ -1,0 +1,202 @@
+"""Property tests: parsing never fails with anything but `QuerySyntaxError`, trees re-render, and
+the polars matchers agree with straightforward Python references (IP blocks, numbers, tokens)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.errors import QuerySyntaxError
+from engine.query import Phrase, Term, compile_query, parse
+from engine.query.cidr import Block, in_blocks
+from engine.query.text import contains_tokens
+from engine.query.values import numeric_value, parse_number
+
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+PIECES = [
+    "a",
+    "b",
+    "x",
+    " ",
+    "\t",
+    "\n",
+    "AND",
+    "OR",
+    "NOT",
+    "TO",
+    "and",
+    "&&",
+    "||",
+    "-",
+    "+",
+    "!",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    '"',
+    "\\",
+    "*",
+    "?",
+    "@",
+    "#",
+    "@a.b",
+    "#c",
+    "=",
+    "<",
+    ">",
+    ">=",
+    "~",
+    "^",
+    "/",
+    ".",
+    ",",
+    "\u201c",
+    "\u201d",
+    "_exists_:",
+    "_missing_:",
+    "tags:",
+    "host:",
+    "*:",
+    "CIDR(",
+    "10.0.0.0/8",
+    "::1",
+    "1",
+    "-5",
+    "1E3",
+    "env:",
+    "é",
+]
+QUERY_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.lists(st.sampled_from(PIECES), max_size=14).map("".join),
+)
+SAMPLE = pl.DataFrame(
+    {
+        "message": ["hello world 5", None],
+        "host": ["h", None],
+        "tags": [["env:prod", "x"], []],
+        "@a.b": ["x", None],
+        "@a": [["1", "10.0.0.1"], None],
+        "@n": [3, None],
+    }
+)
+
+
+@FAST
+@given(QUERY_TEXT)
+def test_any_text_parses_or_raises_query_syntax_error(text: str) -> None:
+    try:
+        node = parse(text)
+    except QuerySyntaxError as error:
+        assert error.line >= 1
+        assert error.column >= 1
+        assert "^" in str(error)
+        return
+    assert parse(str(node)) == node
+    values = SAMPLE.select(compile_query(node, SAMPLE.schema)).to_series()
+    assert values.null_count() == 0
+    assert len(values) == SAMPLE.height
+
+
+# ---- CIDR against Python's ipaddress ----------------------------------------------------------
+
+
+def _forms(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[str]:
+    if address.version == 4:
+        return [str(address)]
+    forms = [str(address), address.exploded, address.exploded.upper()]
+    if address.ipv4_mapped is not None:
+        forms.append(f"::ffff:{address.ipv4_mapped}")
+    return forms
+
+
+@FAST
+@given(
+    st.lists(st.ip_addresses(), min_size=1, max_size=6),
+    st.ip_addresses(),
+    st.data(),
+)
+def test_cidr_matches_python_ipaddress(
+    addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address],
+    base: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    data: st.DataObject,
+) -> None:
+    prefix = data.draw(st.integers(0, base.max_prefixlen))
+    network = ipaddress.ip_network(f"{base}/{prefix}", strict=False)
+    near = network.network_address + data.draw(st.integers(0, network.num_addresses - 1))
+    candidates = [*addresses, near]
+    texts = [form for address in candidates for form in _forms(address)]
+    expected = [
+        ipaddress.ip_address(text.split("%")[0]) in network
+        if ipaddress.ip_address(text.split("%")[0]).version == network.version
+        else False
+        for text in texts
+    ]
+    frame = pl.DataFrame({"ip": texts})
+    block = Block.parse(str(network))
+    got = frame.select(in_blocks(pl.col("ip"), (block,))).to_series().to_list()
+    assert got == expected
+
+
+@FAST
+@given(st.text(alphabet="0123456789abcdef:.%z ", max_size=40))
+def test_cidr_never_matches_what_python_rejects(text: str) -> None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        address = None
+    blocks = (Block.parse("0.0.0.0/0"), Block.parse("::/0"))
+    got = pl.DataFrame({"ip": [text]}).select(in_blocks(pl.col("ip"), blocks)).item()
+    assert got == (address is not None)
+
+
+# ---- numeric strings ---------------------------------------------------------------------------
+
+
+@FAST
+@given(st.text(alphabet="0123456789.eE+-_ xinfa", max_size=12))
+def test_numeric_strings_agree_with_the_python_reference(text: str) -> None:
+    expression = numeric_value(pl.col("v"), pl.String())
+    assert expression is not None
+    got = pl.DataFrame({"v": [text]}).select(expression).item()
+    expected = parse_number(text)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == expected
+
+
+# ---- free-text tokens --------------------------------------------------------------------------
+
+WORDS = ["hello", "world", "Hello", "HELLO", "héllo", "wor", "ld", "x_y", "42"]
+
+
+def _tokens(text: str) -> list[str]:
+    return [token.lower() for token in re.findall(r"[^\W]+", text)]
+
+
+def _reference(message: str, words: list[str]) -> bool:
+    tokens = _tokens(message)
+    wanted = [word.lower() for word in words]
+    return any(tokens[i : i + len(wanted)] == wanted for i in range(len(tokens)))
+
+
+@FAST
+@given(
+    st.lists(st.sampled_from([*WORDS, " ", "-", ", ", "!", "\n", "_"]), max_size=10).map("".join),
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=2),
+)
+def test_free_text_tokens_agree_with_the_python_reference(message: str, words: list[str]) -> None:
+    value = Term(words[0]) if len(words) == 1 else Phrase(" ".join(words))
+    expected = _reference(message, _tokens(" ".join(words)))
+    got = pl.DataFrame({"m": [message]}).select(contains_tokens(pl.col("m"), value)).item()
+    assert got == expected
