@@ -96,7 +96,10 @@ class Compiler:
     """Compiles AST nodes against one archive schema."""
 
     def __init__(self, schema: Mapping[str, pl.DataType]) -> None:
-        self.schema = schema
+        # Accept dtype classes too (`{"@a": pl.String}`), as polars itself does.
+        self.schema: dict[str, pl.DataType] = {
+            name: dtype() if isinstance(dtype, type) else dtype for name, dtype in schema.items()
+        }
 
     # ---- structure ------------------------------------------------------------------------
 
@@ -137,7 +140,8 @@ class Compiler:
 
     def field_match(self, field: Field, value: Value) -> Compiled:
         """`field:value`."""
-        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or field.name == "status":
+        stored_lowercase = field.kind is FieldKind.RESERVED and field.name == "status"
+        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or stored_lowercase:
             value = predicates.lowered(value)
         if isinstance(value, Wildcard) and value.is_star:
             return self.exists(field)

@@ -136,6 +136,13 @@ def test_unsigned_integer_column_equality() -> None:
     assert frame.select(compile_query("@u:2", frame.schema)).to_series().to_list() == [False, True]
 
 
+def test_schema_may_use_dtype_classes() -> None:
+    frame = pl.DataFrame({"@a": ["x", "y"], "message": ["hello", "bye"]})
+    schema = {"@a": pl.String, "message": pl.String}
+    expr = compile_query("@a:x OR bye", schema)  # type: ignore[arg-type]
+    assert frame.select(expr).to_series().to_list() == [True, True]
+
+
 def test_match_empty_events_is_empty_but_still_validates() -> None:
     assert match("a", []) == []
     with pytest.raises(QuerySyntaxError):
