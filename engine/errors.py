@@ -52,7 +52,7 @@ class QuerySyntaxError(HindsightError, ValueError):
     def source_line(self) -> str:
         """The line of the query the error points into."""
         lines = self.query.split("\n")
-        return lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+        return lines[self.line - 1].rstrip("\r") if 0 < self.line <= len(lines) else ""
 
     @property
     def caret(self) -> str:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
 import polars as pl
+import pyarrow as pa
 
 from engine.archive.event import LogEvent, json_text
 from engine.query.fields import BASE_COLUMNS, RAW_COLUMN, RESERVED_FIELDS, quote_segment
@@ -49,10 +51,27 @@ def flatten_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _column_name(prefix: str, key: str) -> str:
+    return prefix + quote_segment(key)
+
+
+_SCALARS = (str, int, float, bool)
+
+
 def _walk(obj: Mapping[str, Any], prefix: str, out: dict[str, Any], *, in_list: bool) -> None:
     for key, value in obj.items():
-        column = prefix + quote_segment(str(key))
-        _place(value, column, out, in_list=in_list)
+        column = _column_name(prefix, key if type(key) is str else str(key))
+        kind = type(value)
+        if kind in _SCALARS:
+            if in_list or column in out:
+                _mark_list(out, column).append(value)
+            else:
+                out[column] = value
+        elif kind is dict and value:
+            _walk(value, column + ".", out, in_list=in_list)
+        elif value is not None:
+            _place(value, column, out, in_list=in_list)
 
 
 def _place(value: Any, column: str, out: dict[str, Any], *, in_list: bool) -> None:
@@ -121,38 +140,55 @@ def canonical_text(value: Any) -> str:
     return json_text(value, sort_keys=True)
 
 
-def _convert(value: Any, dtype: pl.DataType) -> Any:
-    if isinstance(dtype, pl.String):
-        return canonical_text(value)
-    if isinstance(dtype, pl.Float64):
-        return float(value)
-    return value
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "bool": pa.bool_(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "str": pa.string(),
+}
 
 
-def _column_series(name: str, values: list[Any]) -> pl.Series:
+def _arrow_type(kinds: set[str]) -> tuple[str, pa.DataType]:
+    dtype = scalar_dtype(kinds)
+    kind = {pl.Boolean(): "bool", pl.Int64(): "int", pl.Float64(): "float"}.get(dtype, "str")
+    return kind, _ARROW_TYPES[kind]
+
+
+def _column_array(values: list[Any]) -> pa.Array:
     kinds: set[str] = set()
     is_list = False
     for value in values:
         if value is None:
             continue
-        if isinstance(value, _List):
+        if type(value) is _List:
             is_list = True
             kinds.update(value_kind(item) for item in value)
         else:
             kinds.add(value_kind(value))
-    dtype = scalar_dtype(kinds)
+    kind, arrow_type = _arrow_type(kinds)
+    uniform = kinds <= {kind}
     if is_list:
         rows = [
             None
             if value is None
             else [
-                _convert(item, dtype) for item in (value if isinstance(value, _List) else [value])
+                item if uniform else _convert_kind(item, kind)
+                for item in (value if type(value) is _List else (value,))
             ]
             for value in values
         ]
-        return pl.Series(name, rows, dtype=pl.List(dtype))
-    rows = [None if value is None else _convert(value, dtype) for value in values]
-    return pl.Series(name, rows, dtype=dtype)
+        return pa.array(rows, type=pa.list_(arrow_type))
+    if not uniform:
+        values = [None if value is None else _convert_kind(value, kind) for value in values]
+    return pa.array(values, type=arrow_type)
+
+
+def _convert_kind(value: Any, kind: str) -> Any:
+    if kind == "str":
+        return canonical_text(value)
+    if kind == "float":
+        return float(value)
+    return value
 
 
 def events_to_frame(events: Iterable[LogEvent]) -> pl.DataFrame:
@@ -172,13 +208,25 @@ def events_to_frame(events: Iterable[LogEvent]) -> pl.DataFrame:
                 values.extend([None] * (row - len(values)))
             values.append(value)
         row += 1
-    series = [pl.Series(name, base[name], dtype=dtype) for name, dtype in BASE_SCHEMA.items()]
-    series[1] = pl.Series("timestamp", base["timestamp"], dtype=pl.Int64).cast(TIMESTAMP_DTYPE)
+    arrays: dict[str, pa.Array] = {
+        name: pa.array(base[name], type=_BASE_ARROW[name]) for name in BASE_SCHEMA
+    }
     for column in sorted(attributes):
         values = attributes[column]
         values.extend([None] * (row - len(values)))
-        series.append(_column_series(column, values))
-    return pl.DataFrame(series)
+        arrays[column] = _column_array(values)
+    frame = pl.from_arrow(pa.table(arrays))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+_BASE_ARROW: dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "timestamp": pa.timestamp("ms", tz="UTC"),
+    **{name: pa.string() for name in RESERVED_FIELDS},
+    "tags": pa.list_(pa.string()),
+    RAW_COLUMN: pa.string(),
+}
 
 
 def frame_schema(frame: pl.DataFrame) -> dict[str, pl.DataType]:

@@ -83,6 +83,7 @@ def _parse_int(text: str) -> int | str:
     return value if -(2**63) <= value < 2**64 else text
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
@@ -100,7 +101,8 @@ def loads(data: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         first = exc
     else:
-        if not _has_big_float(value):
+        # an integer orjson could have turned into a float has at least 19 digits
+        if not _LONG_DIGITS.search(data) or not _has_big_float(value):
             return value
     text = data.decode("utf-8", errors="replace")
     try:

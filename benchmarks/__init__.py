@@ -1,0 +1,1 @@
+"""Benchmarks: Hindsight against a hand-written polars query and DuckDB on the same data."""
