@@ -39,6 +39,7 @@ def auth_events(count: int, *, seed: int = 1) -> Iterator[dict[str, Any]]:
             outcome = "failure" if rng.random() < 0.06 else "success"
             if rng.random() < 0.001:
                 burst_user, burst_left = user, rng.randint(3, 12)
+        octets = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254))
         yield {
             "id": f"b{seed}-{n}",
             "timestamp": timestamp,
@@ -53,7 +54,7 @@ def auth_events(count: int, *, seed: int = 1) -> Iterator[dict[str, Any]]:
                 "usr": {"id": user},
                 "network": {
                     "client": {
-                        "ip": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                        "ip": "10.{}.{}.{}".format(*octets),
                         "geoip": {"country": {"iso_code": rng.choice(COUNTRIES)}},
                     }
                 },
