@@ -1,0 +1,54 @@
+"""Smoke version of the benchmarks: small data, and the three implementations must agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import compare
+from benchmarks.run import main
+from benchmarks.workload import build_archive
+
+EVENTS = 20_000
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root, report = build_archive(tmp_path_factory.mktemp("bench"), EVENTS, seed=3)
+    assert report.events_written == EVENTS
+    return root
+
+
+def test_filter_counts_agree(archive: Path) -> None:
+    ours = compare.filter_count_hindsight(archive)
+    assert ours > 0
+    assert compare.filter_count_polars(archive) == ours
+    assert compare.filter_count_duckdb(archive) == ours
+
+
+def test_threshold_instants_agree(archive: Path) -> None:
+    ours = compare.threshold_instants_hindsight(archive)
+    assert ours  # the workload plants failure bursts
+    assert compare.threshold_instants_polars(archive) == ours
+    assert compare.threshold_instants_duckdb(archive) == ours
+
+
+def test_threshold_job_results_cover_every_matched_instant(archive: Path) -> None:
+    instants = compare.threshold_instants_hindsight(archive)
+    results = compare.threshold_results_hindsight(archive).results
+    spans = [
+        (r.group_by["@usr.id"], r.first_seen.timestamp() * 1000, r.last_seen.timestamp() * 1000)
+        for r in results
+    ]
+    for user, moment in instants:
+        assert any(u == user and low <= moment <= high for u, low, high in spans)
+
+
+def test_runner_writes_a_report(tmp_path: Path) -> None:
+    args = ["--events", "2000", "--repeat", "1", "--data", str(tmp_path), "--out", str(tmp_path)]
+    assert main(args) == 0
+    saved = json.loads((tmp_path / "latest.json").read_text())
+    assert saved["events"] == 2000
+    assert {t["implementation"] for t in saved["timings"]} == {"hindsight", "polars", "duckdb"}
