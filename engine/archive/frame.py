@@ -154,17 +154,40 @@ def _arrow_type(kinds: set[str]) -> tuple[str, pa.DataType]:
     return kind, _ARROW_TYPES[kind]
 
 
+_KIND_OF_TYPE: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def _kinds(values: list[Any]) -> tuple[set[str], bool]:
+    """The scalar kinds in a column's values, and whether any value is a list (C-speed scans)."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    is_list = _List in types
+    if is_list:
+        types.discard(_List)
+        for value in values:
+            if type(value) is _List:
+                types.update(map(type, value))
+    kinds = {_KIND_OF_TYPE.get(kind, "str") for kind in types}
+    if "int" in kinds:
+        ints = [value for value in _scalars(values, is_list) if type(value) is int]
+        if max(ints) > _INT64_MAX or min(ints) < _INT64_MIN:
+            kinds.add("str")  # beyond 64 bits: kept as exact text
+    return kinds, is_list
+
+
+def _scalars(values: list[Any], is_list: bool) -> Iterable[Any]:
+    if not is_list:
+        return values
+    return [
+        item
+        for value in values
+        if value is not None
+        for item in (value if type(value) is _List else (value,))
+    ]
+
+
 def _column_array(values: list[Any]) -> pa.Array:
-    kinds: set[str] = set()
-    is_list = False
-    for value in values:
-        if value is None:
-            continue
-        if type(value) is _List:
-            is_list = True
-            kinds.update(value_kind(item) for item in value)
-        else:
-            kinds.add(value_kind(value))
+    kinds, is_list = _kinds(values)
     kind, arrow_type = _arrow_type(kinds)
     uniform = kinds <= {kind}
     if is_list:

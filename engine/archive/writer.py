@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import IO
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from engine.archive.event import LogEvent
 from engine.archive.frame import BASE_SCHEMA, events_to_frame
@@ -26,9 +27,13 @@ from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_di
 from engine.archive.manifest import IndexManifest
 from engine.archive.schema import conform, normalize_dtype, ordered, unify, unify_schemas
 from engine.errors import ArchiveError
+from engine.query.fields import RAW_COLUMN
 
 DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
 ROW_GROUP_SIZE = 50_000
+ZSTD_LEVEL = 9
+#: long free text gains nothing from min/max statistics; every other column keeps them
+_NO_STATISTICS = frozenset({RAW_COLUMN, "message"})
 
 
 @dataclass
@@ -144,8 +149,13 @@ class ArchiveWriter:
         first = frame["timestamp"].dt.epoch("ms")[0]
         name = f"part-{first}-{uuid.uuid4().hex[:12]}.parquet"
         temporary = folder / f".{name}.tmp"
-        frame.write_parquet(
-            temporary, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE
+        pq.write_table(
+            frame.to_arrow(),
+            temporary,
+            compression="zstd",
+            compression_level=ZSTD_LEVEL,
+            row_group_size=ROW_GROUP_SIZE,
+            write_statistics=[name for name in frame.columns if name not in _NO_STATISTICS],
         )
         os.replace(temporary, folder / name)
         size = (folder / name).stat().st_size
