@@ -104,7 +104,7 @@ def normalize_tags(tags: Any) -> list[str]:
         )
     out: list[str] = []
     for item in items:
-        text = (item if isinstance(item, str) else _scalar_text(item)).strip().lower()
+        text = (item if isinstance(item, str) else canonical_text(item)).strip().lower()
         if text:
             out.append(text)
     return out
@@ -119,7 +119,8 @@ def json_text(value: Any, *, sort_keys: bool = False) -> str:
         return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=str)
 
 
-def _scalar_text(value: Any) -> str:
+def canonical_text(value: Any) -> str:
+    """The text form of a value where text is needed (`true`, `200`, `2.5`, JSON for objects)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -130,7 +131,7 @@ def _scalar_text(value: Any) -> str:
 
 
 def _reserved_text(value: Any) -> str | None:
-    return None if value is None else _scalar_text(value)
+    return None if value is None else canonical_text(value)
 
 
 def event_id(event: Mapping[str, Any]) -> str:

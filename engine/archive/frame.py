@@ -24,7 +24,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
-from engine.archive.event import LogEvent, json_text
+from engine.archive.event import LogEvent, canonical_text, json_text
 from engine.query.fields import BASE_COLUMNS, RAW_COLUMN, RESERVED_FIELDS, quote_segment
 
 TIMESTAMP_DTYPE = pl.Datetime("ms", "UTC")
@@ -127,17 +127,6 @@ def scalar_dtype(kinds: set[str]) -> pl.DataType:
     if kinds and kinds <= {"int", "float"}:
         return pl.Float64()
     return pl.String()
-
-
-def canonical_text(value: Any) -> str:
-    """The text form of a scalar when its column holds text (`true`, `200`, `2.5`)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json_text(value, sort_keys=True)
 
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
