@@ -1,0 +1,38 @@
+"""The `hindsight` command. Thin: every subcommand calls the same functions as the Python API.
+
+User errors (a bad query, rule, file, option) print one clear message, never a traceback, and exit
+with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from engine.cli import ingest, run, search
+from engine.cli.common import EXIT_USER_ERROR, cli
+from engine.errors import HindsightError
+
+__all__ = ["cli", "ingest", "main", "run", "search"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors print a message (no traceback) and return 2."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except HindsightError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USER_ERROR
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

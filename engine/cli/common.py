@@ -1,0 +1,59 @@
+"""Shared pieces of the `hindsight` command: consoles, number formats, common options."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+EXIT_USER_ERROR = 2
+
+PIPE_WIDTH = 160  # tables written to a file or a pipe are not wrapped to 80 columns
+
+
+def _console(*, stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+
+
+err_console = _console(stderr=True)
+out_console = _console(stderr=False)
+
+
+def number(value: float) -> str:
+    """A count with thousands separators."""
+    return f"{value:,.0f}"
+
+
+def size(value: float) -> str:
+    """A byte count in B, KB, MB or GB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:,.1f} {unit}" if unit != "B" else f"{value:.0f} B"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hindsight", prog_name="hindsight")
+def cli() -> None:
+    """Hindsight: backtest Datadog Cloud SIEM detection rules over archived logs."""
+
+
+archive_option = click.option(
+    "--archive",
+    "archive",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the Parquet log archive.",
+)
+index_option = click.option("--index", default="main", show_default=True, help="Archive index.")
+
+start_option = click.option(
+    "--from", "start", default=None, help="Start (RFC 3339, epoch ms, or e.g. 7d)."
+)
+end_option = click.option(
+    "--to", "end", default=None, help="End, exclusive (same forms as --from)."
+)
