@@ -866,6 +866,10 @@ TERRAFORM_READONLY_TS = _at(2, 15, 12, 40)  # near miss: AttachUserPolicy ReadOn
 
 # 9. Web scan: one IP, ~130 distinct 404 URLs in under 7 minutes (Sun 04:10).
 SCAN_START = _at(6, 4, 10, 0)
+# Background incident (not an attack): a bad deploy on one API node answers ~40% with 502.
+INCIDENT_HOST = "web-api-03"
+INCIDENT_START = _at(3, 14, 2)
+INCIDENT_END = _at(3, 14, 9)
 CRAWL_START = _at(5, 10, 0, 0)  # near miss: 35 distinct 404s in 10 min from Googlebot
 CRAWL_404S = 35
 
@@ -1646,18 +1650,19 @@ class _Generator:
                 if roll < 0.002:
                     failures = 3
                 login_end, session = self.okta_login(start, person, site, failures=failures)
-                sso_count = _ri(rng, 1, 3) if weekend else _ri(rng, 5, 13)
+                # most app sessions outlive a day, so only a few SSOs show up per day
+                sso_count = _ri(rng, 0, 1) if weekend else _ri(rng, 1, 3)
                 for _ in range(sso_count):
                     ts = _ri(rng, login_end + 30_000, max(end, login_end + 60_000))
                     if person.quiet(ts):
                         continue
                     app = rng.choices(apps, app_weights)[0]
                     self.okta(ts, person, site, "user.authentication.sso", app=app, session=session)
-                if not weekend and rng.random() < 0.3:
+                if not weekend and rng.random() < 0.15:
                     relog = local_midnight + int(rng.uniform(12.5, 14.5) * HOUR_MS)
                     if relog > login_end and not person.quiet(relog):
                         self.okta_login(relog, person, site, failures=int(rng.random() < 0.03))
-                if rng.random() < 0.55 and not person.quiet(end):
+                if rng.random() < 0.45 and not person.quiet(end):
                     self.okta(end, person, site, "user.session.end", session=session)
                 if rng.random() < 0.006 and not person.quiet(login_end + 120_000):
                     self.okta(login_end + 120_000, person, site, "user.account.update_password")
@@ -2001,12 +2006,17 @@ class _Generator:
         self.ct_iam_humans()
 
     def ct_datadog_integration(self) -> None:
-        """Datadog's AWS integration crawler: AssumeRole hourly, Describe*/List* every 10 min."""
+        """Datadog's AWS integration crawler: AssumeRole hourly, Describe*/List*/Get* polls.
+
+        It wakes every 10 min and polls each call on its own period (`_DATADOG_PERIODS`: 30 min to
+        2 h in us-east-1, three times slower in eu-west-1).
+        """
         rng = self.rng
         role, role_id = "DatadogIntegrationRole", "AROAXBZV5EXAMPLEDD9IR"
         session_start = WEEK_START_MS - 20 * 60_000
         key = self.temp_key()
         ts = WEEK_START_MS + _ri(rng, 0, 60_000)
+        tick = _ri(rng, 0, 35)  # 10-minute ticks; the phase of the poll schedule
         while ts < WEEK_END_MS:
             if ts - session_start >= HOUR_MS:
                 session_start = ts - _ri(rng, 1_000, 5_000)
@@ -2043,12 +2053,11 @@ class _Generator:
                     site=S_DATADOG,
                 )
             identity_args = (role, role_id, "DatadogAWSIntegration", key, session_start)
-            for region in ("us-east-1", "eu-west-1"):
-                if region == "eu-west-1" and (ts // (10 * 60_000)) % 2:
-                    continue
+            tick += 1
+            for region, slower in (("us-east-1", 1), ("eu-west-1", 3)):
                 t = ts + _ri(rng, 0, 20_000)
-                for source, name in _DATADOG_POLL:
-                    if rng.random() > 0.85:
+                for (source, name), period in zip(_DATADOG_POLL, _DATADOG_PERIODS, strict=True):
+                    if tick % (period * slower) or rng.random() > 0.9:
                         continue
                     t += _ri(rng, 50, 2_500)
                     error = None
@@ -2070,7 +2079,12 @@ class _Generator:
             ts += 10 * 60_000 + _ri(rng, -15_000, 15_000)
 
     def ct_instances(self) -> None:
-        """Instance-profile roles: credential refreshes, tag lookups, KMS/SSM/Secrets reads."""
+        """Instance-profile roles: credential refreshes, tag lookups, KMS/SSM/Secrets reads.
+
+        The EC2 service re-assumes each instance's role every ~6 h (the credential lifetime); the
+        applications cache what they decrypt or read, so each instance calls AWS well under once
+        an hour.
+        """
         rng = self.rng
         vpce = {
             "kms": "vpce-0a3f61c9e2d7b8410",
@@ -2079,15 +2093,15 @@ class _Generator:
             "ec2": "vpce-0b9d7e1a4c2f63587",
         }
         rates = {  # calls per hour per instance
-            "web-store-role": (("kms", 3.0), ("ssm", 0.8), ("secretsmanager", 0.5), ("ec2", 2.0)),
-            "web-api-role": (("kms", 4.0), ("ssm", 0.8), ("secretsmanager", 0.7), ("ec2", 2.0)),
-            "batch-worker-role": (("kms", 2.0), ("ssm", 1.0), ("ec2", 2.0), ("ecr", 0.5)),
-            "bastion-role": (("ec2", 2.0), ("ssm", 0.3)),
+            "web-store-role": (("kms", 0.3), ("ssm", 0.1), ("secretsmanager", 0.08), ("ec2", 0.2)),
+            "web-api-role": (("kms", 0.4), ("ssm", 0.1), ("secretsmanager", 0.1), ("ec2", 0.2)),
+            "batch-worker-role": (("kms", 0.3), ("ssm", 0.15), ("ec2", 0.2), ("ecr", 0.12)),
+            "bastion-role": (("ec2", 0.2), ("ssm", 0.08)),
         }
         for inst in self.instances:
             key = self.temp_key()
             created = WEEK_START_MS - _ri(rng, 0, 6 * HOUR_MS)
-            refresh = WEEK_START_MS + _ri(rng, 0, HOUR_MS)
+            refresh = WEEK_START_MS + _ri(rng, 0, 6 * HOUR_MS)
             while refresh < WEEK_END_MS:
                 # the EC2 service assumes the role for the instance profile
                 self.cloudtrail(
@@ -2110,7 +2124,7 @@ class _Generator:
                     },
                     extra={"sharedEventID": self.uuid()},
                 )
-                refresh += HOUR_MS + _ri(rng, -120_000, 120_000)
+                refresh += 6 * HOUR_MS + _ri(rng, -600_000, 600_000)
             for service, per_hour in rates[inst.role]:
                 ts = WEEK_START_MS + int(rng.expovariate(per_hour) * HOUR_MS)
                 while ts < WEEK_END_MS:
@@ -2246,7 +2260,7 @@ class _Generator:
         ci = partial(self.iam_user_identity, SVC_CI)
         services = ("web-store", "web-api", "checkout-worker", "search-indexer")
         for day in range(5):
-            for _ in range(_ri(rng, 6, 14)):
+            for _ in range(_ri(rng, 2, 6)):
                 t = _at(day, 13, 0) + _ri(rng, 0, 10 * HOUR_MS)
                 runner = _pick(rng, S_CI_RUNNERS)
                 svc = _pick(rng, services)
@@ -2299,7 +2313,7 @@ class _Generator:
                         "ecs.wait.services-stable",
                         {"cluster": "prod", "services": [svc]},
                     )
-                ] * _ri(rng, 2, 6)
+                ] * _ri(rng, 1, 4)
                 for source, name, command, request in steps:
                     t += _ri(rng, 1_500, 25_000)
                     self.cloudtrail(
@@ -2312,9 +2326,9 @@ class _Generator:
                         request=request,
                         site=runner,
                     )
-        # svc_reporting: hourly Athena reporting queries.
+        # svc_reporting: Athena reporting queries every two hours.
         reporting = partial(self.iam_user_identity, SVC_REPORTING)
-        t = WEEK_START_MS + _ri(rng, 0, HOUR_MS)
+        t = WEEK_START_MS + _ri(rng, 0, 2 * HOUR_MS)
         while t < WEEK_END_MS:
             qid = self.uuid()
             self.cloudtrail(
@@ -2344,10 +2358,10 @@ class _Generator:
                     request={"queryExecutionId": qid},
                     site=S_BACKUP,
                 )
-            t += HOUR_MS + _ri(rng, -300_000, 300_000)
+            t += 2 * HOUR_MS + _ri(rng, -300_000, 300_000)
         # Terraform: a few plan/apply runs per weekday (bursts of reads, a few writes).
         for day in range(5):
-            for _ in range(_ri(rng, 2, 5)):
+            for _ in range(_ri(rng, 1, 3)):
                 self.ct_terraform_run(_at(day, 14, 0) + _ri(rng, 0, 8 * HOUR_MS))
         self.ct_terraform_run(TERRAFORM_READONLY_TS - 95_000, onboarding=True)
 
@@ -2375,7 +2389,7 @@ class _Generator:
             request={"roleArn": f"arn:aws:iam::{AWS_ACCOUNT}:role/{role}", "roleSessionName": run},
             site=tfc,
         )
-        for _ in range(_ri(rng, 40, 110)):
+        for _ in range(_ri(rng, 12, 35)):
             t += _ri(rng, 20, 900)
             source, name = _pick(rng, _ENGINEER_READS)
             request = self.read_params(name)
@@ -2445,7 +2459,7 @@ class _Generator:
             role = person.sso_role
             for day in range(7):
                 weekend = day >= 5
-                if rng.random() > (0.05 if weekend else 0.6):
+                if rng.random() > (0.05 if weekend else 0.5):
                     continue
                 tz_hours, sites = self.person_sites(person, day)
                 site = _pick(rng, sites)
@@ -2510,7 +2524,7 @@ class _Generator:
                 site=site,
             )
             agent = ""
-        for _ in range(_ri(rng, 5, 60)):
+        for _ in range(_ri(rng, 3, 15)):
             t += _ri(rng, 1_000, 120_000)
             if rng.random() < 0.93:
                 source, name = _pick(rng, _ENGINEER_READS)
@@ -2848,12 +2862,20 @@ class _Generator:
         for hour in range(7 * 24):
             weight = _HOURLY_SHOP[hour % 24] * _DAILY_SHOP[hour // 24]
             hour_start = WEEK_START_MS + hour * HOUR_MS
-            for _ in range(max(0, round(rng.gauss(42 * weight, 4)))):
+            for _ in range(max(0, round(rng.gauss(11 * weight, 1.5)))):
                 ip, agent = self.web_clients[int(n_clients * rng.random() ** 2.2)]
                 self.store_visit(hour_start + _ri(rng, 0, HOUR_MS - 1), ip, agent, store_hosts)
-            for _ in range(max(0, round(rng.gauss(31 * weight, 3)))):
+            for _ in range(max(0, round(rng.gauss(6 * weight, 1)))):
                 ip, agent = self.app_clients[int(n_apps * rng.random() ** 2.0)]
                 self.api_visit(hour_start + _ri(rng, 0, HOUR_MS - 1), ip, agent, api_hosts)
+        # A bad deploy on web-api-03 (background incident, not an attack): the node answers ~40%
+        # of its requests with 502 and fails fast, so the load balancer (least outstanding
+        # requests) sends it a request every few seconds until the deploy is rolled back.
+        t = INCIDENT_START + _ri(rng, 0, 2_000)
+        while t < INCIDENT_END:
+            ip, agent = self.app_clients[int(n_apps * rng.random() ** 2.0)]
+            self.api_visit(t, ip, agent, [INCIDENT_HOST], calls=1)
+            t += _ri(rng, 2_000, 4_000)
 
     def store_visit(self, t: int, ip: str, agent: Agent, hosts: list[str]) -> None:
         rng = self.rng
@@ -2883,8 +2905,9 @@ class _Generator:
             host = _pick(rng, hosts)
             self.web(t, "web-store", host, ip, method, url, status, size, referer, agent, duration)
             referer = SHOP_ORIGIN + url.partition("?")[0]
-            if not bot and status == 200:
-                for asset in rng.sample(_STORE_ASSETS, _ri(rng, 1, 4)):
+            # the CDN serves most static files: nginx sees a few misses on a visit's first page
+            if not bot and status == 200 and page_no == 0 and rng.random() < 0.5:
+                for asset in rng.sample(_STORE_ASSETS, _ri(rng, 1, 3)):
                     t += _ri(rng, 30, 400)
                     cached = rng.random() < 0.35
                     self.web(
@@ -2927,10 +2950,12 @@ class _Generator:
             return _pick(rng, ("/about", "/shipping", "/returns", "/contact", "/robots.txt")), 200
         return _pick(rng, _STALE_LINKS), 404
 
-    def api_visit(self, t: int, ip: str, agent: Agent, hosts: list[str]) -> None:
+    def api_visit(
+        self, t: int, ip: str, agent: Agent, hosts: list[str], *, calls: int | None = None
+    ) -> None:
         rng = self.rng
         cart = self.uuid()
-        for _ in range(1 + int(rng.expovariate(1 / 5.0))):
+        for _ in range(calls or 1 + int(rng.expovariate(1 / 4.0))):
             roll = rng.random()
             method, status = "GET", 200
             if roll < 0.35:
@@ -2966,7 +2991,7 @@ class _Generator:
             if rng.random() < 0.003:
                 status = 429
             host = _pick(rng, hosts)
-            if host == "web-api-03" and _at(3, 14, 2) <= t < _at(3, 14, 9) and rng.random() < 0.4:
+            if host == INCIDENT_HOST and INCIDENT_START <= t < INCIDENT_END and rng.random() < 0.4:
                 status = 502  # a bad deploy on one node (background incident, not an attack)
             elif rng.random() < 0.002:
                 status = _pick(rng, (500, 503, 504))
@@ -3181,6 +3206,8 @@ _DATADOG_POLL: tuple[tuple[str, str], ...] = _api_list(
     "cloudtrail:GetTrailStatus logs:DescribeLogGroups sqs:ListQueues "
     "elasticache:DescribeCacheClusters monitoring:DescribeAlarms"
 )
+# Poll period of each `_DATADOG_POLL` call in 10-minute ticks (in us-east-1; 3x in eu-west-1).
+_DATADOG_PERIODS: tuple[int, ...] = (3, 6, 6, 12, 6, 12, 6, 12, 3, 12, 6, 6, 12, 12, 12, 6)
 _ENGINEER_READS: tuple[tuple[str, str], ...] = _api_list(
     "ec2:DescribeInstances ec2:DescribeInstances ec2:DescribeInstanceStatus "
     "ec2:DescribeSecurityGroups ec2:DescribeVpcs ec2:DescribeSubnets ec2:DescribeVolumes "

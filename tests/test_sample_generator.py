@@ -56,7 +56,7 @@ def gen() -> ModuleType:
 
 @contextmanager
 def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC: it would rescan the ~3 million live objects of a week of events."""
+    """Pause the cyclic GC: it would rescan the ~300,000 live objects of a week of events."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -274,11 +274,12 @@ def test_events_have_the_canonical_shape(gen: ModuleType, events: list[Event]) -
 def test_volume_and_population(
     gen: ModuleType, events: list[Event], by_source: dict[str, list[Event]]
 ) -> None:
-    assert 150_000 <= len(events) <= 300_000
+    # light enough for a sample archive of a few MB (seed 7: 27,853 events)
+    assert 25_000 <= len(events) <= 32_000
     assert set(by_source) == {"okta", "cloudtrail", "nginx"}
-    assert len(by_source["okta"]) >= 15_000
-    assert len(by_source["cloudtrail"]) >= 40_000
-    assert len(by_source["nginx"]) >= 80_000
+    assert 7_000 <= len(by_source["okta"]) <= 9_000
+    assert 8_000 <= len(by_source["cloudtrail"]) <= 11_000
+    assert 9_500 <= len(by_source["nginx"]) <= 12_500
     users = {attr(e, "usr.email") for e in by_source["okta"]}
     assert 300 <= len(users) <= 400
     hosts = {e["host"] for e in events if e["host"] is not None}
@@ -349,26 +350,49 @@ def test_cloudtrail_events_carry_the_datadog_remap(by_source: dict[str, list[Eve
             assert identity["arn"].split("/")[1] == identity["assumed_role"]
         if identity.get("session_name", "").startswith("i-0"):
             assert e["host"] == identity["session_name"]
-    # a realistic background mix
-    assert names["AssumeRole"] > 1000
+    # a realistic background mix: reads dominate, and the variety of calls is kept
+    assert names["AssumeRole"] > 500
     assert names["ConsoleLogin"] > 50
-    assert sum(v for k, v in names.items() if k.startswith(("Describe", "List", "Get"))) > 30_000
+    reads = sum(v for k, v in names.items() if k.startswith(("Describe", "List", "Get")))
+    assert 0.6 * sum(names.values()) < reads
+    assert len(names) >= 80
 
 
-def test_web_events_look_like_parsed_nginx_lines(by_source: dict[str, list[Event]]) -> None:
-    statuses: Counter[int] = Counter()
+def test_web_events_look_like_parsed_nginx_lines(
+    gen: ModuleType, by_source: dict[str, list[Event]]
+) -> None:
+    planted_ips = {gen.SCANNER_IP, gen.CRAWLER_IP}
+    statuses: Counter[int] = Counter()  # of the background traffic
     for e in by_source["nginx"]:
         code = attr(e, "http.status_code")
         assert isinstance(code, int)
-        statuses[code // 100] += 1
+        if attr(e, "network.client.ip") not in planted_ips:
+            statuses[code // 100] += 1
         assert e["status"] == ("error" if code >= 500 else "warn" if code >= 400 else "info")
         assert isinstance(attr(e, "duration"), int) and attr(e, "duration") > 0
         method, url = attr(e, "http.method"), attr(e, "http.url")
         assert e["message"].startswith(attr(e, "network.client.ip") + " - - [")
         assert f'"{method} {url} HTTP/1.1" {code} ' in e["message"]
         assert attr(e, "http.url_details.path") == url.partition("?")[0]
-    assert statuses[2] + statuses[3] > 0.98 * sum(statuses.values())
-    assert statuses[4] > 100 and statuses[5] > 10
+    assert statuses[2] + statuses[3] > 0.97 * sum(statuses.values())
+    assert statuses[4] > 50 and statuses[5] > 10
+
+
+def test_background_web_incident(gen: ModuleType, by_source: dict[str, list[Event]]) -> None:
+    """Not an attack: a bad deploy on web-api-03 (Thu 14:02-14:09) answers ~40% with 502."""
+    errors = [e for e in by_source["nginx"] if attr(e, "http.status_code") >= 500]
+    per_host = grouped(errors, lambda e: e["host"], lambda e: 0)
+    peaks = {h: max_in_window(p, 5 * MINUTE, distinct=False) for h, p in per_host.items()}
+    # a "degraded" host (more than 20 server errors in 5 min), short of an outage (over 100)
+    assert 20 < peaks.pop(gen.INCIDENT_HOST) < 100
+    assert max(peaks.values()) <= 5
+    incident = [
+        attr(e, "http.status_code")
+        for e in by_source["nginx"]
+        if e["host"] == gen.INCIDENT_HOST
+        and gen.INCIDENT_START <= e["timestamp"] < gen.INCIDENT_END
+    ]
+    assert 0.25 < incident.count(502) / len(incident) < 0.55
 
 
 # ---- PLANTED ---------------------------------------------------------------------------------
