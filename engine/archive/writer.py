@@ -10,8 +10,8 @@ bounded by the budget whatever the input size. One writer per index at a time (a
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +147,8 @@ class ArchiveWriter:
         folder = self.folder / partition
         folder.mkdir(parents=True, exist_ok=True)
         first = frame["timestamp"].dt.epoch("ms")[0]
-        name = f"part-{first}-{uuid.uuid4().hex[:12]}.parquet"
+        digest = hashlib.blake2b("\n".join(frame["id"]).encode(), digest_size=6).hexdigest()
+        name = f"part-{first}-{digest}.parquet"  # the same events always give the same name
         temporary = folder / f".{name}.tmp"
         pq.write_table(
             frame.to_arrow(),
@@ -156,6 +157,7 @@ class ArchiveWriter:
             compression_level=ZSTD_LEVEL,
             row_group_size=ROW_GROUP_SIZE,
             write_statistics=[name for name in frame.columns if name not in _NO_STATISTICS],
+            store_schema=False,  # the Parquet types say it all; an Arrow schema copy per file costs
         )
         os.replace(temporary, folder / name)
         size = (folder / name).stat().st_size
