@@ -1,5 +1,5 @@
-"""The bundled rule library over the bundled sample archive: every planted threshold attack is found,
-by the right rule, for the right actor, inside the attack's time span; near misses and controls stay
+"""The bundled rules over the bundled sample archive: every planted threshold attack is found, by
+the right rule, for the right actor, inside the attack's time span; near misses and controls stay
 quiet. This is the README quick start's result, checked."""
 
 from __future__ import annotations
