@@ -20,7 +20,8 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import QuerySyntaxError, RuleValidationError
+from engine.errors import QuerySyntaxError, RuleValidationError, TemplateError
+from engine.query import parse
 from engine.rules.conditions import ConditionError, parse_condition
 from engine.rules.models import (
     SUPPORTED_RULE_TYPES,
@@ -30,6 +31,7 @@ from engine.rules.models import (
     positional_name,
 )
 from engine.rules.options import WINDOW_SECONDS
+from engine.rules.template import check_template
 
 __all__ = ["validate_from_rule", "validate_job_definition", "validate_rule"]
 
@@ -268,6 +270,17 @@ class _DefinitionCheck:
                 self.unknown(f"referenceTables[{i}].ruleQueryName", "query", name, self.names)
         for i, item in enumerate(_list(self.data.get("filters"))):
             self.syntax(f"filters[{i}].query", _obj(item).get("query"))
+        self.template("message", self.data.get("message"))
+
+    def template(self, path: str, text: Any) -> None:
+        """A message template must parse (errors give line and column)."""
+        if isinstance(text, str):
+            name = self.data.get("name")
+            try:
+                check_template(text, name if isinstance(name, str) else "")
+            except TemplateError as err:
+                where = f"line {err.line}, column {err.column}"
+                self.add(path, f"invalid template at {where}: {err.reason}")
 
     def unknown(self, path: str, noun: str, name: str, known: list[str]) -> None:
         self.add(path, f"unknown {noun} name {name!r} (known: {', '.join(known) or 'none'})")
@@ -279,8 +292,6 @@ class _DefinitionCheck:
         if text is None or not text.strip():
             self.add(path, EMPTY_QUERY)
             return
-        from engine.query import parse  # noqa: PLC0415
-
         try:
             parse(text)
         except QuerySyntaxError as err:

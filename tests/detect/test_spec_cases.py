@@ -184,3 +184,31 @@ def test_tc17_cardinality() -> None:
     assert result.timestamp.timestamp() * 1000 == at(60)
     assert result.queries[0].value == 3
     assert result.queries[0].distinct_values == ["10.0.0.1", "10.0.0.2", "10.0.0.9"]
+
+
+def test_tc18_query_typing_and_ranges_in_a_job() -> None:
+    typed = rule(
+        query("@http.status_code:[400 TO 499] -@http.url:/health*", group_by=[]),
+        cases=[{"status": "info", "condition": "a > 0"}],
+        window=0,
+        keep_alive=0,
+        max_duration=0,
+    )
+    logs = [
+        event(1, None, http={"status_code": 404, "url": "/a"}),
+        event(2, None, http={"status_code": "404", "url": "/b"}),
+        event(3, None, http={"status_code": 500, "url": "/c"}),
+        event(4, None, http={"status_code": 404, "url": "/healthz"}),
+    ]
+    found = run(typed, logs).results
+    assert [result.samples[0].log["attributes"]["http"]["url"] for result in found] == ["/a", "/b"]
+    ranged = rule(
+        query("@b:[1 TO 100]", group_by=[]),
+        cases=[{"status": "info", "condition": "a > 0"}],
+        window=0,
+        keep_alive=0,
+        max_duration=0,
+    )
+    values = ["2", "10", "abc", 500]
+    found = run(ranged, [event(i + 1, None, b=value) for i, value in enumerate(values)]).results
+    assert [result.samples[0].log["attributes"]["b"] for result in found] == ["2", "10"]

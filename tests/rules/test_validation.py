@@ -407,3 +407,19 @@ def test_from_rule_valid() -> None:
         {"id": "abc", "from": 1, "to": 2, "index": "main", "caseIndex": 9, "notifications": ["@a"]}
     )
     assert (request.id, request.from_, request.to, request.caseIndex) == ("abc", 1, 2, 9)
+
+
+def test_a_bad_message_template_is_reported_at_load_with_its_position() -> None:
+    data = {
+        "name": "templated",
+        "type": "log_detection",
+        "queries": [{"query": "*", "aggregation": "count"}],
+        "cases": [{"status": "info", "condition": "a > 0"}],
+        "options": {},
+        "message": "ok\n{{#is_match \"@a\" \"x\"}}never closed",
+    }
+    with pytest.raises(RuleValidationError) as caught:
+        validate_rule(data)
+    ((path, message),) = caught.value.problems
+    assert path == "message"
+    assert message.startswith("invalid template at line 2, column 1:")
