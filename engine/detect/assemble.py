@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -65,6 +66,46 @@ def result_id(rule: RulePlan, signal: SignalSpan, job_id: str | None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+@dataclass
+class _SignalFacts:
+    """What a signal's attached events say, computed for all signals at once."""
+
+    ids: list[str] = field(default_factory=list)  # distinct, earliest first
+    per_query: dict[int, int] = field(default_factory=dict)  # query index -> distinct events
+    samples: list[tuple[str, int]] = field(default_factory=list)  # (log id, query index)
+    distinct: dict[int, list[str]] = field(default_factory=dict)  # query index -> values
+    last: dict[str, Any] = field(default_factory=dict)  # aggregates at the last instant
+
+
+def _facts(
+    rule: RulePlan, attached: pl.DataFrame, instants: pl.DataFrame, signals: Sequence[SignalSpan]
+) -> list[_SignalFacts]:
+    facts = [_SignalFacts() for _ in signals]
+    first = attached.unique(subset=["_s", "id"], keep="first", maintain_order=True)
+    listed = first.group_by("_s", maintain_order=True).agg(
+        pl.col("id"), pl.col("id").head(MAX_SAMPLES).alias("_ids"), pl.col("_q").head(MAX_SAMPLES)
+    )
+    for number, ids, sample_ids, queries in listed.iter_rows():
+        facts[number].ids = ids
+        facts[number].samples = list(zip(sample_ids, queries, strict=True))
+    counts = attached.group_by("_s", "_q").agg(
+        pl.col("id").n_unique(), pl.col("_d").explode().drop_nulls().unique().sort()
+    )
+    for number, query, count, values in counts.iter_rows():
+        facts[number].per_query[query] = count
+        facts[number].distinct[query] = values
+    keys = rule.key_columns
+    last = pl.DataFrame(
+        [(n, *s.instants[-1].group, s.instants[-1].time) for n, s in enumerate(signals)],
+        schema={"_s": pl.Int64, **{key: pl.String for key in keys}, TIME: pl.Int64},
+        orient="row",
+    )
+    found = last.join(instants, on=[*keys, TIME], how="left").unique("_s", keep="first")
+    for row in found.iter_rows(named=True):
+        facts[row["_s"]].last = row
+    return facts
+
+
 def build_results(
     rule: RulePlan,
     matches: pl.DataFrame,
@@ -77,46 +118,28 @@ def build_results(
     """The job results of a rule's signals."""
     if not signals:
         return []
-    attached = attached_events(rule, matches, signals)
-    per_signal = attached.partition_by("_s", as_dict=True)
-    samples_wanted: dict[int, list[tuple[str, int]]] = {}
-    for number in range(len(signals)):
-        rows = per_signal.get((number,))
-        if rows is None:
-            continue
-        first = rows.unique(subset="id", keep="first", maintain_order=True).head(MAX_SAMPLES)
-        samples_wanted[number] = list(zip(first["id"], first["_q"], strict=True))
-    sample_ids = [log_id for wanted in samples_wanted.values() for log_id, _ in wanted]
+    facts = _facts(rule, attached_events(rule, matches, signals), instants, signals)
+    sample_ids = [log_id for fact in facts for log_id, _ in fact.samples]
     low = min(signal.first_seen for signal in signals)
     high = max(signal.last_seen for signal in signals) + 1
     logs = source.logs_by_id(sample_ids, low, high)
     results = []
-    for number, signal in enumerate(signals):
-        rows = per_signal.get((number,), attached.clear())
-        samples = [
-            Sample(log_id, query_index, logs[log_id])
-            for log_id, query_index in samples_wanted.get(number, [])
-            if log_id in logs
-        ]
-        results.append(_result(rule, signal, rows, instants, samples, job_id))
+    for signal, fact in zip(signals, facts, strict=True):
+        samples = [Sample(i, q, logs[i]) for i, q in fact.samples if i in logs]
+        results.append(_result(rule, signal, fact, samples, job_id))
     return results
 
 
 def _result(
     rule: RulePlan,
     signal: SignalSpan,
-    rows: pl.DataFrame,
-    instants: pl.DataFrame,
+    fact: _SignalFacts,
     samples: list[Sample],
     job_id: str | None,
 ) -> JobResult:
     spec = rule.rule
     case = spec.cases[signal.case]
-    per_query = {
-        query.name: rows.filter(pl.col("_q") == query.index)["id"].n_unique()
-        for query in rule.queries
-    }
-    last = _last_instant(rule, signal, instants)
+    per_query = {query.name: fact.per_query.get(query.index, 0) for query in rule.queries}
     details = [
         QueryDetail(
             name=query.name,
@@ -126,8 +149,8 @@ def _result(
             distinct_fields=list(spec.queries[query.index].distinctFields),
             metric=next(iter(spec.queries[query.index].metric_fields()), None),
             events_count=per_query[query.name],
-            distinct_values=_distinct_values(rows, query.index) if query.distinct else [],
-            value=last.get(aggregate_column(query)),
+            distinct_values=fact.distinct.get(query.index, []) if query.distinct else [],
+            value=fact.last.get(aggregate_column(query)),
         )
         for query in rule.queries
     ]
@@ -145,7 +168,7 @@ def _result(
         timestamp_ms=signal.opened_at,
         first_seen_ms=signal.first_seen,
         last_seen_ms=signal.last_seen,
-        events_matched=rows["id"].n_unique(),
+        events_matched=len(fact.ids),
         events_matched_per_query=per_query,
         attributes=first_log.get("attributes", {}),
         log={
@@ -155,7 +178,7 @@ def _result(
         tags=tags,
         group_by=group_by,
     )
-    ids = list(dict.fromkeys(rows["id"].to_list()))
+    ids = fact.ids
     return JobResult(
         id=result_id(rule, signal, job_id),
         rule_name=spec.name,
@@ -181,17 +204,3 @@ def _result(
         message=render_message(spec.message, context),
         job_id=job_id,
     )
-
-
-def _last_instant(rule: RulePlan, signal: SignalSpan, instants: pl.DataFrame) -> dict[str, Any]:
-    last = signal.instants[-1]
-    condition = pl.col(TIME) == last.time
-    for key, value in zip(rule.key_columns, last.group, strict=True):
-        condition = condition & (pl.col(key) == value)
-    found = instants.filter(condition)
-    return found.row(0, named=True) if found.height else {}
-
-
-def _distinct_values(rows: pl.DataFrame, query_index: int) -> list[str]:
-    values = rows.filter(pl.col("_q") == query_index)["_d"].explode().drop_nulls()
-    return sorted(set(values.to_list()))
