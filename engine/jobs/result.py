@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.rules.template import wrap_message
+
 RULE_TYPE_LABELS = {"log_detection": "Log Detection", "signal_correlation": "Signal Correlation"}
 MAX_SAMPLES = 10
 
@@ -155,7 +157,7 @@ class JobResult:
             "id": self.id,
             "type": "signal",
             "attributes": {
-                "message": wrap_markdown(self.message),
+                "message": wrap_message(self.message),
                 "timestamp": iso_ms(self.timestamp),
                 "tags": self.tags,
                 "status": self.severity,
@@ -183,8 +185,3 @@ class JobResult:
             "tags": self.tags,
             "log_ids": self.log_ids,
         }
-
-
-def wrap_markdown(markdown: str) -> str:
-    """Datadog's stored message form: `%%%`, newline, the markdown, newline, `%%%`."""
-    return f"%%%\n{markdown}\n%%%"
