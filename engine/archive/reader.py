@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
 from engine.archive.layout import index_dir, list_indexes
@@ -99,6 +100,21 @@ class Archive:
         ]
         return sorted(chosen, key=lambda entry: (entry.min_ts or 0, entry.path))
 
+    def check_files(
+        self, index: str = "main", *, start: int | None = None, end: int | None = None
+    ) -> None:
+        """Read every file of `[start, end)` in full; raise `ArchiveError` naming a bad one.
+
+        Used after a failed scan, to say which file is corrupt.
+        """
+        folder = index_dir(self.root, index)
+        for entry in self.files(index, start=start, end=end):
+            path = folder / entry.path
+            try:
+                pq.read_table(path)
+            except (OSError, ValueError) as exc:
+                raise ArchiveError(f"corrupt archive file {path}: {exc}") from None
+
     def scan(
         self,
         index: str = "main",
@@ -157,9 +173,20 @@ def open_archive(root: str | Path | Archive) -> Archive:
     return root if isinstance(root, Archive) else Archive(root)
 
 
+_READ_ERRORS = (OSError, pl.exceptions.ComputeError, pl.exceptions.SchemaError)
+
+
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
     """Run a lazy archive query; a file that cannot be read becomes an `ArchiveError`."""
     try:
         return frame.collect()
-    except (OSError, pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+    except _READ_ERRORS as exc:
+        raise ArchiveError(f"cannot read the archive: {exc}") from None
+
+
+def collect_all(frames: Sequence[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Run several lazy archive queries together (shared work); errors as in `collect`."""
+    try:
+        return pl.collect_all(frames)
+    except _READ_ERRORS as exc:
         raise ArchiveError(f"cannot read the archive: {exc}") from None

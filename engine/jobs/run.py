@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 import polars as pl
 
-from engine.archive.reader import collect
 from engine.detect.assemble import build_results
 from engine.detect.lifecycle import form_signals
 from engine.detect.prepare import RulePlan, matches, plan_rule
@@ -63,6 +62,8 @@ class JobRun:
     end: int | None
     events_scanned: int
     seconds: float
+    cancelled: bool = False  # stopped early: the results are those found so far
+    truncated: bool = False  # more results than `max_results`: the first ones (by time) are kept
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One flat dict per result (see `JobResult.to_dict`)."""
@@ -142,12 +143,18 @@ def run(
     index: str = "main",
     job_id: str | None = None,
     progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    max_results: int | None = None,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
     `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
-    relative text); None means the whole archive.
+    relative text); None means the whole archive. `progress` is told the scanned fraction of the
+    time range; `should_stop` is asked between time slices and between rules, and a True answer
+    ends the run with the results found so far (`cancelled`). With `max_results`, only the first
+    results by time are kept and the run says it was `truncated`.
     """
+    stop = should_stop or (lambda: False)
     began = time.perf_counter()
     loaded = as_rules(rules)
     source = LogSource.of(logs, index)
@@ -158,11 +165,12 @@ def run(
     planned: list[RulePlan | None] = []
     for rule, stat in zip(loaded, stats, strict=True):
         planned.append(_plan(rule, plan, stat))
-    scanned, events_scanned = _scan(source, plan, low, high, progress)
+    scanned, events_scanned, cancelled = _scan(source, plan, low, high, progress, stop)
     results: list[JobResult] = []
     for rule_plan, stat in zip(planned, stats, strict=True):
         stat.events_scanned = events_scanned
-        if rule_plan is None:
+        cancelled = cancelled or stop()
+        if rule_plan is None or cancelled:
             continue
         began_rule = time.perf_counter()
         try:
@@ -178,7 +186,11 @@ def run(
         stat.seconds += time.perf_counter() - began_rule
         results.extend(found)
     results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
-    return JobRun(results, stats, low, high, events_scanned, time.perf_counter() - began)
+    truncated = max_results is not None and len(results) > max_results
+    if truncated:
+        results = results[:max_results]
+    seconds = time.perf_counter() - began
+    return JobRun(results, stats, low, high, events_scanned, seconds, cancelled, truncated)
 
 
 def _plan(rule: Rule, plan: ScanPlan, stat: RuleStats) -> RulePlan | None:
@@ -203,20 +215,26 @@ def _scan(
     low: int | None,
     high: int | None,
     progress: ProgressCallback | None,
-) -> tuple[pl.DataFrame, int]:
+    stop: Callable[[], bool],
+) -> tuple[pl.DataFrame, int, bool]:
+    """The plan's rows of `[low, high)`, the events scanned, and whether it was stopped."""
     slices = source.slices(low, high)
     parts: list[pl.DataFrame] = []
     scanned = 0
     for number, (slice_low, slice_high) in enumerate(slices, start=1):
+        if stop():
+            break
         frame = source.scan(slice_low, slice_high)
-        part, count = pl.collect_all([plan.apply(frame), frame.select(pl.len())])
+        part, count = source.collect_all(
+            [plan.apply(frame), frame.select(pl.len())], slice_low, slice_high
+        )
         parts.append(part)
         scanned += int(count.item())
         if progress is not None:
             progress(number / len(slices))
-    if not parts:
-        return collect(plan.apply(source.scan(low, high))), 0
-    return pl.concat(parts), scanned
+    if len(parts) < len(slices):
+        return plan.apply(source.scan(low, high)).clear().collect(), scanned, True
+    return pl.concat(parts), scanned, False
 
 
 def _detect(

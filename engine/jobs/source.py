@@ -10,8 +10,9 @@ import polars as pl
 
 from engine.archive.event import distinguish_repeats, normalize_event
 from engine.archive.frame import events_to_frame, frame_to_events
-from engine.archive.reader import Archive, collect, open_archive, time_filter
+from engine.archive.reader import Archive, collect, collect_all, open_archive, time_filter
 from engine.archive.schema import Schema
+from engine.errors import ArchiveError
 
 SLICE_ROWS = 2_000_000
 
@@ -55,6 +56,17 @@ class LogSource:
             return self.archive.scan(self.index, start=start, end=end)
         assert self._frame is not None
         return self._frame.filter(time_filter(start, end))
+
+    def collect_all(
+        self, frames: Sequence[pl.LazyFrame], start: int | None, end: int | None
+    ) -> list[pl.DataFrame]:
+        """Run queries over `[start, end)`; a read failure names the unreadable archive file."""
+        try:
+            return collect_all(frames)
+        except ArchiveError:
+            if self.archive is not None:
+                self.archive.check_files(self.index, start=start, end=end)
+            raise
 
     def logs_by_id(
         self, ids: Sequence[str], start: int | None = None, end: int | None = None

@@ -1,0 +1,66 @@
+"""Connecting to the store: a SQLite file (WAL mode) or any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from engine.errors import HindsightError
+from engine.store.tables import metadata
+
+
+class StoreError(HindsightError):
+    """The database cannot be opened or used (names the database)."""
+
+
+class Database:
+    """A connection pool to the store, with the tables created."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A connection inside a transaction (committed on success, rolled back on error)."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def connect(target: str | Path) -> Database:
+    """Open (and create) the store: a file path means SQLite, `scheme://...` any SQLAlchemy URL."""
+    text = str(target)
+    if "://" in text:
+        url = text
+    else:
+        path = Path(text).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    try:
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+        metadata.create_all(engine)
+    except (sa.exc.SQLAlchemyError, ImportError, OSError) as exc:
+        raise StoreError(f"cannot open the database {text}: {exc}") from None
+    return Database(engine)

@@ -1,0 +1,231 @@
+"""Jobs and their results in the store.
+
+Status changes are single conditional UPDATEs (`pending -> running` only if still pending,
+`-> cancelled` only if pending or running), so the runner, cancel and delete never race.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.archive.event import parse_timestamp
+from engine.store.database import Database
+from engine.store.tables import jobs, results
+
+PENDING, RUNNING, COMPLETED, FAILED, CANCELLED = (
+    "pending",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+)
+ACTIVE = (PENDING, RUNNING)
+FINISHED = (COMPLETED, FAILED, CANCELLED)
+
+
+def now_us() -> int:
+    """The current time in epoch microseconds."""
+    return time.time_ns() // 1000
+
+
+@dataclass
+class JobRecord:
+    """One historical job as stored."""
+
+    id: str
+    name: str
+    status: str
+    definition: dict[str, Any]
+    index_name: str
+    from_ms: int
+    to_ms: int
+    created_from_rule_id: str | None = None
+    notifications: list[str] = field(default_factory=list)
+    signal_output: bool = False
+    created_by_handle: str = ""
+    created_by_name: str = ""
+    created_us: int = 0
+    modified_us: int = 0
+    progress_rate: float | None = None
+    failure: str | None = None
+    truncated: bool = False
+    statistics: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One job result (histsignal) as stored."""
+
+    id: str
+    job_id: str
+    timestamp_ms: int
+    severity: str
+    rule_name: str
+    document: dict[str, Any]
+    signal_id: str | None
+
+
+def _job(row: sa.Row[Any]) -> JobRecord:
+    return JobRecord(**row._asdict())
+
+
+def _result(row: sa.Row[Any]) -> ResultRecord:
+    return ResultRecord(**row._asdict())
+
+
+class JobStore:
+    """Reads and writes jobs and job results."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    def insert(self, job: JobRecord) -> None:
+        """Store a new job (its times are set here)."""
+        job.created_us = job.modified_us = now_us()
+        with self.db.begin() as connection:
+            connection.execute(jobs.insert().values(**job.__dict__))
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """A job by id."""
+        with self.db.begin() as connection:
+            row = connection.execute(jobs.select().where(jobs.c.id == job_id)).first()
+        return None if row is None else _job(row)
+
+    def all(self, statuses: Sequence[str] | None = None) -> list[JobRecord]:
+        """Every job (optionally with one of `statuses`), newest first."""
+        query = jobs.select().order_by(jobs.c.created_us.desc(), jobs.c.id)
+        if statuses is not None:
+            query = query.where(jobs.c.status.in_(statuses))
+        with self.db.begin() as connection:
+            return [_job(row) for row in connection.execute(query)]
+
+    def _transition(self, job_id: str, allowed: Iterable[str], **values: Any) -> bool:
+        update = (
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status.in_(list(allowed)))
+            .values(modified_us=now_us(), **values)
+        )
+        with self.db.begin() as connection:
+            return connection.execute(update).rowcount > 0
+
+    def start(self, job_id: str) -> bool:
+        """`pending -> running`; False when the job is no longer pending (e.g. cancelled)."""
+        return self._transition(job_id, [PENDING], status=RUNNING, progress_rate=0.0)
+
+    def progress(self, job_id: str, rate: float) -> None:
+        """Record how far a running job's scan is (0..1)."""
+        update = (
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == RUNNING)
+            .values(progress_rate=max(0.0, min(1.0, rate)))
+        )
+        with self.db.begin() as connection:
+            connection.execute(update)
+
+    def finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        failure: str | None = None,
+        truncated: bool = False,
+        statistics: dict[str, Any] | None = None,
+    ) -> bool:
+        """`running -> completed | failed`; False if it was cancelled meanwhile."""
+        return self._transition(
+            job_id,
+            [RUNNING],
+            status=status,
+            failure=failure,
+            truncated=truncated,
+            statistics=statistics,
+            progress_rate=1.0 if status == COMPLETED else None,
+        )
+
+    def cancel(self, job_id: str) -> bool:
+        """`pending | running -> cancelled`; False when the job had already finished."""
+        return self._transition(job_id, ACTIVE, status=CANCELLED)
+
+    def delete(self, job_id: str) -> bool:
+        """Delete a finished job and its results; False when it is pending or running."""
+        with self.db.begin() as connection:
+            deleted = connection.execute(
+                jobs.delete().where(jobs.c.id == job_id, jobs.c.status.in_(FINISHED))
+            ).rowcount
+            if deleted:
+                connection.execute(results.delete().where(results.c.job_id == job_id))
+        return deleted > 0
+
+    def fail_interrupted(self, reason: str) -> list[str]:
+        """Mark jobs left `running` (by a crash or restart) failed; their ids."""
+        with self.db.begin() as connection:
+            ids = [
+                row.id
+                for row in connection.execute(sa.select(jobs.c.id).where(jobs.c.status == RUNNING))
+            ]
+            if ids:
+                connection.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(ids))
+                    .values(status=FAILED, failure=reason, progress_rate=None, modified_us=now_us())
+                )
+        return ids
+
+    def add_results(self, job_id: str, documents: Sequence[dict[str, Any]]) -> None:
+        """Store job results (histsignal documents, SPEC §4.3 list form)."""
+        if not documents:
+            return
+        rows = [
+            {
+                "id": document["id"],
+                "job_id": job_id,
+                "timestamp_ms": _epoch_ms(document["attributes"]["timestamp"]),
+                "severity": document["attributes"]["status"],
+                "rule_name": document["attributes"]["attributes"]["workflow"]["rule"]["name"],
+                "document": document,
+                "signal_id": None,
+            }
+            for document in documents
+        ]
+        with self.db.begin() as connection:
+            connection.execute(results.insert(), rows)
+
+    def results(
+        self,
+        job_id: str | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[ResultRecord]:
+        """Results of one job (or of every job) with `start_ms <= timestamp <= end_ms`."""
+        query = results.select()
+        if job_id is not None:
+            query = query.where(results.c.job_id == job_id)
+        if start_ms is not None:
+            query = query.where(results.c.timestamp_ms >= start_ms)
+        if end_ms is not None:
+            query = query.where(results.c.timestamp_ms <= end_ms)
+        with self.db.begin() as connection:
+            return [_result(row) for row in connection.execute(query)]
+
+    def result(self, result_id: str) -> ResultRecord | None:
+        """One result by id."""
+        with self.db.begin() as connection:
+            row = connection.execute(results.select().where(results.c.id == result_id)).first()
+        return None if row is None else _result(row)
+
+    def mark_converted(self, result_id: str, signal_id: str) -> None:
+        """Record that a result was converted to a signal."""
+        with self.db.begin() as connection:
+            connection.execute(
+                results.update().where(results.c.id == result_id).values(signal_id=signal_id)
+            )
+
+
+def _epoch_ms(text: str) -> int:
+    return parse_timestamp(text)
