@@ -112,3 +112,29 @@ class TemplateError(HindsightError, ValueError):
 
 class UnsupportedRuleError(HindsightError):
     """A rule the engine refuses to run (e.g. an unsupported rule type), named in the message."""
+
+
+class ServiceError(HindsightError):
+    """A request the job service refuses; `status` is the HTTP status the API answers with."""
+
+    status = 400
+
+
+class InvalidRequestError(ServiceError):
+    """A malformed or invalid request (400)."""
+
+
+class UnknownIndexError(ServiceError):
+    """A job names an index the server does not have (400, Datadog's "Index must exist")."""
+
+
+class NotFoundError(ServiceError):
+    """An unknown job, result, signal or rule (404)."""
+
+    status = 404
+
+
+class ConflictError(ServiceError):
+    """A request at odds with the resource's state, e.g. cancelling a finished job (409)."""
+
+    status = 409

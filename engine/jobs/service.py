@@ -1,0 +1,310 @@
+"""The job service: historical jobs submitted, run in the background, cancelled, deleted, kept.
+
+It owns the store, the background runner, the rule library and the notifier. The HTTP API and the
+CLI call it; it knows nothing of HTTP. Refusals are `ServiceError`s (400, 404, 409 statuses) the
+API maps to Datadog's error bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.archive.reader import Archive, open_archive
+from engine.errors import (
+    ConflictError,
+    HindsightError,
+    InvalidRequestError,
+    NotFoundError,
+    RuleValidationError,
+    UnknownIndexError,
+)
+from engine.jobs.run import run
+from engine.jobs.runner import Runner
+from engine.jobs.settings import ServiceSettings
+from engine.rules import JobDefinition, Rule, load_rules
+from engine.rules.validation import validate_from_rule, validate_job_definition
+from engine.signals.convert import convert, delivery_record
+from engine.signals.notify import Notifier
+from engine.store import Database, connect
+from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
+from engine.store.rules import RuleStore
+from engine.store.signals import SignalRecord, SignalStore
+
+log = logging.getLogger("hindsight.service")
+
+INTERRUPTED = "the server stopped while the job was running"
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request (the application key's name)."""
+
+    handle: str = "hindsight"
+    name: str = "Hindsight"
+
+
+class JobService:
+    """Historical jobs over one archive, persisted in one database."""
+
+    def __init__(
+        self, settings: ServiceSettings, *, database: Database | None = None, start: bool = True
+    ) -> None:
+        self.settings = settings
+        self.archive: Archive = open_archive(settings.archive)
+        self.db = database or connect(settings.database)
+        self.jobs = JobStore(self.db)
+        self.signals = SignalStore(self.db)
+        self.rules = RuleStore(self.db)
+        self.notifier = Notifier(settings.notifications)
+        self.library = _library(settings)
+        self.runner = Runner(self.execute, workers=settings.max_concurrent_jobs)
+        if start:
+            self.resume()
+
+    def resume(self) -> None:
+        """After a start: fail the jobs a stop interrupted, queue the jobs still pending."""
+        for job_id in self.jobs.fail_interrupted(INTERRUPTED):
+            log.warning("job %s was interrupted by a server stop", job_id)
+        for record in reversed(self.jobs.all(["pending"])):
+            self.runner.submit(record.id)
+
+    def close(self) -> None:
+        """Stop the running jobs and release the database."""
+        self.runner.shutdown()
+        self.jobs.fail_interrupted(INTERRUPTED)
+        self.db.close()
+
+    # --- indexes and rules --------------------------------------------------------------------
+
+    def archive_index(self, index: str) -> str:
+        """The archive index a job's index name reads (raises `UnknownIndexError`)."""
+        name = self.settings.indexes.get(index, index)
+        if name not in self.archive.indexes():
+            raise UnknownIndexError(
+                "input_validation_error(Field 'index' is invalid: Invalid index): Index must exist"
+            )
+        return name
+
+    def find_rule(self, rule_id: str) -> Rule | None:
+        """A rule created through the API, else one of the library folder."""
+        stored = self.rules.get(rule_id)
+        if stored is not None:
+            return Rule.model_validate(stored.document)
+        return self.library.get(rule_id)
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def submit(self, attributes: Any, *, caller: Caller | None = None) -> JobRecord:
+        """Create a job from `data.attributes` of a run request and queue it."""
+        if not isinstance(attributes, Mapping):
+            raise InvalidRequestError("data.attributes must be an object")
+        definition_data = attributes.get("jobDefinition")
+        from_rule_data = attributes.get("fromRule")
+        if (definition_data is None) == (from_rule_data is None):
+            raise InvalidRequestError("exactly one of jobDefinition and fromRule is required")
+        signal_output = attributes.get("signalOutput", False)
+        if not isinstance(signal_output, bool):
+            raise InvalidRequestError("signalOutput must be a boolean")
+        rule_id: str | None = None
+        notifications: list[str] = []
+        try:
+            if definition_data is not None:
+                definition = validate_job_definition(definition_data, source="jobDefinition")
+            else:
+                from_rule = validate_from_rule(from_rule_data, source="fromRule")
+                rule = self.find_rule(from_rule.id)
+                if rule is None:
+                    raise NotFoundError(f"rule {from_rule.id} was not found")
+                definition = from_rule.to_job_definition(rule)
+                rule_id, notifications = from_rule.id, list(from_rule.notifications or [])
+        except RuleValidationError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        self.archive_index(definition.index)
+        self._check_range(definition)
+        who = caller or Caller()
+        record = JobRecord(
+            id=str(uuid.uuid4()),
+            name=definition.name,
+            status="pending",
+            definition=definition.normalized_json(),
+            index_name=definition.index,
+            from_ms=definition.from_,
+            to_ms=definition.to,
+            created_from_rule_id=rule_id,
+            notifications=notifications,
+            signal_output=signal_output,
+            created_by_handle=who.handle,
+            created_by_name=who.name,
+        )
+        self.jobs.insert(record)
+        self.runner.submit(record.id)
+        return record
+
+    def _check_range(self, definition: JobDefinition) -> None:
+        limit = self.settings.max_range_days
+        if limit is not None and definition.to - definition.from_ > limit * 86_400_000:
+            raise InvalidRequestError(f"the job's time range exceeds the maximum of {limit:g} days")
+
+    def get(self, job_id: str) -> JobRecord:
+        """A job (raises `NotFoundError`)."""
+        record = self.jobs.get(job_id)
+        if record is None:
+            raise NotFoundError(f"Job {job_id} was not found.")
+        return record
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a pending or running job (409 when it has finished)."""
+        record = self.get(job_id)
+        if not self.jobs.cancel(job_id):
+            raise ConflictError(f"job {job_id} is already {self.get(job_id).status}")
+        self.runner.cancel(record.id)
+
+    def delete(self, job_id: str) -> None:
+        """Delete a finished job and its results (409 while it is pending or running)."""
+        record = self.get(job_id)
+        if not self.jobs.delete(job_id):
+            raise ConflictError(f"job {job_id} is {record.status}: cancel it before deleting it")
+
+    def results(
+        self, job_id: str | None = None, *, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[ResultRecord]:
+        """Job results (of one job, or all), optionally bounded by trigger time."""
+        if job_id is not None:
+            self.get(job_id)
+        return self.jobs.results(job_id, start_ms=start_ms, end_ms=end_ms)
+
+    def result(self, result_id: str) -> ResultRecord:
+        """One job result (raises `NotFoundError`)."""
+        found = self.jobs.result(result_id)
+        if found is None:
+            raise NotFoundError(f"job result {result_id} was not found")
+        return found
+
+    # --- execution ----------------------------------------------------------------------------
+
+    def execute(self, job_id: str, stop: threading.Event) -> None:
+        """Run one job (called by the runner in a worker thread)."""
+        record = self.jobs.get(job_id)
+        if record is None or not self.jobs.start(job_id):
+            return
+        try:
+            rule = JobDefinition.model_validate(record.definition).to_rule()
+            rule = rule.model_copy(update={"id": record.created_from_rule_id})
+            outcome = run(
+                rule,
+                self.archive,
+                start=record.from_ms,
+                end=record.to_ms,
+                index=self.archive_index(record.index_name),
+                job_id=job_id,
+                progress=lambda rate: self.jobs.progress(job_id, rate),
+                should_stop=stop.is_set,
+                max_results=self.settings.max_results_per_job,
+            )
+        except HindsightError as exc:
+            self._finish(record, FAILED, failure=str(exc))
+            return
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            self._finish(record, FAILED, failure=f"internal error: {type(exc).__name__}: {exc}")
+            return
+        self.jobs.add_results(job_id, [result.to_histsignal() for result in outcome.results])
+        if outcome.cancelled:
+            return
+        (stat,) = outcome.stats
+        statistics = {
+            "events_scanned": stat.events_scanned,
+            "events_matched": stat.events_matched,
+            "results": len(outcome.results),
+            "seconds": round(outcome.seconds, 3),
+        }
+        if stat.error is not None:
+            self._finish(record, FAILED, failure=stat.error, statistics=statistics)
+        else:
+            self._finish(record, COMPLETED, truncated=outcome.truncated, statistics=statistics)
+
+    def _finish(
+        self,
+        record: JobRecord,
+        status: str,
+        *,
+        failure: str | None = None,
+        truncated: bool = False,
+        statistics: dict[str, Any] | None = None,
+    ) -> None:
+        if not self.jobs.finish(
+            record.id, status, failure=failure, truncated=truncated, statistics=statistics
+        ):
+            return  # cancelled meanwhile
+        if record.notifications:
+            self._notify_completion(record.id)
+
+    def _notify_completion(self, job_id: str) -> None:
+        record = self.get(job_id)
+        count = len(self.jobs.results(job_id))
+        payload = {
+            "event": "historical_job_finished",
+            "job": {
+                "id": record.id,
+                "name": record.name,
+                "status": record.status,
+                "createdFromRuleId": record.created_from_rule_id,
+                "results": count,
+                "failure": record.failure,
+                "truncated": record.truncated,
+            },
+        }
+        text = f"Historical job {record.name!r} ({record.id}) {record.status}: {count} result(s)."
+        if record.failure:
+            text += f"\nReason: {record.failure}"
+        deliveries = self.notifier.notify(
+            record.notifications, payload, subject=f"[Hindsight] job {record.status}", text=text
+        )
+        self.signals.record_deliveries(
+            [delivery_record(delivery, job_id=job_id) for delivery in deliveries]
+        )
+
+    # --- signals ------------------------------------------------------------------------------
+
+    def convert(
+        self,
+        result_ids: list[str],
+        *,
+        severity: str,
+        message: str,
+        notifications: list[str],
+    ) -> list[SignalRecord]:
+        """Convert job results to signals (SPEC §4.5); idempotent."""
+        return convert(
+            self.jobs,
+            self.signals,
+            self.notifier,
+            result_ids,
+            severity=severity,
+            message=message,
+            notifications=notifications,
+        )
+
+
+def _library(settings: ServiceSettings) -> dict[str, Rule]:
+    """The rules of the library folder, by id (their `id`, else the file name)."""
+    found: dict[str, Rule] = {}
+    folder = settings.rules
+    if folder is None:
+        return found
+    if not folder.is_dir():
+        raise InvalidRequestError(f"rule library {folder} is not a folder")
+    for path in sorted(folder.rglob("*.json")):
+        loaded = load_rules(path)
+        for position, rule in enumerate(loaded):
+            slug = _SLUG.sub("-", path.stem.lower()).strip("-")
+            rule_id = rule.id or (slug if len(loaded) == 1 else f"{slug}-{position}")
+            found[rule_id] = rule.model_copy(update={"id": rule_id})
+    return found
