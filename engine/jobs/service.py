@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from engine.jobs.run import run
 from engine.jobs.runner import Runner
 from engine.jobs.settings import ServiceSettings
 from engine.rules import JobDefinition, Rule, load_rules
-from engine.rules.validation import validate_from_rule, validate_job_definition
+from engine.rules.validation import validate_from_rule, validate_job_definition, validate_rule
 from engine.signals.convert import convert, delivery_record
 from engine.signals.notify import Notifier
 from engine.store import Database, connect
@@ -39,6 +41,23 @@ from engine.store.signals import SignalRecord, SignalStore
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
+_RESPONSE_ONLY = frozenset(
+    {
+        "id",
+        "version",
+        "createdAt",
+        "updatedAt",
+        "isDefault",
+        "isDeleted",
+        "creator",
+        "updater",
+        "creationAuthorId",
+        "updateAuthorId",
+        "defaultTags",
+        "isBeta",
+        "blocking",
+    }
+)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -98,6 +117,82 @@ class JobService:
         if stored is not None:
             return Rule.model_validate(stored.document)
         return self.library.get(rule_id)
+
+    def rule_documents(self) -> list[dict[str, Any]]:
+        """Every rule, as the rules API shows it: the library's, then the API-created ones."""
+        library = [rule.to_json() for rule in self.library.values()]
+        return library + [stored.document for stored in self.rules.all()]
+
+    def rule_document(self, rule_id: str) -> dict[str, Any]:
+        """One rule as the rules API shows it (raises `NotFoundError`)."""
+        stored = self.rules.get(rule_id)
+        if stored is not None:
+            return stored.document
+        if rule_id in self.library:
+            return self.library[rule_id].to_json()
+        raise NotFoundError(f"rule {rule_id} was not found")
+
+    def create_rule(self, payload: Any, *, caller: Caller | None = None) -> dict[str, Any]:
+        """Validate and store a rule sent to `POST /security_monitoring/rules`."""
+        rule_id = "-".join(secrets.token_hex(2)[:3] for _ in range(3))
+        while self.rules.get(rule_id) is not None or rule_id in self.library:
+            rule_id = "-".join(secrets.token_hex(2)[:3] for _ in range(3))
+        now = int(time.time() * 1000)
+        return self._store_rule(rule_id, payload, version=1, created_ms=now, caller=caller)
+
+    def update_rule(
+        self, rule_id: str, payload: Any, *, caller: Caller | None = None
+    ) -> dict[str, Any]:
+        """Apply `PUT /security_monitoring/rules/{id}` (fields given replace the stored ones)."""
+        if rule_id in self.library and self.rules.get(rule_id) is None:
+            raise InvalidRequestError(f"rule {rule_id} belongs to the rule library: read-only")
+        stored = self.rules.get(rule_id)
+        if stored is None:
+            raise NotFoundError(f"rule {rule_id} was not found")
+        if not isinstance(payload, Mapping):
+            raise InvalidRequestError("the request body must be a rule object")
+        merged = {**stored.document, **payload}
+        version = int(stored.document.get("version") or 1) + 1
+        return self._store_rule(
+            rule_id, merged, version=version, created_ms=stored.created_ms, caller=caller
+        )
+
+    def delete_rule(self, rule_id: str) -> None:
+        """Apply `DELETE /security_monitoring/rules/{id}`."""
+        if rule_id in self.library and self.rules.get(rule_id) is None:
+            raise InvalidRequestError(f"rule {rule_id} belongs to the rule library: read-only")
+        if not self.rules.delete(rule_id):
+            raise NotFoundError(f"rule {rule_id} was not found")
+
+    def _store_rule(
+        self,
+        rule_id: str,
+        payload: Any,
+        *,
+        version: int,
+        created_ms: int,
+        caller: Caller | None,
+    ) -> dict[str, Any]:
+        if not isinstance(payload, Mapping):
+            raise InvalidRequestError("the request body must be a rule object")
+        body = {key: value for key, value in payload.items() if key not in _RESPONSE_ONLY}
+        try:
+            rule = validate_rule({"type": "log_detection", **body}, source="request body")
+        except RuleValidationError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        who = caller or Caller()
+        document = {
+            **rule.to_json(),
+            "id": rule_id,
+            "version": version,
+            "createdAt": created_ms,
+            "isDefault": False,
+            "isDeleted": False,
+            "isEnabled": rule.isEnabled if rule.isEnabled is not None else True,
+            "creator": {"handle": who.handle, "name": who.name},
+        }
+        self.rules.put(rule_id, document)
+        return document
 
     # --- jobs ---------------------------------------------------------------------------------
 
