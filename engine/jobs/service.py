@@ -76,6 +76,8 @@ class JobService:
         self, settings: ServiceSettings, *, database: Database | None = None, start: bool = True
     ) -> None:
         self.settings = settings
+        if settings.archive is None:
+            raise InvalidRequestError("an archive is required: give --archive or `archive = ...`")
         self.archive: Archive = open_archive(settings.archive)
         self.db = database or connect(settings.database)
         self.jobs = JobStore(self.db)

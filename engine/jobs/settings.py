@@ -37,7 +37,7 @@ class ServiceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    archive: Path
+    archive: Path | None = None  # required to serve jobs; not to convert or manage keys
     database: str = "hindsight.db"
     rules: Path | None = None
     max_concurrent_jobs: int = Field(2, ge=1, le=64)

@@ -12,11 +12,13 @@ import hashlib
 import time
 from collections.abc import Sequence
 from copy import deepcopy
+from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidRequestError, NotFoundError
 from engine.rules.template import wrap_message
-from engine.signals.notify import Delivery, Notifier
+from engine.signals.notify import Delivery, NotificationSettings, Notifier
+from engine.store import Database, connect
 from engine.store.jobs import JobStore, ResultRecord
 from engine.store.signals import DeliveryRecord, SignalRecord, SignalStore
 
@@ -133,3 +135,33 @@ def convert(
             [delivery_record(item, signal_id=signal.id) for item in deliveries]
         )
     return converted
+
+
+def convert_results(
+    database: str | Path | Database,
+    result_ids: Sequence[str],
+    *,
+    severity: str,
+    message: str,
+    notifications: Sequence[str] = (),
+    settings: NotificationSettings | None = None,
+) -> list[SignalRecord]:
+    """Convert job results stored in a job-service database to signals (`engine.convert`).
+
+    `database` is the job service's database (a SQLite path or a SQLAlchemy URL); `settings`
+    configures webhook and email delivery (without it, every target is recorded undelivered).
+    """
+    store = database if isinstance(database, Database) else connect(database)
+    try:
+        return convert(
+            JobStore(store),
+            SignalStore(store),
+            Notifier(settings or NotificationSettings()),
+            result_ids,
+            severity=severity,
+            message=message,
+            notifications=notifications,
+        )
+    finally:
+        if store is not database:
+            store.close()

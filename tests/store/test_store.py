@@ -1,0 +1,115 @@
+"""The store: status transitions, persistence across reopen, keys kept as digests, idempotence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.store import connect
+from engine.store.database import StoreError
+from engine.store.jobs import JobRecord, JobStore
+from engine.store.keys import SCOPES, KeyStore
+from engine.store.rules import RuleStore
+from engine.store.signals import DeliveryRecord, SignalRecord, SignalStore
+from engine.store.tables import api_keys
+
+JOB_ID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+
+
+def job(status: str = "pending") -> JobRecord:
+    return JobRecord(
+        id=JOB_ID, name="j", status=status, definition={}, index_name="main", from_ms=0, to_ms=1
+    )
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    database = connect(tmp_path / "s.db")
+    with database.begin() as connection:
+        assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_unusable_database_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open the database"):
+        connect("nosuchdialect://x")
+
+
+@pytest.mark.parametrize(
+    ("action", "from_status", "allowed", "to_status"),
+    [
+        pytest.param("start", "pending", True, "running", id="start-pending"),
+        pytest.param("start", "cancelled", False, "cancelled", id="start-cancelled"),
+        pytest.param("cancel", "running", True, "cancelled", id="cancel-running"),
+        pytest.param("cancel", "completed", False, "completed", id="cancel-completed"),
+        pytest.param("finish", "running", True, "completed", id="finish-running"),
+        pytest.param("finish", "cancelled", False, "cancelled", id="finish-cancelled"),
+    ],
+)
+def test_status_transitions_are_conditional(
+    tmp_path: Path, action: str, from_status: str, allowed: bool, to_status: str
+) -> None:
+    jobs = JobStore(connect(tmp_path / "s.db"))
+    jobs.insert(job(from_status))
+    outcome = (
+        jobs.finish(JOB_ID, "completed") if action == "finish" else getattr(jobs, action)(JOB_ID)
+    )
+    assert outcome is allowed
+    record = jobs.get(JOB_ID)
+    assert record is not None and record.status == to_status
+
+
+def test_delete_refuses_active_jobs(tmp_path: Path) -> None:
+    jobs = JobStore(connect(tmp_path / "s.db"))
+    jobs.insert(job("running"))
+    assert not jobs.delete(JOB_ID)
+    jobs.finish(JOB_ID, "failed", failure="boom")
+    assert jobs.delete(JOB_ID)
+    assert jobs.get(JOB_ID) is None
+
+
+def test_everything_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    first = connect(path)
+    JobStore(first).insert(job())
+    RuleStore(first).put("abc-def-ghi", {"name": "r"})
+    pair = KeyStore(first).create(name="ci")
+    first.close()
+    again = connect(path)
+    assert JobStore(again).get(JOB_ID) is not None
+    stored = RuleStore(again).get("abc-def-ghi")
+    assert stored is not None and stored.document == {"name": "r"}
+    assert KeyStore(again).api_key_valid(pair.api_key)
+
+
+def test_keys_are_stored_as_digests_with_scopes(tmp_path: Path) -> None:
+    database = connect(tmp_path / "s.db")
+    keys = KeyStore(database)
+    pair = keys.create(scopes=["security_monitoring_signals_read"])
+    with database.begin() as connection:
+        stored = {row.digest for row in connection.execute(sa.select(api_keys.c.digest))}
+    assert pair.api_key not in stored and pair.application_key not in stored
+    assert keys.application_scopes(pair.application_key) == ("security_monitoring_signals_read",)
+    assert keys.application_scopes(pair.api_key) is None  # an API key is not an app key
+    assert not keys.api_key_valid("0" * 32)
+    with pytest.raises(ValueError, match="unknown scope"):
+        keys.create(scopes=["admin"])
+    assert set(KeyStore(database).create().scopes) == set(SCOPES)
+
+
+def test_a_result_converts_to_one_signal_only(tmp_path: Path) -> None:
+    signals = SignalStore(connect(tmp_path / "s.db"))
+    signal = SignalRecord("sig-1", "res-1", None, 5, "high", {"id": "sig-1"}, [], 9)
+    assert signals.insert(signal)
+    assert not signals.insert(SignalRecord("sig-2", "res-1", None, 5, "low", {}, [], 9))
+    assert signals.for_result("res-1") == signal
+
+
+def test_deliveries_keep_their_order(tmp_path: Path) -> None:
+    signals = SignalStore(connect(tmp_path / "s.db"))
+    records = [
+        DeliveryRecord("@webhook-a", "webhook", attempt, "failed", 503, "busy", attempt, "sig-1")
+        for attempt in (1, 2)
+    ]
+    signals.record_deliveries(records)
+    assert signals.deliveries(signal_id="sig-1") == records
