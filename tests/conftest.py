@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -16,3 +23,54 @@ def corpus() -> Path:
     """The real public corpus beside the project (`../shared/corpus`)."""
     assert CORPUS.is_dir(), f"the corpus is expected at {CORPUS}"
     return CORPUS
+
+
+# --- a throwaway PostgreSQL server (Unix socket only) for the store and service tests -----
+
+PORT = 54329
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the `postgres` user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def _run(*args: str) -> None:
+    command = _as_postgres(list(args))
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{' '.join(args)} failed: {done.stderr or done.stdout}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL template of a PostgreSQL server started for this session (socket only)."""
+    binaries = [shutil.which(name) for name in ("initdb", "pg_ctl")]
+    assert all(binaries), "PostgreSQL (initdb, pg_ctl) must be installed to test that backend"
+    folder = Path(tempfile.mkdtemp(prefix="hindsight-pg-"))  # reachable by the postgres user
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+    _run("initdb", "-D", str(data), "-U", "hindsight", "--auth=trust")
+    options = f"-k {folder} -p {PORT} -c listen_addresses=''"
+    _run("pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    try:
+        yield f"postgresql+psycopg://hindsight@/{{database}}?host={folder}&port={PORT}"
+    finally:
+        _run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    template: str = request.getfixturevalue("postgres_server")
+    name = "t" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(template.format(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return template.format(database=name)

@@ -155,8 +155,9 @@ class JobService:
             raise InvalidRequestError("the request body must be a rule object")
         merged = {**stored.document, **payload}
         version = int(stored.document.get("version") or 1) + 1
+        created_ms = int(stored.document.get("createdAt") or stored.created_ms)
         return self._store_rule(
-            rule_id, merged, version=version, created_ms=stored.created_ms, caller=caller
+            rule_id, merged, version=version, created_ms=created_ms, caller=caller
         )
 
     def delete_rule(self, rule_id: str) -> None:

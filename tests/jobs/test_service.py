@@ -385,3 +385,18 @@ def test_rules_resource(service: JobService) -> None:
     service.delete_rule(created["id"])
     with pytest.raises(NotFoundError):
         service.rule_document(created["id"])
+
+
+def test_the_whole_lifecycle_on_postgresql(postgres_server: str, archive: Path) -> None:
+    url = postgres_server.format(database="postgres")
+    service = JobService(ServiceSettings(archive=archive, database=url))
+    try:
+        done = finished(service, service.submit({"jobDefinition": definition()}))
+        assert done.status == "completed"
+        (result,) = service.results(done.id)
+        (signal,) = service.convert([result.id], severity="high", message="m", notifications=[])
+        assert service.signals.get(signal.id) is not None
+        service.delete(done.id)
+        assert service.jobs.get(done.id) is None
+    finally:
+        service.close()

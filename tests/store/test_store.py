@@ -30,7 +30,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def test_unusable_database_is_a_store_error(tmp_path: Path) -> None:
+def test_unusable_database_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open the database"):
         connect("nosuchdialect://x")
 
@@ -47,9 +47,9 @@ def test_unusable_database_is_a_store_error(tmp_path: Path) -> None:
     ],
 )
 def test_status_transitions_are_conditional(
-    tmp_path: Path, action: str, from_status: str, allowed: bool, to_status: str
+    database_url: str, action: str, from_status: str, allowed: bool, to_status: str
 ) -> None:
-    jobs = JobStore(connect(tmp_path / "s.db"))
+    jobs = JobStore(connect(database_url))
     jobs.insert(job(from_status))
     outcome = (
         jobs.finish(JOB_ID, "completed") if action == "finish" else getattr(jobs, action)(JOB_ID)
@@ -59,8 +59,8 @@ def test_status_transitions_are_conditional(
     assert record is not None and record.status == to_status
 
 
-def test_delete_refuses_active_jobs(tmp_path: Path) -> None:
-    jobs = JobStore(connect(tmp_path / "s.db"))
+def test_delete_refuses_active_jobs(database_url: str) -> None:
+    jobs = JobStore(connect(database_url))
     jobs.insert(job("running"))
     assert not jobs.delete(JOB_ID)
     jobs.finish(JOB_ID, "failed", failure="boom")
@@ -68,8 +68,8 @@ def test_delete_refuses_active_jobs(tmp_path: Path) -> None:
     assert jobs.get(JOB_ID) is None
 
 
-def test_everything_survives_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
+def test_everything_survives_a_reopen(database_url: str) -> None:
+    path = database_url
     first = connect(path)
     JobStore(first).insert(job())
     RuleStore(first).put("abc-def-ghi", {"name": "r"})
@@ -82,8 +82,8 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     assert KeyStore(again).api_key_valid(pair.api_key)
 
 
-def test_keys_are_stored_as_digests_with_scopes(tmp_path: Path) -> None:
-    database = connect(tmp_path / "s.db")
+def test_keys_are_stored_as_digests_with_scopes(database_url: str) -> None:
+    database = connect(database_url)
     keys = KeyStore(database)
     pair = keys.create(scopes=["security_monitoring_signals_read"])
     with database.begin() as connection:
@@ -97,16 +97,16 @@ def test_keys_are_stored_as_digests_with_scopes(tmp_path: Path) -> None:
     assert set(KeyStore(database).create().scopes) == set(SCOPES)
 
 
-def test_a_result_converts_to_one_signal_only(tmp_path: Path) -> None:
-    signals = SignalStore(connect(tmp_path / "s.db"))
+def test_a_result_converts_to_one_signal_only(database_url: str) -> None:
+    signals = SignalStore(connect(database_url))
     signal = SignalRecord("sig-1", "res-1", None, 5, "high", {"id": "sig-1"}, [], 9)
     assert signals.insert(signal)
     assert not signals.insert(SignalRecord("sig-2", "res-1", None, 5, "low", {}, [], 9))
     assert signals.for_result("res-1") == signal
 
 
-def test_deliveries_keep_their_order(tmp_path: Path) -> None:
-    signals = SignalStore(connect(tmp_path / "s.db"))
+def test_deliveries_keep_their_order(database_url: str) -> None:
+    signals = SignalStore(connect(database_url))
     records = [
         DeliveryRecord("@webhook-a", "webhook", attempt, "failed", 503, "busy", attempt, "sig-1")
         for attempt in (1, 2)
