@@ -416,7 +416,7 @@ def test_a_bad_message_template_is_reported_at_load_with_its_position() -> None:
         "queries": [{"query": "*", "aggregation": "count"}],
         "cases": [{"status": "info", "condition": "a > 0"}],
         "options": {},
-        "message": "ok\n{{#is_match \"@a\" \"x\"}}never closed",
+        "message": 'ok\n{{#is_match "@a" "x"}}never closed',
     }
     with pytest.raises(RuleValidationError) as caught:
         validate_rule(data)
