@@ -31,6 +31,14 @@ class KeyPair:
     scopes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ApplicationKey:
+    """What a known application key stands for: its name (the caller) and its scopes."""
+
+    name: str
+    scopes: tuple[str, ...]
+
+
 def digest(key: str) -> str:
     """The stored form of a key (keys are random, so a plain SHA-256 is enough)."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -85,6 +93,15 @@ class KeyStore:
     def application_scopes(self, key: str) -> tuple[str, ...] | None:
         """The scopes of an application key, or None when the key is unknown."""
         return self._scopes("application", key)
+
+    def application_key(self, key: str) -> ApplicationKey | None:
+        """The name and scopes of an application key, or None when the key is unknown."""
+        query = sa.select(api_keys.c.name, api_keys.c.scopes).where(
+            api_keys.c.kind == "application", api_keys.c.digest == digest(key)
+        )
+        with self.db.begin() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else ApplicationKey(row.name, tuple(row.scopes))
 
     def _scopes(self, kind: str, key: str) -> tuple[str, ...] | None:
         query = sa.select(api_keys.c.scopes).where(

@@ -1,0 +1,104 @@
+"""`filter[query]` over API documents: the log search language (SPEC §2) via `engine.match`.
+
+The API never parses a query itself. Each document becomes a log event built so that the query
+language's own rules find the fields a user names:
+
+- jobs: `id:`, `jobName:`, `jobStatus:`, `createdByHandle:`, `createdFromRuleId:` are tag-style
+  terms (no `@`), so each job carries the tags `id:<id>`, `jobname:<name>`, ... (tag keys and
+  values are case-insensitive in the language, so `jobName:Brute*` and `jobStatus:COMPLETED` work,
+  with wildcards). Free text searches the job name (the event's message). The same fields are
+  also attributes, so `@jobName:...` is an exact, case-sensitive match.
+- histsignals and signals: `status` is the severity, `service` the first service, `host`, `source`
+  (the value of the `source:` tag), `message`, `tags`, and the inner attribute map as
+  attributes, so `status:high`, `source:auth`, `@workflow.rule.name:foo`, `env:prod` and free
+  text work as they do on logs.
+
+A query that does not parse is a 400 naming the reason, line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from engine import match
+from engine.api.errors import problem
+from engine.api.paging import Listed
+from engine.errors import QuerySyntaxError
+from engine.store.jobs import JobRecord
+
+T = TypeVar("T")
+
+
+def job_event(record: JobRecord) -> dict[str, Any]:
+    """The log event a job's filter query is matched against."""
+    values = {
+        "id": record.id,
+        "jobName": record.name,
+        "jobStatus": record.status,
+        "createdByHandle": record.created_by_handle,
+        "createdFromRuleId": record.created_from_rule_id,
+    }
+    present = {name: value for name, value in values.items() if value}
+    return {
+        "id": record.id,
+        "timestamp": record.created_us // 1000,
+        "message": record.name,
+        "tags": [f"{name.lower()}:{value}" for name, value in present.items()],
+        "attributes": present,
+    }
+
+
+def signal_event(item: Listed) -> dict[str, Any]:
+    """The log event a histsignal's (or signal's) filter query is matched against."""
+    outer: dict[str, Any] = item.document.get("attributes", {})
+    tags = [tag for tag in outer.get("tags") or [] if isinstance(tag, str)]
+    services = outer.get("service")
+    if isinstance(services, list):
+        services = next((s for s in services if isinstance(s, str)), None)
+    source = next((tag.split(":", 1)[1] for tag in tags if tag.startswith("source:")), None)
+    return {
+        "id": item.id,
+        "timestamp": item.timestamp_ms,
+        "status": outer.get("status"),
+        "service": services if isinstance(services, str) else None,
+        "host": outer.get("host") if isinstance(outer.get("host"), str) else None,
+        "source": source,
+        "message": outer.get("message") if isinstance(outer.get("message"), str) else None,
+        "tags": tags,
+        "attributes": outer.get("attributes") or {},
+    }
+
+
+def select(
+    query: str | None,
+    items: Sequence[T],
+    event: Callable[[T], dict[str, Any]],
+    *,
+    parameter: str = "filter[query]",
+) -> list[T]:
+    """The items whose event matches `query` (all of them when there is no query)."""
+    if query is None or not query.strip():
+        return list(items)
+    try:
+        kept = match(query, [event(item) for item in items])
+    except QuerySyntaxError as exc:
+        raise problem(
+            400,
+            f"{parameter}: {exc}",
+            source={"parameter": parameter},
+            meta={"reason": exc.reason, "line": exc.line, "column": exc.column},
+        ) from None
+    return [item for item, keep in zip(items, kept, strict=True) if keep]
+
+
+def select_jobs(query: str | None, records: Sequence[JobRecord]) -> list[JobRecord]:
+    """The jobs `filter[query]` selects."""
+    return select(query, records, job_event)
+
+
+def select_signals(
+    query: str | None, items: Sequence[Listed], *, parameter: str = "filter[query]"
+) -> list[Listed]:
+    """The histsignals or signals `filter[query]` selects."""
+    return select(query, items, signal_event, parameter=parameter)

@@ -1,0 +1,109 @@
+"""Listing histsignals and signals: the GET parameters, the search body, and the list response.
+
+`GET` lists and `POST .../search` share one flow: validate the parameters, bound by time in the
+store, select with `filter[query]`, sort and cut the page at the cursor, and answer
+`{"data", "links": {"next"}, "meta": {"page": {"after"}, "elapsed", "request_id", "status"}}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+
+from engine.api.documents import Timer, signal_list
+from engine.api.filters import select_signals
+from engine.api.models import SignalListRequest
+from engine.api.paging import (
+    BODY_NAMES,
+    DEFAULT_SIGNAL_LIMIT,
+    MAX_SIGNAL_LIMIT,
+    Listed,
+    SignalListParams,
+    SignalSort,
+    next_link,
+    signal_list_params,
+    signal_page,
+)
+
+Fetch = Callable[[int | None, int | None], Sequence[Listed]]
+
+
+def signal_query(
+    filter_query: Annotated[
+        str | None,
+        Query(alias="filter[query]", description="Search query (the log search language)."),
+    ] = None,
+    filter_from: Annotated[
+        str | None,
+        Query(alias="filter[from]", description="Minimum timestamp (RFC 3339 or epoch ms)."),
+    ] = None,
+    filter_to: Annotated[
+        str | None,
+        Query(alias="filter[to]", description="Maximum timestamp (RFC 3339 or epoch ms)."),
+    ] = None,
+    sort: Annotated[
+        SignalSort | None, Query(description="`-timestamp` (default) or `timestamp`.")
+    ] = None,
+    page_cursor: Annotated[
+        str | None, Query(alias="page[cursor]", description="`meta.page.after` of a page.")
+    ] = None,
+    page_limit: Annotated[
+        int | None,
+        Query(
+            alias="page[limit]",
+            ge=1,
+            le=MAX_SIGNAL_LIMIT,
+            description=f"Page size (default {DEFAULT_SIGNAL_LIMIT}).",
+        ),
+    ] = None,
+) -> SignalListParams:
+    """The validated query parameters of a GET list."""
+    return signal_list_params(
+        query=filter_query,
+        from_value=filter_from,
+        to_value=filter_to,
+        sort=sort,
+        cursor=page_cursor,
+        limit=page_limit,
+    )
+
+
+def search_params(body: SignalListRequest | None) -> SignalListParams:
+    """The validated parameters of a search body (absent body: the defaults)."""
+    body = body or SignalListRequest()
+    where = body.filter
+    page = body.page
+    return signal_list_params(
+        query=where.query if where else None,
+        from_value=where.from_ if where else None,
+        to_value=where.to if where else None,
+        sort=body.sort,
+        cursor=page.cursor if page else None,
+        limit=page.limit if page else None,
+        names=BODY_NAMES,
+    )
+
+
+def list_signals(
+    fetch: Fetch,
+    params: SignalListParams,
+    request: Request,
+    timer: Timer,
+    *,
+    searched: bool = False,
+) -> dict[str, Any]:
+    """The list response of a GET list or (`searched`) a search."""
+    items = fetch(params.from_ms, params.to_ms)
+    parameter = "filter.query" if searched else "filter[query]"
+    selected = select_signals(params.query, items, parameter=parameter)
+    page, after = signal_page(selected, params)
+    next_url: str | None = None
+    if after is not None:
+        if searched:
+            base = request.url.replace(path=request.url.path.removesuffix("/search"), query="")
+            next_url = next_link(str(base), params, after)
+        else:
+            next_url = str(request.url.include_query_params(**{"page[cursor]": after}))
+    return signal_list(page, after, next_url, timer)
