@@ -86,10 +86,12 @@ class RuleValidationError(HindsightError, ValueError):
     and names the file the rule came from when there is one.
     """
 
-    def __init__(self, problems: list[tuple[str, str]], *, source: str | None = None) -> None:
+    def __init__(
+        self, problems: list[tuple[str, str]], *, source: str | None = None, noun: str = "rule"
+    ) -> None:
         self.problems = problems
         self.source = source
-        where = f"rule {source}" if source else "rule"
+        where = f"{noun} {source}" if source else noun
         lines = [
             f"{where} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"
         ]

@@ -214,9 +214,9 @@ class JobService:
         notifications: list[str] = []
         try:
             if definition_data is not None:
-                definition = validate_job_definition(definition_data, source="jobDefinition")
+                definition = validate_job_definition(definition_data)
             else:
-                from_rule = validate_from_rule(from_rule_data, source="fromRule")
+                from_rule = validate_from_rule(from_rule_data)
                 rule = self.find_rule(from_rule.id)
                 if rule is None:
                     raise NotFoundError(f"rule {from_rule.id} was not found")

@@ -61,17 +61,18 @@ def validate_rule(data: Any, *, source: str | None = None) -> Rule:
 
     Only `log_detection` and `signal_correlation` rules are accepted (others: problem at `type`).
     """
-    return _validate(Rule, data, source, lambda d: _definition_problems(d, job=False))
+    return _validate(Rule, data, source, lambda d: _definition_problems(d, job=False), "rule")
 
 
 def validate_job_definition(data: Any, *, source: str | None = None) -> JobDefinition:
     """A historical job's `jobDefinition`, checked; raises `RuleValidationError`."""
-    return _validate(JobDefinition, data, source, lambda d: _definition_problems(d, job=True))
+    checks = lambda d: _definition_problems(d, job=True)  # noqa: E731
+    return _validate(JobDefinition, data, source, checks, "job definition")
 
 
 def validate_from_rule(data: Any, *, source: str | None = None) -> FromRule:
     """A historical job's `fromRule`, checked (`caseIndex` 0-9, `from` < `to`)."""
-    return _validate(FromRule, data, source, _range_problems)
+    return _validate(FromRule, data, source, _range_problems, "fromRule")
 
 
 def _validate(
@@ -79,10 +80,11 @@ def _validate(
     data: Any,
     source: str | None,
     checks: Callable[[Mapping[str, Any]], list[Problem]],
+    noun: str,
 ) -> M:
     if not isinstance(data, Mapping):
         raise RuleValidationError(
-            [("", f"must be a JSON object (got {_show(data)})")], source=source
+            [("", f"must be a JSON object (got {_show(data)})")], source=source, noun=noun
         )
     problems: list[Problem] = []
     result: M | None = None
@@ -92,7 +94,7 @@ def _validate(
         problems += pydantic_problems(err, model)
     problems += checks(data)
     if problems or result is None:
-        raise RuleValidationError(list(dict.fromkeys(problems)), source=source)
+        raise RuleValidationError(list(dict.fromkeys(problems)), source=source, noun=noun)
     return result
 
 

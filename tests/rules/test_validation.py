@@ -331,7 +331,9 @@ def test_several_mistakes_reported_at_once() -> None:
         "options.evaluationWindow",
         "to",
     ]
-    assert str(caught.value).startswith("rule is invalid (6 problems):\n  queries[0].aggregation:")
+    assert str(caught.value).startswith(
+        "job definition is invalid (6 problems):\n  queries[0].aggregation:"
+    )
 
 
 def test_source_named_in_error_text() -> None:
