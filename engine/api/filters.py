@@ -9,9 +9,10 @@ language's own rules find the fields a user names:
   with wildcards). Free text searches the job name (the event's message). The same fields are
   also attributes, so `@jobName:...` is an exact, case-sensitive match.
 - histsignals and signals: `status` is the severity, `service` the first service, `host`, `source`
-  (the value of the `source:` tag), `message`, `tags`, and the inner attribute map as
-  attributes, so `status:high`, `source:auth`, `@workflow.rule.name:foo`, `env:prod` and free
-  text work as they do on logs.
+  (the value of the `source:` tag), `message`, `tags`, and as attributes the merged attributes of
+  the samples (values that differ across them become arrays, as in real signals, SPEC §4.2)
+  overlaid with the inner attribute map, so `status:high`, `source:auth`,
+  `@workflow.rule.name:foo`, `@usr.id:alice`, `env:prod` and free text work as they do on logs.
 
 A query that does not parse is a 400 naming the reason, line and column.
 """
@@ -52,6 +53,7 @@ def job_event(record: JobRecord) -> dict[str, Any]:
 def signal_event(item: Listed) -> dict[str, Any]:
     """The log event a histsignal's (or signal's) filter query is matched against."""
     outer: dict[str, Any] = item.document.get("attributes", {})
+    inner: dict[str, Any] = outer.get("attributes") or {}
     tags = [tag for tag in outer.get("tags") or [] if isinstance(tag, str)]
     services = outer.get("service")
     if isinstance(services, list):
@@ -66,8 +68,32 @@ def signal_event(item: Listed) -> dict[str, Any]:
         "source": source,
         "message": outer.get("message") if isinstance(outer.get("message"), str) else None,
         "tags": tags,
-        "attributes": outer.get("attributes") or {},
+        "attributes": {**merged_sample_attributes(inner), **inner},
     }
+
+
+def merged_sample_attributes(inner: dict[str, Any]) -> dict[str, Any]:
+    """The samples' log attributes merged: equal values kept, differing ones listed."""
+    merged: dict[str, Any] = {}
+    for sample in inner.get("samples") or []:
+        custom = sample.get("content", {}).get("custom") if isinstance(sample, dict) else None
+        if isinstance(custom, dict):
+            _merge(merged, custom)
+    return merged
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if key not in into:
+            into[key] = value
+        elif isinstance(into[key], dict) and isinstance(value, dict):
+            _merge(into[key], value)
+        elif into[key] != value:
+            values = into[key] if isinstance(into[key], list) else [into[key]]
+            for item in value if isinstance(value, list) else [value]:
+                if item not in values:
+                    values.append(item)
+            into[key] = values
 
 
 def select(
