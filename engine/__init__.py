@@ -6,7 +6,8 @@ The Python API (the `hindsight` CLI calls the same functions):
 - `ingest(sources, archive_root)`: exported logs -> a Parquet log archive;
 - `open_archive(root)` / `search(query, archive)`: read and query an archive;
 - `load_rule(path_or_dict)` / `load_rules(path_or_dir)`: Datadog detection rules;
-- `run(rules, logs)`: the job results (histsignals) the rules would have produced.
+- `run(rules, logs)`: the job results (histsignals) the rules would have produced;
+- `convert(database, result_ids, ...)`: job results of the job service -> signals.
 """
 
 from engine.archive.ingest import IngestReport, ingest
@@ -26,6 +27,7 @@ from engine.match import match
 from engine.query import parse
 from engine.rules import JobDefinition, Rule, load_rule, load_rules
 from engine.search import count, search
+from engine.signals.convert import convert_results as convert
 
 __all__ = [
     "Archive",
@@ -42,6 +44,7 @@ __all__ = [
     "RuleValidationError",
     "TemplateError",
     "UnsupportedRuleError",
+    "convert",
     "count",
     "ingest",
     "load_rule",
