@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import compare
+from benchmarks.api_latency import measure
 from benchmarks.run import main
 from benchmarks.workload import build_archive
 
@@ -52,3 +53,14 @@ def test_runner_writes_a_report(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "latest.json").read_text())
     assert saved["events"] == 2000
     assert {t["implementation"] for t in saved["timings"]} == {"hindsight", "polars", "duckdb"}
+
+
+def test_api_latency_benchmark_runs_small() -> None:
+    figures = measure(results=30, requests=2)
+    assert set(figures) == {
+        "list median ms",
+        "list p95 ms",
+        "list + filter[query] median ms",
+        "list + filter[query] p95 ms",
+    }
+    assert all(value > 0 for value in figures.values())

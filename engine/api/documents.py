@@ -15,9 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi.responses import JSONResponse
-
-from engine.api.errors import JSON_API
+from engine.api.errors import JSON_API, JsonResponse
 from engine.api.paging import Listed
 from engine.store.jobs import COMPLETED, FAILED, RUNNING, JobRecord, ResultRecord
 from engine.store.signals import SignalRecord
@@ -26,7 +24,7 @@ JOB_TYPE = "historicalDetectionsJob"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class JsonApiResponse(JSONResponse):
+class JsonApiResponse(JsonResponse):
     """A JSON:API response (`application/vnd.api+json`, as the job endpoints answer)."""
 
     media_type = JSON_API

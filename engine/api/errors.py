@@ -14,14 +14,28 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse as _StarletteJSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine.archive.event import json_text
 from engine.errors import ServiceError, UnknownIndexError
 
 log = logging.getLogger("hindsight.api")
+
+
+class JsonResponse(_StarletteJSON):
+    """A JSON response encoded with orjson (documents with samples are large)."""
+
+    def render(self, content: Any) -> bytes:
+        """The body: compact JSON; integers beyond 64 bits kept exact."""
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            return json_text(content).encode()
+
 
 JSON_API = "application/vnd.api+json"
 JSON = "application/json"
@@ -63,9 +77,9 @@ class ApiError(Exception):
         """JSON:API for error objects, plain JSON for string errors (as Datadog answers)."""
         return JSON_API if all(isinstance(item, dict) for item in self.errors) else JSON
 
-    def response(self) -> JSONResponse:
+    def response(self) -> JsonResponse:
         """The HTTP response."""
-        return JSONResponse(
+        return JsonResponse(
             {"errors": self.errors},
             status_code=self.status,
             media_type=self.media_type,
@@ -194,22 +208,22 @@ def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
 # --- handlers -----------------------------------------------------------------------------------
 
 
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _api_error(_request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, ApiError)
     return exc.response()
 
 
-async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _service_error(_request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, ServiceError)
     return service_error(exc).response()
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     return problem(400, validation_detail(exc.errors())).response()
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         detail = f"no such endpoint: {request.url.path}"
@@ -222,7 +236,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     ).response()
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:
     log.error("unexpected error while serving a request", exc_info=exc)
     return problem(500, "internal error; the server log has the details").response()
 

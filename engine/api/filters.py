@@ -11,8 +11,9 @@ language's own rules find the fields a user names:
 - histsignals and signals: `status` is the severity, `service` the first service, `host`, `source`
   (the value of the `source:` tag), `message`, `tags`, and as attributes the merged attributes of
   the samples (values that differ across them become arrays, as in real signals, SPEC §4.2)
-  overlaid with the inner attribute map, so `status:high`, `source:auth`,
-  `@workflow.rule.name:foo`, `@usr.id:alice`, `env:prod` and free text work as they do on logs.
+  overlaid with the inner attribute map less its raw `samples` list, so `status:high`,
+  `source:auth`, `@workflow.rule.name:foo`, `@usr.id:alice`, `env:prod` and free text work as
+  they do on logs.
 
 A query that does not parse is a 400 naming the reason, line and column.
 """
@@ -68,7 +69,10 @@ def signal_event(item: Listed) -> dict[str, Any]:
         "source": source,
         "message": outer.get("message") if isinstance(outer.get("message"), str) else None,
         "tags": tags,
-        "attributes": {**merged_sample_attributes(inner), **inner},
+        "attributes": {
+            **merged_sample_attributes(inner),
+            **{key: value for key, value in inner.items() if key != "samples"},
+        },
     }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from engine.archive.event import json_text
 from engine.errors import HindsightError
 from engine.store.tables import metadata
 
@@ -36,6 +39,14 @@ class Database:
         self.engine.dispose()
 
 
+def _load_json(text: str | bytes) -> Any:
+    """orjson where it can (documents are large), the standard library beyond its range."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -55,11 +66,12 @@ def connect(target: str | Path) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{path}"
     try:
+        codec: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": _load_json}
         if url.startswith("sqlite"):
-            engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+            engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **codec)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True)
+            engine = sa.create_engine(url, pool_pre_ping=True, **codec)
         metadata.create_all(engine)
     except (sa.exc.SQLAlchemyError, ImportError, OSError) as exc:
         raise StoreError(f"cannot open the database {text}: {exc}") from None

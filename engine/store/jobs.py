@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from engine.archive.event import parse_timestamp
 from engine.store.database import Database
+from engine.store.pages import RawPage, keyset_page, time_bounds
 from engine.store.tables import jobs, results
 
 PENDING, RUNNING, COMPLETED, FAILED, CANCELLED = (
@@ -180,6 +181,8 @@ class JobStore:
         """Store job results (histsignal documents, SPEC §4.3 list form)."""
         if not documents:
             return
+        for document in documents:
+            document["attributes"]["attributes"].setdefault("converted", False)
         rows = [
             {
                 "id": document["id"],
@@ -220,11 +223,36 @@ class JobStore:
         return None if row is None else _result(row)
 
     def mark_converted(self, result_id: str, signal_id: str) -> None:
-        """Record that a result was converted to a signal."""
+        """Record that a result was converted to a signal (its document says so too)."""
         with self.db.begin() as connection:
+            row = connection.execute(
+                sa.select(results.c.document).where(results.c.id == result_id)
+            ).first()
+            if row is None:
+                return
+            document = row.document
+            document["attributes"]["attributes"].update(converted=True, signal_id=signal_id)
             connection.execute(
-                results.update().where(results.c.id == result_id).values(signal_id=signal_id)
+                results.update()
+                .where(results.c.id == result_id)
+                .values(signal_id=signal_id, document=document)
             )
+
+    def page(
+        self,
+        job_id: str | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        descending: bool = True,
+        after: tuple[int, str] | None = None,
+        limit: int = 10,
+    ) -> RawPage:
+        """A keyset page of results (of one job, or all) as stored JSON text."""
+        where = time_bounds(results, start_ms, end_ms)
+        if job_id is not None:
+            where.append(results.c.job_id == job_id)
+        return keyset_page(self.db, results, where, descending=descending, after=after, limit=limit)
 
 
 def _epoch_ms(text: str) -> int:

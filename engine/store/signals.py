@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.store.database import Database
+from engine.store.pages import RawPage, keyset_page, time_bounds
 from engine.store.tables import deliveries, signals
 
 
@@ -81,6 +82,19 @@ class SignalStore:
             query = query.where(signals.c.timestamp_ms <= end_ms)
         with self.db.begin() as connection:
             return [SignalRecord(**row._asdict()) for row in connection.execute(query)]
+
+    def page(
+        self,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        descending: bool = True,
+        after: tuple[int, str] | None = None,
+        limit: int = 10,
+    ) -> RawPage:
+        """A keyset page of signals as stored JSON text."""
+        where = time_bounds(signals, start_ms, end_ms)
+        return keyset_page(self.db, signals, where, descending=descending, after=after, limit=limit)
 
     def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
         """Store notification attempts."""

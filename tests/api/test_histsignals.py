@@ -246,7 +246,6 @@ QUERIES = [
     ("free-text-message", "vpn", 9),
     ("severity-and-source", "status:high source:auth", 1),
     ("or", "@workflow.rule.name:R1 OR @workflow.rule.name:EACH", 30),
-    ("sample-log-attribute", "@samples.content.custom.usr.id:u1", 7),
     ("merged-sample-attribute", "@usr.id:u1", 7),
     ("group-value-quoted-key", '@group_by."@usr.id":alice', 1),
     ("nothing", "status:critical", 0),

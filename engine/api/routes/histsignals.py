@@ -10,28 +10,47 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request, Response
 
 from engine.api.auth import SIGNALS_READ, ScopedRoute
 from engine.api.auth import scoped as needs
 from engine.api.documents import Timer, listed_result, result_document, single_form
-from engine.api.errors import ApiError, error_object, responses
+from engine.api.errors import ApiError, JsonResponse, error_object, responses
 from engine.api.guards import checked_id, checked_job_id
 from engine.api.models import SignalListRequest
 from engine.api.paging import Listed, SignalListParams
 from engine.api.routes.jobs import job_not_found
-from engine.api.signal_lists import list_signals, search_params, signal_query
+from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
 from engine.jobs.service import JobService
+from engine.store.pages import RawPage
 
 
 def histsignals_router(service: JobService) -> APIRouter:
     """The histsignal endpoints (paths relative to a job path family)."""
-    router = APIRouter(route_class=ScopedRoute, default_response_class=JSONResponse)
+    router = APIRouter(route_class=ScopedRoute, default_response_class=JsonResponse)
 
-    def all_results(start_ms: int | None, end_ms: int | None) -> list[Listed]:
-        found = service.jobs.results(None, start_ms=start_ms, end_ms=end_ms)
-        return [listed_result(result) for result in found]
+    def results_of(job_id: str | None) -> Documents:
+        def every(start_ms: int | None, end_ms: int | None) -> list[Listed]:
+            found = service.jobs.results(job_id, start_ms=start_ms, end_ms=end_ms)
+            return [listed_result(result) for result in found]
+
+        def page(
+            start_ms: int | None,
+            end_ms: int | None,
+            descending: bool,
+            after: tuple[int, str] | None,
+            limit: int,
+        ) -> RawPage:
+            return service.jobs.page(
+                job_id,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                descending=descending,
+                after=after,
+                limit=limit,
+            )
+
+        return Documents(every, page)
 
     @router.get(
         "/jobs/{job_id}/histsignals",
@@ -43,18 +62,13 @@ def histsignals_router(service: JobService) -> APIRouter:
         job_id: str,
         request: Request,
         params: Annotated[SignalListParams, Depends(signal_query)],
-    ) -> JSONResponse:
+    ) -> Response:
         """The results of one job."""
         timer = Timer()
         job_id = checked_job_id(job_id)
         if service.jobs.get(job_id) is None:
             raise job_not_found(job_id)
-
-        def of_job(start_ms: int | None, end_ms: int | None) -> list[Listed]:
-            found = service.jobs.results(job_id, start_ms=start_ms, end_ms=end_ms)
-            return [listed_result(result) for result in found]
-
-        return JSONResponse(list_signals(of_job, params, request, timer))
+        return list_signals(results_of(job_id), params, request, timer)
 
     @router.get(
         "/histsignals",
@@ -64,10 +78,10 @@ def histsignals_router(service: JobService) -> APIRouter:
     )
     def list_security_monitoring_histsignals(
         request: Request, params: Annotated[SignalListParams, Depends(signal_query)]
-    ) -> JSONResponse:
+    ) -> Response:
         """The results of every job."""
         timer = Timer()
-        return JSONResponse(list_signals(all_results, params, request, timer))
+        return list_signals(results_of(None), params, request, timer)
 
     @router.post(
         "/histsignals/search",
@@ -77,11 +91,11 @@ def histsignals_router(service: JobService) -> APIRouter:
     )
     def search_security_monitoring_histsignals(
         request: Request, body: SignalListRequest | None = None
-    ) -> JSONResponse:
+    ) -> Response:
         """The results of every job, with the parameters in an (optional) body."""
         timer = Timer()
         params = search_params(body)
-        return JSONResponse(list_signals(all_results, params, request, timer, searched=True))
+        return list_signals(results_of(None), params, request, timer, searched=True)
 
     @router.get(
         "/histsignals/{histsignal_id}",
@@ -89,12 +103,12 @@ def histsignals_router(service: JobService) -> APIRouter:
         openapi_extra=needs(SIGNALS_READ),
         responses=responses(400, 403, 404),
     )
-    def get_security_monitoring_histsignal(histsignal_id: str) -> JSONResponse:
+    def get_security_monitoring_histsignal(histsignal_id: str) -> JsonResponse:
         """One result, its attribute map under `custom`."""
         histsignal_id = checked_id("histsignal_id", histsignal_id)
         found = service.jobs.result(histsignal_id)
         if found is None:
             raise ApiError(404, [error_object(404, f"histsignal {histsignal_id} was not found")])
-        return JSONResponse({"data": single_form(result_document(found))})
+        return JsonResponse({"data": single_form(result_document(found))})
 
     return router

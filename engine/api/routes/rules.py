@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
-from fastapi.responses import JSONResponse
 
 from engine.api.auth import RULES_READ, RULES_WRITE, ScopedRoute, request_caller
 from engine.api.auth import scoped as needs
-from engine.api.errors import ApiError, responses
+from engine.api.errors import ApiError, JsonResponse, responses
 from engine.api.guards import checked_id
 from engine.errors import InvalidRequestError, NotFoundError
 from engine.jobs.service import Caller, JobService
@@ -44,7 +43,7 @@ def rule_errors(exc: InvalidRequestError) -> ApiError:
 def rules_router(service: JobService) -> APIRouter:
     """The rule endpoints (absolute paths)."""
     router = APIRouter(
-        prefix=RULES_PATH, route_class=ScopedRoute, default_response_class=JSONResponse
+        prefix=RULES_PATH, route_class=ScopedRoute, default_response_class=JsonResponse
     )
 
     def one(rule_id: str) -> dict[str, Any]:
@@ -61,10 +60,10 @@ def rules_router(service: JobService) -> APIRouter:
     )
     def create_security_monitoring_rule(
         body: RuleBody, caller: Annotated[Caller, Depends(request_caller)]
-    ) -> JSONResponse:
+    ) -> JsonResponse:
         """Validate and store a rule; the answer is the stored rule with its new id."""
         try:
-            return JSONResponse(service.create_rule(body, caller=caller))
+            return JsonResponse(service.create_rule(body, caller=caller))
         except InvalidRequestError as exc:
             raise rule_errors(exc) from None
 
@@ -84,14 +83,14 @@ def rules_router(service: JobService) -> APIRouter:
         query: Annotated[
             str | None, Query(description="Keep the rules whose name contains this text.")
         ] = None,
-    ) -> JSONResponse:
+    ) -> JsonResponse:
         """The library's rules, then the rules created through this API."""
         rules = service.rule_documents()
         needle = (query or "").strip().casefold()
         kept = [rule for rule in rules if needle in str(rule.get("name", "")).casefold()]
         start = page_number * page_size
         page = {"total_count": len(rules), "total_filtered_count": len(kept)}
-        return JSONResponse({"data": kept[start : start + page_size], "meta": {"page": page}})
+        return JsonResponse({"data": kept[start : start + page_size], "meta": {"page": page}})
 
     @router.get(
         "/{rule_id}",
@@ -99,9 +98,9 @@ def rules_router(service: JobService) -> APIRouter:
         openapi_extra=needs(RULES_READ),
         responses=responses(400, 403, 404),
     )
-    def get_security_monitoring_rule(rule_id: str) -> JSONResponse:
+    def get_security_monitoring_rule(rule_id: str) -> JsonResponse:
         """One rule."""
-        return JSONResponse(one(rule_id))
+        return JsonResponse(one(rule_id))
 
     @router.put(
         "/{rule_id}",
@@ -111,11 +110,11 @@ def rules_router(service: JobService) -> APIRouter:
     )
     def update_security_monitoring_rule(
         rule_id: str, body: RuleBody, caller: Annotated[Caller, Depends(request_caller)]
-    ) -> JSONResponse:
+    ) -> JsonResponse:
         """Replace the fields given; the version goes up by one. Library rules are read-only."""
         rule_id = checked_id("rule_id", rule_id)
         try:
-            return JSONResponse(service.update_rule(rule_id, body, caller=caller))
+            return JsonResponse(service.update_rule(rule_id, body, caller=caller))
         except NotFoundError:
             raise ApiError(404, [NOT_FOUND]) from None
         except InvalidRequestError as exc:

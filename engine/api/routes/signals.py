@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request, Response
 
 from engine.api.auth import SIGNALS_READ, ScopedRoute
 from engine.api.auth import scoped as needs
 from engine.api.documents import Timer, listed_signal, single_form
-from engine.api.errors import ApiError, error_object, responses
+from engine.api.errors import ApiError, JsonResponse, error_object, responses
 from engine.api.guards import checked_id
 from engine.api.models import SignalListRequest
 from engine.api.paging import Listed, SignalListParams
-from engine.api.signal_lists import list_signals, search_params, signal_query
+from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
 from engine.jobs.service import JobService
+from engine.store.pages import RawPage
 
 SIGNALS_PATH = "/api/v2/security_monitoring/signals"
 
@@ -27,14 +27,27 @@ SIGNALS_PATH = "/api/v2/security_monitoring/signals"
 def signals_router(service: JobService) -> APIRouter:
     """The signal endpoints (absolute paths)."""
     router = APIRouter(
-        prefix=SIGNALS_PATH, route_class=ScopedRoute, default_response_class=JSONResponse
+        prefix=SIGNALS_PATH, route_class=ScopedRoute, default_response_class=JsonResponse
     )
 
-    def all_signals(start_ms: int | None, end_ms: int | None) -> list[Listed]:
+    def every(start_ms: int | None, end_ms: int | None) -> list[Listed]:
         return [
             listed_signal(signal)
             for signal in service.signals.all(start_ms=start_ms, end_ms=end_ms)
         ]
+
+    def page(
+        start_ms: int | None,
+        end_ms: int | None,
+        descending: bool,
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> RawPage:
+        return service.signals.page(
+            start_ms=start_ms, end_ms=end_ms, descending=descending, after=after, limit=limit
+        )
+
+    all_signals = Documents(every, page)
 
     @router.get(
         "",
@@ -44,10 +57,10 @@ def signals_router(service: JobService) -> APIRouter:
     )
     def list_security_monitoring_signals(
         request: Request, params: Annotated[SignalListParams, Depends(signal_query)]
-    ) -> JSONResponse:
+    ) -> Response:
         """The signals."""
         timer = Timer()
-        return JSONResponse(list_signals(all_signals, params, request, timer))
+        return list_signals(all_signals, params, request, timer)
 
     @router.post(
         "/search",
@@ -57,11 +70,11 @@ def signals_router(service: JobService) -> APIRouter:
     )
     def search_security_monitoring_signals(
         request: Request, body: SignalListRequest | None = None
-    ) -> JSONResponse:
+    ) -> Response:
         """The signals, with the parameters in an (optional) body."""
         timer = Timer()
         params = search_params(body)
-        return JSONResponse(list_signals(all_signals, params, request, timer, searched=True))
+        return list_signals(all_signals, params, request, timer, searched=True)
 
     @router.get(
         "/{signal_id}",
@@ -69,12 +82,12 @@ def signals_router(service: JobService) -> APIRouter:
         openapi_extra=needs(SIGNALS_READ),
         responses=responses(400, 403, 404),
     )
-    def get_security_monitoring_signal(signal_id: str) -> JSONResponse:
+    def get_security_monitoring_signal(signal_id: str) -> JsonResponse:
         """One signal, its attribute map under `custom`."""
         signal_id = checked_id("signal_id", signal_id)
         found = service.signals.get(signal_id)
         if found is None:
             raise ApiError(404, [error_object(404, f"signal {signal_id} was not found")])
-        return JSONResponse({"data": single_form(found.document)})
+        return JsonResponse({"data": single_form(found.document)})
 
     return router
