@@ -95,6 +95,7 @@ class IndexManifest:
     schema: Schema = field(default_factory=dict)
     files: dict[str, FileEntry] = field(default_factory=dict)
     dirty: bool = False
+    missing: list[str] = field(default_factory=list)  # listed files no longer on disk
 
     @classmethod
     def load(cls, folder: Path) -> IndexManifest:
@@ -115,12 +116,15 @@ class IndexManifest:
         return manifest
 
     def reconcile(self) -> None:
-        """Forget files that are gone; read the footers of files the manifest does not know."""
+        """Read the footers of files the manifest does not know; note the ones that are gone.
+
+        A file the manifest lists but the disk lacks is *missing*: reading its time range fails
+        naming it (data silently vanishing would make a backtest lie). To remove data on purpose,
+        delete its files and `_manifest.json`, which is then rebuilt from what is on disk.
+        """
         on_disk = list_data_files(self.folder)
         known = set(on_disk)
-        for name in [name for name in self.files if name not in known]:
-            del self.files[name]
-            self.dirty = True
+        self.missing = sorted(name for name in self.files if name not in known)
         for name in on_disk:
             entry = self.files.get(name)
             size = (self.folder / name).stat().st_size
@@ -168,6 +172,13 @@ class IndexManifest:
             for column in widened:
                 if column in file_schema and file_schema[column] != self.schema[column]:
                     entry.deviations[column] = dtype_to_text(file_schema[column])
+
+    def forget_missing(self, partition: str) -> None:
+        """Drop the missing files of a partition that was just written again (re-ingested)."""
+        for name in [n for n in self.missing if n.startswith(partition + "/")]:
+            self.missing.remove(name)
+            del self.files[name]
+            self.dirty = True
 
     def file_schema(self, entry: FileEntry) -> Schema:
         """The types of one file's columns where they differ from the unified schema."""

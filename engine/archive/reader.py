@@ -127,6 +127,13 @@ class Archive:
         schema = self.schema(index)
         folder = index_dir(self.root, index)
         chosen = self.files(index, start=start, end=end) if files is None else list(files)
+        gone = set(self.manifest(index).missing)
+        for entry in chosen:
+            if entry.path in gone:
+                raise ArchiveError(
+                    f"archive file {folder / entry.path} is missing: restore it, or delete "
+                    f"{folder / '_manifest.json'} to accept that its events are gone"
+                )
         plain = [str(folder / entry.path) for entry in chosen if not entry.deviations]
         frames: list[pl.LazyFrame] = []
         if plain:

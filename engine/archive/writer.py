@@ -170,6 +170,7 @@ class ArchiveWriter:
             min_ts=int(stamps.min()),  # type: ignore[arg-type]
             max_ts=int(stamps.max()),  # type: ignore[arg-type]
         )
+        self.manifest.forget_missing(partition)
         self.summary.events += frame.height
         self.summary.files += 1
         self.summary.bytes += size
@@ -188,8 +189,11 @@ class ArchiveWriter:
         return pl.concat([piece.select(conform(piece.schema, target)) for piece in pieces])
 
     def _existing_ids(self, partition: str) -> pl.DataFrame | None:
+        gone = set(self.manifest.missing)  # a missing file's events may come back: re-add them
         paths = [
-            self.folder / name for name in self.manifest.files if name.startswith(partition + "/")
+            self.folder / name
+            for name in self.manifest.files
+            if name.startswith(partition + "/") and name not in gone
         ]
         if not paths:
             return None

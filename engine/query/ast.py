@@ -183,7 +183,7 @@ class Field:
             return "@" + ".".join(_render_segment(segment) for segment in self.path)
         if self.kind is FieldKind.CALCULATED:
             return "#" + escape_text(self.name)
-        return escape_text(self.name)
+        return escape_text(self.name) if self.name else '""'  # `_exists_:""` renders back
 
 
 def _render_segment(segment: str) -> str:

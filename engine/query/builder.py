@@ -236,8 +236,8 @@ class Builder:
         if token.type == "TERM":
             if text == "*":
                 return _Scope("fulltext", None, span, text)
-            if unescape(text) in (_EXISTS, _MISSING):
-                name = unescape(text)
+            name = unescape(text).lower()  # like every tag key: `_EXISTS_:x` is `_exists_:x`
+            if name in (_EXISTS, _MISSING):
                 return _Scope("exists" if name == _EXISTS else "missing", None, span, name)
         return _Scope("field", field_from_token(token), span, text)
 
@@ -358,7 +358,7 @@ class Builder:
         """The field named by the first argument of `CIDR(...)`."""
         kind = "ATTR" if text.startswith("@") else "CALC" if text.startswith("#") else "TERM"
         pattern = self.terminals(kind)
-        if not re.fullmatch(pattern, text) or text == "*" or text in (_EXISTS, _MISSING):
+        if not re.fullmatch(pattern, text) or text == "*" or text.lower() in (_EXISTS, _MISSING):
             raise LocatedSyntaxError(
                 f"invalid CIDR field {text!r}",
                 start,

@@ -147,3 +147,24 @@ def test_second_writer_on_same_index_is_refused(tmp_path: Path) -> None:
         pytest.raises(ArchiveError, match="being written by another process"),
     ):
         ArchiveWriter(tmp_path).open()
+
+
+def test_a_missing_file_fails_reads_of_its_time_until_acknowledged(tmp_path: Path) -> None:
+    write(tmp_path, events(12))  # hours 00 and 01
+    first, _ = list_data_files(tmp_path / "index=main")
+    (tmp_path / "index=main" / first).unlink()
+    archive = open_archive(tmp_path)
+    with pytest.raises(ArchiveError, match=f"archive file .*{first.rsplit('/', 1)[1]} is missing"):
+        archive.scan().collect()
+    assert archive.scan(start=T0 + 60 * MINUTE).collect().height == 6  # hour 01 is intact
+    (tmp_path / "index=main" / "_manifest.json").unlink()  # acknowledge: rebuild from disk
+    assert open_archive(tmp_path).scan().collect().height == 6
+
+
+def test_reingesting_restores_a_missing_file(tmp_path: Path) -> None:
+    batch = events(12)
+    write(tmp_path, batch)
+    (tmp_path / "index=main" / list_data_files(tmp_path / "index=main")[0]).unlink()
+    summary = write(tmp_path, batch)
+    assert (summary.events, summary.duplicates) == (6, 6)
+    assert open_archive(tmp_path).scan().collect().height == 12

@@ -400,3 +400,17 @@ def test_the_whole_lifecycle_on_postgresql(postgres_server: str, archive: Path) 
         assert service.jobs.get(done.id) is None
     finally:
         service.close()
+
+
+def test_a_missing_archive_file_fails_the_job_with_its_name(tmp_path: Path, archive: Path) -> None:
+    copied = tmp_path / "archive"
+    shutil.copytree(archive, copied)
+    service = JobService(ServiceSettings(archive=copied, database=str(tmp_path / "m.db")))
+    try:
+        name = list_data_files(copied / "index=main")[0]
+        (copied / "index=main" / name).unlink()  # gone after the server opened the archive
+        failed = finished(service, service.submit({"jobDefinition": definition()}))
+        assert failed.status == "failed"
+        assert failed.failure is not None and name.rsplit("/", 1)[1] in failed.failure
+    finally:
+        service.close()

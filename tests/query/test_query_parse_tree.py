@@ -173,3 +173,13 @@ def test_to_query_renders_and_round_trips(query: str, rendered: str) -> None:
     node = parse(query)
     assert to_query(node) == rendered
     assert parse(rendered) == node
+
+
+@pytest.mark.parametrize(
+    "query_text",
+    ["_EXISTS_:0", "_Missing_:env", '_exists_:""', '_exists_:""0', "@a:x _exists_:b"],
+    ids=["upper-exists", "mixed-missing", "empty-name", "empty-name-then-term", "mixed"],
+)
+def test_existence_queries_render_back_to_the_same_tree(query_text: str) -> None:
+    tree = parse(query_text)
+    assert parse(str(tree)) == tree
