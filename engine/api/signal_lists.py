@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import orjson
 from fastapi import Query, Request, Response
@@ -33,7 +33,20 @@ from engine.api.paging import (
 from engine.store.pages import RawPage
 
 Fetch = Callable[[int | None, int | None], Sequence[Listed]]
-PageFetch = Callable[[int | None, int | None, bool, tuple[int, str] | None, int], RawPage]
+
+
+class PageFetch(Protocol):
+    """A store's keyset page reader (`JobStore.page`, `SignalStore.page`)."""
+
+    def __call__(
+        self,
+        *,
+        start_ms: int | None,
+        end_ms: int | None,
+        descending: bool,
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> RawPage: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,11 @@ def list_signals(
     """
     if params.query is None:
         raw = documents.page(
-            params.from_ms, params.to_ms, params.sort == "-timestamp", params.cursor, params.limit
+            start_ms=params.from_ms,
+            end_ms=params.to_ms,
+            descending=params.sort == "-timestamp",
+            after=params.cursor,
+            limit=params.limit,
         )
         after = encode_cursor(raw.rows[-1][:2]) if raw.more and raw.rows else None
         body = signal_list([], after, _next_url(request, params, after, searched), timer)

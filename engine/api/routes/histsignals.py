@@ -8,6 +8,7 @@ under `custom`. Served under both path families by `create_app`.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -22,7 +23,6 @@ from engine.api.paging import Listed, SignalListParams
 from engine.api.routes.jobs import job_not_found
 from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
 from engine.jobs.service import JobService
-from engine.store.pages import RawPage
 
 
 def histsignals_router(service: JobService) -> APIRouter:
@@ -34,23 +34,7 @@ def histsignals_router(service: JobService) -> APIRouter:
             found = service.jobs.results(job_id, start_ms=start_ms, end_ms=end_ms)
             return [listed_result(result) for result in found]
 
-        def page(
-            start_ms: int | None,
-            end_ms: int | None,
-            descending: bool,
-            after: tuple[int, str] | None,
-            limit: int,
-        ) -> RawPage:
-            return service.jobs.page(
-                job_id,
-                start_ms=start_ms,
-                end_ms=end_ms,
-                descending=descending,
-                after=after,
-                limit=limit,
-            )
-
-        return Documents(every, page)
+        return Documents(every, partial(service.jobs.page, job_id))
 
     @router.get(
         "/jobs/{job_id}/histsignals",

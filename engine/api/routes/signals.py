@@ -19,7 +19,6 @@ from engine.api.models import SignalListRequest
 from engine.api.paging import Listed, SignalListParams
 from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
 from engine.jobs.service import JobService
-from engine.store.pages import RawPage
 
 SIGNALS_PATH = "/api/v2/security_monitoring/signals"
 
@@ -36,18 +35,7 @@ def signals_router(service: JobService) -> APIRouter:
             for signal in service.signals.all(start_ms=start_ms, end_ms=end_ms)
         ]
 
-    def page(
-        start_ms: int | None,
-        end_ms: int | None,
-        descending: bool,
-        after: tuple[int, str] | None,
-        limit: int,
-    ) -> RawPage:
-        return service.signals.page(
-            start_ms=start_ms, end_ms=end_ms, descending=descending, after=after, limit=limit
-        )
-
-    all_signals = Documents(every, page)
+    all_signals = Documents(every, service.signals.page)
 
     @router.get(
         "",
