@@ -18,7 +18,6 @@ from typing import Any
 from engine.api.errors import JSON_API, JsonResponse
 from engine.api.paging import Listed
 from engine.store.jobs import COMPLETED, FAILED, RUNNING, JobRecord, ResultRecord
-from engine.store.signals import SignalRecord
 
 JOB_TYPE = "historicalDetectionsJob"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,16 +76,6 @@ def result_document(result: ResultRecord) -> dict[str, Any]:
     outer["attributes"] = inner
     document["attributes"] = outer
     return document
-
-
-def listed_result(result: ResultRecord) -> Listed:
-    """A job result ready for sorting and paging."""
-    return Listed(result.timestamp_ms, result.id, result_document(result))
-
-
-def listed_signal(signal: SignalRecord) -> Listed:
-    """A signal ready for sorting and paging."""
-    return Listed(signal.timestamp_ms, signal.id, signal.document)
 
 
 def single_form(document: dict[str, Any]) -> dict[str, Any]:

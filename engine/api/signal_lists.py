@@ -15,7 +15,6 @@ import orjson
 from fastapi import Query, Request, Response
 
 from engine.api.documents import Timer, signal_list
-from engine.api.errors import JsonResponse
 from engine.api.filters import select_signals
 from engine.api.models import SignalListRequest
 from engine.api.paging import (
@@ -32,7 +31,8 @@ from engine.api.paging import (
 )
 from engine.store.pages import RawPage
 
-Fetch = Callable[[int | None, int | None], Sequence[Listed]]
+Searchable = Callable[..., list[tuple[int, str, dict[str, Any]]]]
+Raw = Callable[[Sequence[str]], dict[str, str]]
 
 
 class PageFetch(Protocol):
@@ -51,10 +51,12 @@ class PageFetch(Protocol):
 
 @dataclass(frozen=True)
 class Documents:
-    """Where a list reads: every document of a time range (to filter), or one keyset page."""
+    """Where a list reads: one keyset page of stored documents, or (to filter) the searchable
+    events of a time range (`start_ms=`, `end_ms=`) and then the raw documents of the page."""
 
-    every: Fetch
     page: PageFetch
+    searchable: Searchable
+    raw: Raw
 
 
 def signal_query(
@@ -123,8 +125,8 @@ def list_signals(
 ) -> Response:
     """The list response of a GET list or (`searched`) a search.
 
-    Without a `filter[query]`, only the page is read from the store and its stored documents go
-    into the body as they are, never parsed; with one, the range's documents are filtered.
+    Documents go into the body as the store holds them, never parsed. Without a `filter[query]`
+    only the page is read; with one, the range's compact searchable events are matched first.
     """
     if params.query is None:
         raw = documents.page(
@@ -137,13 +139,14 @@ def list_signals(
         after = encode_cursor(raw.rows[-1][:2]) if raw.more and raw.rows else None
         body = signal_list([], after, _next_url(request, params, after, searched), timer)
         return _spliced(body, [row[2] for row in raw.rows])
-    items = documents.every(params.from_ms, params.to_ms)
+    rows = documents.searchable(start_ms=params.from_ms, end_ms=params.to_ms)
+    items = [Listed(timestamp, item_id, event) for timestamp, item_id, event in rows]
     parameter = "filter.query" if searched else "filter[query]"
     selected = select_signals(params.query, items, parameter=parameter)
     page, after = signal_page(selected, params)
-    return JsonResponse(
-        signal_list(page, after, _next_url(request, params, after, searched), timer)
-    )
+    texts = documents.raw([item.id for item in page])
+    body = signal_list([], after, _next_url(request, params, after, searched), timer)
+    return _spliced(body, [texts[item.id] for item in page if item.id in texts])
 
 
 def _next_url(

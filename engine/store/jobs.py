@@ -15,7 +15,14 @@ import sqlalchemy as sa
 
 from engine.archive.event import parse_timestamp
 from engine.store.database import Database
-from engine.store.pages import RawPage, keyset_page, time_bounds
+from engine.store.pages import (
+    RawPage,
+    keyset_page,
+    raw_documents,
+    searchable_rows,
+    time_bounds,
+)
+from engine.store.search import searchable
 from engine.store.tables import jobs, results
 
 PENDING, RUNNING, COMPLETED, FAILED, CANCELLED = (
@@ -76,7 +83,9 @@ def _job(row: sa.Row[Any]) -> JobRecord:
 
 
 def _result(row: sa.Row[Any]) -> ResultRecord:
-    return ResultRecord(**row._asdict())
+    fields = row._asdict()
+    fields.pop("search", None)  # the searchable copy stays in the store
+    return ResultRecord(**fields)
 
 
 class JobStore:
@@ -191,6 +200,9 @@ class JobStore:
                 "severity": document["attributes"]["status"],
                 "rule_name": document["attributes"]["attributes"]["workflow"]["rule"]["name"],
                 "document": document,
+                "search": searchable(
+                    document, timestamp_ms=_epoch_ms(document["attributes"]["timestamp"])
+                ),
                 "signal_id": None,
             }
             for document in documents
@@ -226,17 +238,33 @@ class JobStore:
         """Record that a result was converted to a signal (its document says so too)."""
         with self.db.begin() as connection:
             row = connection.execute(
-                sa.select(results.c.document).where(results.c.id == result_id)
+                sa.select(results.c.document, results.c.timestamp_ms).where(
+                    results.c.id == result_id
+                )
             ).first()
             if row is None:
                 return
             document = row.document
             document["attributes"]["attributes"].update(converted=True, signal_id=signal_id)
+            search = searchable(document, timestamp_ms=row.timestamp_ms)
             connection.execute(
                 results.update()
                 .where(results.c.id == result_id)
-                .values(signal_id=signal_id, document=document)
+                .values(signal_id=signal_id, document=document, search=search)
             )
+
+    def searchable(
+        self, job_id: str | None = None, *, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """`(timestamp_ms, id, searchable event)` of results (of one job, or all) in a range."""
+        where = time_bounds(results, start_ms, end_ms)
+        if job_id is not None:
+            where.append(results.c.job_id == job_id)
+        return searchable_rows(self.db, results, where)
+
+    def raw_documents(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored JSON text of results, by id."""
+        return raw_documents(self.db, results, ids)
 
     def page(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -67,3 +68,23 @@ def time_bounds(
     if end_ms is not None:
         conditions.append(table.c.timestamp_ms <= end_ms)
     return conditions
+
+
+def searchable_rows(
+    database: Database, table: sa.Table, where: Sequence[sa.ColumnElement[bool]]
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """`(timestamp_ms, id, searchable event)` of every row matching `where`."""
+    query = sa.select(table.c.timestamp_ms, table.c.id, table.c.search).where(*where)
+    with database.begin() as connection:
+        return [(int(row[0]), str(row[1]), row[2]) for row in connection.execute(query)]
+
+
+def raw_documents(database: Database, table: sa.Table, ids: Sequence[str]) -> dict[str, str]:
+    """The stored JSON text of the documents with these ids."""
+    if not ids:
+        return {}
+    query = sa.select(table.c.id, sa.type_coerce(table.c.document, sa.Text)).where(
+        table.c.id.in_(list(ids))
+    )
+    with database.begin() as connection:
+        return {str(row[0]): str(row[1]) for row in connection.execute(query)}

@@ -9,7 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.store.database import Database
-from engine.store.pages import RawPage, keyset_page, time_bounds
+from engine.store.pages import (
+    RawPage,
+    keyset_page,
+    raw_documents,
+    searchable_rows,
+    time_bounds,
+)
+from engine.store.search import searchable
 from engine.store.tables import deliveries, signals
 
 
@@ -42,6 +49,12 @@ class DeliveryRecord:
     job_id: str | None = None
 
 
+def _signal(row: sa.Row[Any]) -> SignalRecord:
+    fields = row._asdict()
+    fields.pop("search", None)  # the searchable copy stays in the store
+    return SignalRecord(**fields)
+
+
 class SignalStore:
     """Reads and writes signals and delivery records."""
 
@@ -56,14 +69,15 @@ class SignalStore:
             ).first()
             if exists is not None:
                 return False
-            connection.execute(signals.insert().values(**signal.__dict__))
+            search = searchable(signal.document, timestamp_ms=signal.timestamp_ms)
+            connection.execute(signals.insert().values(**signal.__dict__, search=search))
         return True
 
     def get(self, signal_id: str) -> SignalRecord | None:
         """A signal by id."""
         with self.db.begin() as connection:
             row = connection.execute(signals.select().where(signals.c.id == signal_id)).first()
-        return None if row is None else SignalRecord(**row._asdict())
+        return None if row is None else _signal(row)
 
     def for_result(self, result_id: str) -> SignalRecord | None:
         """The signal a result was converted to, if any."""
@@ -71,7 +85,7 @@ class SignalStore:
             row = connection.execute(
                 signals.select().where(signals.c.result_id == result_id)
             ).first()
-        return None if row is None else SignalRecord(**row._asdict())
+        return None if row is None else _signal(row)
 
     def all(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[SignalRecord]:
         """Signals with `start_ms <= timestamp <= end_ms`."""
@@ -81,7 +95,17 @@ class SignalStore:
         if end_ms is not None:
             query = query.where(signals.c.timestamp_ms <= end_ms)
         with self.db.begin() as connection:
-            return [SignalRecord(**row._asdict()) for row in connection.execute(query)]
+            return [_signal(row) for row in connection.execute(query)]
+
+    def searchable(
+        self, *, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """`(timestamp_ms, id, searchable event)` of the signals in a range."""
+        return searchable_rows(self.db, signals, time_bounds(signals, start_ms, end_ms))
+
+    def raw_documents(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored JSON text of signals, by id."""
+        return raw_documents(self.db, signals, ids)
 
     def page(
         self,

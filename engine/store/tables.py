@@ -38,6 +38,7 @@ results = sa.Table(
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("rule_name", sa.Text, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),  # the histsignal (SPEC §4.3, list form)
+    sa.Column("search", sa.JSON, nullable=False),  # its searchable event (store/search.py)
     sa.Column("signal_id", sa.String(64)),  # set once converted
 )
 
@@ -50,6 +51,7 @@ signals = sa.Table(
     sa.Column("timestamp_ms", sa.BigInteger, nullable=False, index=True),
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("document", sa.JSON, nullable=False),  # the signal (SPEC §4.1/4.2, list form)
+    sa.Column("search", sa.JSON, nullable=False),  # its searchable event (store/search.py)
     sa.Column("notifications", sa.JSON, nullable=False),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
 )

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from engine.api.auth import SIGNALS_READ, ScopedRoute
 from engine.api.auth import scoped as needs
-from engine.api.documents import Timer, listed_result, result_document, single_form
+from engine.api.documents import Timer, result_document, single_form
 from engine.api.errors import ApiError, JsonResponse, error_object, responses
 from engine.api.guards import checked_id, checked_job_id
 from engine.api.models import SignalListRequest
-from engine.api.paging import Listed, SignalListParams
+from engine.api.paging import SignalListParams
 from engine.api.routes.jobs import job_not_found
 from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
 from engine.jobs.service import JobService
@@ -30,11 +30,11 @@ def histsignals_router(service: JobService) -> APIRouter:
     router = APIRouter(route_class=ScopedRoute, default_response_class=JsonResponse)
 
     def results_of(job_id: str | None) -> Documents:
-        def every(start_ms: int | None, end_ms: int | None) -> list[Listed]:
-            found = service.jobs.results(job_id, start_ms=start_ms, end_ms=end_ms)
-            return [listed_result(result) for result in found]
-
-        return Documents(every, partial(service.jobs.page, job_id))
+        return Documents(
+            partial(service.jobs.page, job_id),
+            partial(service.jobs.searchable, job_id),
+            service.jobs.raw_documents,
+        )
 
     @router.get(
         "/jobs/{job_id}/histsignals",

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from engine.api.auth import SIGNALS_READ, ScopedRoute
 from engine.api.auth import scoped as needs
-from engine.api.documents import Timer, listed_signal, single_form
+from engine.api.documents import Timer, single_form
 from engine.api.errors import ApiError, JsonResponse, error_object, responses
 from engine.api.guards import checked_id
 from engine.api.models import SignalListRequest
-from engine.api.paging import Listed, SignalListParams
+from engine.api.paging import SignalListParams
 from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
 from engine.jobs.service import JobService
 
@@ -29,13 +29,9 @@ def signals_router(service: JobService) -> APIRouter:
         prefix=SIGNALS_PATH, route_class=ScopedRoute, default_response_class=JsonResponse
     )
 
-    def every(start_ms: int | None, end_ms: int | None) -> list[Listed]:
-        return [
-            listed_signal(signal)
-            for signal in service.signals.all(start_ms=start_ms, end_ms=end_ms)
-        ]
-
-    all_signals = Documents(every, service.signals.page)
+    all_signals = Documents(
+        service.signals.page, service.signals.searchable, service.signals.raw_documents
+    )
 
     @router.get(
         "",
