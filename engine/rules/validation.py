@@ -61,13 +61,12 @@ def validate_rule(data: Any, *, source: str | None = None) -> Rule:
 
     Only `log_detection` and `signal_correlation` rules are accepted (others: problem at `type`).
     """
-    return _validate(Rule, data, source, lambda d: _definition_problems(d, job=False), "rule")
+    return _validate(Rule, data, source, _rule_problems, "rule")
 
 
 def validate_job_definition(data: Any, *, source: str | None = None) -> JobDefinition:
     """A historical job's `jobDefinition`, checked; raises `RuleValidationError`."""
-    checks = lambda d: _definition_problems(d, job=True)  # noqa: E731
-    return _validate(JobDefinition, data, source, checks, "job definition")
+    return _validate(JobDefinition, data, source, _job_problems, "job definition")
 
 
 def validate_from_rule(data: Any, *, source: str | None = None) -> FromRule:
@@ -215,6 +214,14 @@ def _range_problems(data: Mapping[str, Any]) -> list[Problem]:
     if start is not None and end is not None and start >= end:
         return [("to", f"must be greater than from ({start}) (got {end})")]
     return []
+
+
+def _rule_problems(data: Mapping[str, Any]) -> list[Problem]:
+    return _definition_problems(data, job=False)
+
+
+def _job_problems(data: Mapping[str, Any]) -> list[Problem]:
+    return _definition_problems(data, job=True)
 
 
 def _definition_problems(data: Mapping[str, Any], *, job: bool) -> list[Problem]:
