@@ -2484,27 +2484,7 @@ class _Generator:
             path="/aws-reserved/sso.amazonaws.com/",
         )
         if console:
-            login_identity = identity()
-            login_identity.pop("accessKeyId")
-            self.cloudtrail(
-                t,
-                login_identity,
-                "signin.amazonaws.com",
-                "ConsoleLogin",
-                site.ip,
-                person.agent.raw,
-                read_only=False,
-                event_type="AwsConsoleSignIn",
-                response={"ConsoleLogin": "Success"},
-                extra={
-                    "additionalEventData": {
-                        "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
-                        "MobileVersion": "No",
-                        "MFAUsed": "No",
-                    }
-                },
-                site=site,
-            )
+            self.sso_console_login(t, identity(), person.agent, site)
             agent = UA_CONSOLE
         else:
             self.cloudtrail(
@@ -2569,6 +2549,29 @@ class _Generator:
                     t = ANNA_CONSOLE_SUCCESS
                 self.console_login(t, person, site, success=True)
                 self.iam_console_reads(person, site, t)
+
+    def sso_console_login(self, ts: int, identity: Event, agent: Agent, site: Site) -> None:
+        """A successful console sign-in of an IAM Identity Center (SSO) role session."""
+        identity.pop("accessKeyId")
+        self.cloudtrail(
+            ts,
+            identity,
+            "signin.amazonaws.com",
+            "ConsoleLogin",
+            site.ip,
+            agent.raw,
+            read_only=False,
+            event_type="AwsConsoleSignIn",
+            response={"ConsoleLogin": "Success"},
+            extra={
+                "additionalEventData": {
+                    "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
+                    "MobileVersion": "No",
+                    "MFAUsed": "No",
+                }
+            },
+            site=site,
+        )
 
     def console_login(self, ts: int, person: Person, site: Site, *, success: bool) -> None:
         assert person.iam_user is not None
@@ -2737,27 +2740,7 @@ class _Generator:
             start,
             path="/aws-reserved/sso.amazonaws.com/",
         )
-        login_identity = identity()
-        login_identity.pop("accessKeyId")
-        self.cloudtrail(
-            start,
-            login_identity,
-            "signin.amazonaws.com",
-            "ConsoleLogin",
-            london.ip,
-            MARCO.agent.raw,
-            read_only=False,
-            event_type="AwsConsoleSignIn",
-            response={"ConsoleLogin": "Success"},
-            extra={
-                "additionalEventData": {
-                    "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
-                    "MobileVersion": "No",
-                    "MFAUsed": "No",
-                }
-            },
-            site=london,
-        )
+        self.sso_console_login(start, identity(), MARCO.agent, london)
         self.cloudtrail(
             start + 95_000,
             identity(),
