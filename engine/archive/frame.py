@@ -16,7 +16,7 @@ This is the one place where logs become columns, used by ingest (before writing 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -107,28 +107,6 @@ def _store(value: Any, column: str, out: dict[str, Any], *, in_list: bool) -> No
         out[column] = value
 
 
-def value_kind(value: Any) -> str:
-    """The JSON kind of a scalar leaf: `bool`, `int`, `float` or `str`."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int" if _INT64_MIN <= value <= _INT64_MAX else "str"
-    if isinstance(value, float):
-        return "float"
-    return "str"
-
-
-def scalar_dtype(kinds: set[str]) -> pl.DataType:
-    """The column type for a set of scalar kinds (text when they disagree)."""
-    if kinds == {"bool"}:
-        return pl.Boolean()
-    if kinds == {"int"}:
-        return pl.Int64()
-    if kinds and kinds <= {"int", "float"}:
-        return pl.Float64()
-    return pl.String()
-
-
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
     "int": pa.int64(),
@@ -137,10 +115,13 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def _arrow_type(kinds: set[str]) -> tuple[str, pa.DataType]:
-    dtype = scalar_dtype(kinds)
-    kind = {pl.Boolean(): "bool", pl.Int64(): "int", pl.Float64(): "float"}.get(dtype, "str")
-    return kind, _ARROW_TYPES[kind]
+def _column_kind(kinds: set[str]) -> str:
+    """The one kind a column holds: ints + floats are floats; any other mix is text."""
+    if kinds in ({"bool"}, {"int"}):
+        return next(iter(kinds))
+    if kinds and kinds <= {"int", "float"}:
+        return "float"
+    return "str"
 
 
 _KIND_OF_TYPE: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
@@ -177,7 +158,8 @@ def _scalars(values: list[Any], is_list: bool) -> Iterable[Any]:
 
 def _column_array(values: list[Any]) -> pa.Array:
     kinds, is_list = _kinds(values)
-    kind, arrow_type = _arrow_type(kinds)
+    kind = _column_kind(kinds)
+    arrow_type = _ARROW_TYPES[kind]
     uniform = kinds <= {kind}
     if is_list:
         rows = [
@@ -239,16 +221,6 @@ _BASE_ARROW: dict[str, pa.DataType] = {
     "tags": pa.list_(pa.string()),
     RAW_COLUMN: pa.string(),
 }
-
-
-def frame_schema(frame: pl.DataFrame) -> dict[str, pl.DataType]:
-    """The column -> dtype mapping a query is compiled against."""
-    return dict(frame.schema)
-
-
-def attribute_columns(schema: Mapping[str, pl.DataType] | Sequence[str]) -> list[str]:
-    """The `@...` columns of a schema."""
-    return [name for name in schema if name.startswith("@")]
 
 
 def frame_to_events(frame: pl.DataFrame) -> list[dict[str, Any]]:

@@ -64,10 +64,6 @@ class Archive:
             cached = self._manifests[index] = IndexManifest.load(folder)
         return cached
 
-    def refresh(self) -> None:
-        """Forget cached manifests (after another process wrote to the archive)."""
-        self._manifests.clear()
-
     def schema(self, index: str = "main") -> Schema:
         """The unified column types of an index."""
         return {**BASE_SCHEMA, **self.manifest(index).schema}

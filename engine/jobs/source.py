@@ -78,10 +78,6 @@ class LogSource:
         frame = collect(self.scan(start, end).filter(pl.col("id").is_in(wanted.implode())))
         return {event["id"]: event for event in frame_to_events(frame)}
 
-    def count(self, start: int | None = None, end: int | None = None) -> int:
-        """Events in `[start, end)`."""
-        return int(collect(self.scan(start, end).select(pl.len())).item())
-
     def slices(
         self, start: int | None, end: int | None, *, target_rows: int = SLICE_ROWS
     ) -> list[tuple[int | None, int | None]]:

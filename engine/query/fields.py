@@ -77,11 +77,6 @@ def split_attribute_column(column: str) -> tuple[str, ...]:
     return tuple(segments)
 
 
-def is_attribute_column(column: str) -> bool:
-    """True for `@...` columns (attribute leaves)."""
-    return column.startswith("@")
-
-
 def child_prefix(column: str) -> str:
     """The prefix shared by the columns of leaves nested under `column` (`@a` -> `@a.`)."""
     return column + "."
