@@ -146,7 +146,8 @@ class ArchiveWriter:
         frame = frame.sort("timestamp", "id")
         folder = self.folder / partition
         folder.mkdir(parents=True, exist_ok=True)
-        first = frame["timestamp"].dt.epoch("ms")[0]
+        stamps = frame["timestamp"].dt.epoch("ms")
+        first = stamps[0]
         digest = hashlib.blake2b("\n".join(frame["id"]).encode(), digest_size=6).hexdigest()
         name = f"part-{first}-{digest}.parquet"  # the same events always give the same name
         temporary = folder / f".{name}.tmp"
@@ -161,7 +162,6 @@ class ArchiveWriter:
         )
         os.replace(temporary, folder / name)
         size = (folder / name).stat().st_size
-        stamps = frame["timestamp"].dt.epoch("ms")
         self.manifest.add_file(
             f"{partition}/{name}",
             {column: normalize_dtype(dtype) for column, dtype in frame.schema.items()},

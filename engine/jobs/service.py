@@ -346,7 +346,7 @@ class JobService:
 
     def _notify_completion(self, job_id: str) -> None:
         record = self.get(job_id)
-        count = len(self.jobs.results(job_id))
+        count = (record.statistics or {}).get("results", 0)  # no need to load every result
         payload = {
             "event": "historical_job_finished",
             "job": {

@@ -190,23 +190,22 @@ class JobStore:
         """Store job results (histsignal documents, SPEC §4.3 list form)."""
         if not documents:
             return
+        rows = []
         for document in documents:
             document["attributes"]["attributes"].setdefault("converted", False)
-        rows = [
-            {
-                "id": document["id"],
-                "job_id": job_id,
-                "timestamp_ms": _epoch_ms(document["attributes"]["timestamp"]),
-                "severity": document["attributes"]["status"],
-                "rule_name": document["attributes"]["attributes"]["workflow"]["rule"]["name"],
-                "document": document,
-                "search": searchable(
-                    document, timestamp_ms=_epoch_ms(document["attributes"]["timestamp"])
-                ),
-                "signal_id": None,
-            }
-            for document in documents
-        ]
+            timestamp_ms = parse_timestamp(document["attributes"]["timestamp"])
+            rows.append(
+                {
+                    "id": document["id"],
+                    "job_id": job_id,
+                    "timestamp_ms": timestamp_ms,
+                    "severity": document["attributes"]["status"],
+                    "rule_name": document["attributes"]["attributes"]["workflow"]["rule"]["name"],
+                    "document": document,
+                    "search": searchable(document, timestamp_ms=timestamp_ms),
+                    "signal_id": None,
+                }
+            )
         with self.db.begin() as connection:
             connection.execute(results.insert(), rows)
 
@@ -281,7 +280,3 @@ class JobStore:
         if job_id is not None:
             where.append(results.c.job_id == job_id)
         return keyset_page(self.db, results, where, descending=descending, after=after, limit=limit)
-
-
-def _epoch_ms(text: str) -> int:
-    return parse_timestamp(text)
