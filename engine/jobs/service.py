@@ -13,9 +13,9 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.archive.reader import Archive, open_archive
 from engine.errors import (
@@ -34,6 +34,7 @@ from engine.rules.validation import validate_from_rule, validate_job_definition,
 from engine.signals.convert import convert, delivery_record
 from engine.signals.notify import Notifier
 from engine.store import Database, connect
+from engine.store.database import StoreUnavailableError, read_only_message
 from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
 from engine.store.rules import RuleStore
 from engine.store.signals import SignalRecord, SignalStore
@@ -41,6 +42,17 @@ from engine.store.signals import SignalRecord, SignalStore
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
+#: The first wait before a store write is tried again; waits double up to the maximum.
+STORE_RETRY_SECONDS = 0.5
+MAX_STORE_RETRY_SECONDS = 30.0
+
+T = TypeVar("T")
+
+
+class _StoppedError(Exception):
+    """A job was stopped (cancelled, or the server stops) while it waited for the store."""
+
+
 _RESPONSE_ONLY = frozenset(
     {
         "id",
@@ -86,11 +98,20 @@ class JobService:
         self.notifier = Notifier(settings.notifications)
         self.library = _library(settings)
         self.runner = Runner(self.execute, workers=settings.max_concurrent_jobs)
+        #: Why the database refuses writes (None when it accepts them), checked at start-up.
+        self.read_only = self.db.read_only()
+        if self.read_only is not None:
+            log.warning(read_only_message(self.db.url, self.read_only))
         if start:
             self.resume()
 
     def resume(self) -> None:
-        """After a start: fail the jobs a stop interrupted, queue the jobs still pending."""
+        """After a start: fail the jobs a stop interrupted, queue the jobs still pending.
+
+        With a read-only database nothing can run: the jobs wait for a start that can write.
+        """
+        if self.read_only is not None:
+            return
         for job_id in self.jobs.fail_interrupted(INTERRUPTED):
             log.warning("job %s was interrupted by a server stop", job_id)
         for record in reversed(self.jobs.all(["pending"])):
@@ -99,7 +120,14 @@ class JobService:
     def close(self) -> None:
         """Stop the running jobs and release the database."""
         self.runner.shutdown()
-        self.jobs.fail_interrupted(INTERRUPTED)
+        try:
+            self.jobs.fail_interrupted(INTERRUPTED)
+        except StoreUnavailableError as exc:
+            log.warning(
+                "could not mark the interrupted jobs failed in %s (%s): the next start does",
+                exc.url,
+                exc.cause,
+            )
         self.db.close()
 
     # --- indexes and rules --------------------------------------------------------------------
@@ -288,10 +316,24 @@ class JobService:
     # --- execution ----------------------------------------------------------------------------
 
     def execute(self, job_id: str, stop: threading.Event) -> None:
-        """Run one job (called by the runner in a worker thread)."""
-        record = self.jobs.get(job_id)
-        if record is None or not self.jobs.start(job_id):
+        """Run one job (called by the runner in a worker thread).
+
+        Every store write is retried while the store cannot write (`_stored`), so a full disk
+        leaves the job pending or running, never stuck: it goes on once the write succeeds, and
+        a job a server stop leaves running is marked failed at the next start.
+        """
+        try:
+            self._execute(job_id, stop)
+        except _StoppedError:
+            log.warning("job %s: stopped while waiting for the store", job_id)
+
+    def _execute(self, job_id: str, stop: threading.Event) -> None:
+        record = self._stored(job_id, stop, "read the job", lambda: self.jobs.get(job_id))
+        if record is None or not self._stored(
+            job_id, stop, "start the job", lambda: self.jobs.start(job_id)
+        ):
             return
+        failure: str | None = None
         try:
             rule = JobDefinition.model_validate(record.definition).to_rule()
             rule = rule.model_copy(update={"id": record.created_from_rule_id})
@@ -302,18 +344,22 @@ class JobService:
                 end=record.to_ms,
                 index=self.archive_index(record.index_name),
                 job_id=job_id,
-                progress=lambda rate: self.jobs.progress(job_id, rate),
+                progress=lambda rate: self._progress(job_id, rate),
                 should_stop=stop.is_set,
                 max_results=self.settings.max_results_per_job,
             )
         except HindsightError as exc:
-            self._finish(record, FAILED, failure=str(exc))
-            return
+            failure = str(exc)
         except Exception as exc:
             log.exception("job %s failed", job_id)
-            self._finish(record, FAILED, failure=f"internal error: {type(exc).__name__}: {exc}")
+            failure = f"internal error: {type(exc).__name__}: {exc}"
+        if failure is not None:
+            self._finish(record, stop, FAILED, failure=failure)
             return
-        self.jobs.add_results(job_id, [result.to_histsignal() for result in outcome.results])
+        documents = [result.to_histsignal() for result in outcome.results]
+        self._stored(
+            job_id, stop, "store its results", lambda: self.jobs.add_results(job_id, documents)
+        )
         if outcome.cancelled:
             return
         (stat,) = outcome.stats
@@ -324,24 +370,61 @@ class JobService:
             "seconds": round(outcome.seconds, 3),
         }
         if stat.error is not None:
-            self._finish(record, FAILED, failure=stat.error, statistics=statistics)
+            self._finish(record, stop, FAILED, failure=stat.error, statistics=statistics)
         else:
-            self._finish(record, COMPLETED, truncated=outcome.truncated, statistics=statistics)
+            self._finish(
+                record, stop, COMPLETED, truncated=outcome.truncated, statistics=statistics
+            )
+
+    def _stored(self, job_id: str, stop: threading.Event, action: str, write: Callable[[], T]) -> T:
+        """`write()`, retried while the store cannot do it (`_StoppedError` if the job stops).
+
+        Each failed attempt logs the database and the cause; the waits double from
+        `STORE_RETRY_SECONDS` up to `MAX_STORE_RETRY_SECONDS`.
+        """
+        delay = STORE_RETRY_SECONDS
+        while True:
+            try:
+                return write()
+            except StoreUnavailableError as exc:
+                log.warning(
+                    "job %s: cannot %s: the database at %s refused it (%s); retrying in %g s",
+                    job_id,
+                    action,
+                    exc.url,
+                    exc.cause,
+                    delay,
+                )
+            if stop.wait(delay):
+                raise _StoppedError
+            delay = min(delay * 2, MAX_STORE_RETRY_SECONDS)
+
+    def _progress(self, job_id: str, rate: float) -> None:
+        """Record a job's progress; a store that cannot write it only delays the figure."""
+        try:
+            self.jobs.progress(job_id, rate)
+        except StoreUnavailableError as exc:
+            log.warning("job %s: progress not recorded (%s)", job_id, exc.cause)
 
     def _finish(
         self,
         record: JobRecord,
+        stop: threading.Event,
         status: str,
         *,
         failure: str | None = None,
         truncated: bool = False,
         statistics: dict[str, Any] | None = None,
     ) -> None:
-        if not self.jobs.finish(
-            record.id, status, failure=failure, truncated=truncated, statistics=statistics
-        ):
-            return  # cancelled meanwhile
-        if record.notifications:
+        finished = self._stored(
+            record.id,
+            stop,
+            f"record that it {status}",
+            lambda: self.jobs.finish(
+                record.id, status, failure=failure, truncated=truncated, statistics=statistics
+            ),
+        )
+        if finished and record.notifications:  # not when cancelled meanwhile
             self._notify_completion(record.id)
 
     def _notify_completion(self, job_id: str) -> None:
