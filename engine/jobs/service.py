@@ -26,7 +26,7 @@ from engine.errors import (
     RuleValidationError,
     UnknownIndexError,
 )
-from engine.jobs.run import run
+from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES, run
 from engine.jobs.runner import Runner
 from engine.jobs.settings import ServiceSettings
 from engine.rules import JobDefinition, Rule, load_rules
@@ -252,6 +252,7 @@ class JobService:
                 rule_id, notifications = from_rule.id, list(from_rule.notifications or [])
         except RuleValidationError as exc:
             raise InvalidRequestError(str(exc)) from None
+        _check_runnable(definition)
         self.archive_index(definition.index)
         self._check_range(definition)
         who = caller or Caller()
@@ -471,6 +472,22 @@ class JobService:
             severity=severity,
             message=message,
             notifications=notifications,
+        )
+
+
+def _check_runnable(definition: JobDefinition) -> None:
+    """Refuse a job the engine cannot run (its rule type or detection method), naming it."""
+    rule_type = definition.type or "log_detection"
+    if rule_type not in SUPPORTED_TYPES:
+        runs = ", ".join(SUPPORTED_TYPES)
+        raise InvalidRequestError(
+            f"type: {rule_type!r} rules cannot run yet (the engine runs {runs})"
+        )
+    method = definition.detection_method
+    if method not in SUPPORTED_METHODS:
+        runs = ", ".join(SUPPORTED_METHODS)
+        raise InvalidRequestError(
+            f"options.detectionMethod: {method!r} cannot run yet (the engine runs {runs})"
         )
 
 
