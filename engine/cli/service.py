@@ -62,6 +62,7 @@ def serve_command(
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from engine.api import create_app  # noqa: PLC0415
+    from engine.api.protocol import DatadogH11Protocol  # noqa: PLC0415
     from engine.jobs.service import JobService  # noqa: PLC0415
 
     settings = load_settings(
@@ -96,6 +97,7 @@ def serve_command(
             host=settings.host,
             port=settings.port,
             log_level="info",
+            http=DatadogH11Protocol,
         )
     finally:
         service.close()
