@@ -31,8 +31,8 @@ from engine.jobs.runner import Runner
 from engine.jobs.settings import ServiceSettings
 from engine.rules import JobDefinition, Rule, load_rules
 from engine.rules.validation import validate_from_rule, validate_job_definition, validate_rule
-from engine.signals.convert import convert, delivery_record
-from engine.signals.notify import Notifier
+from engine.signals.convert import convert
+from engine.signals.delivery import DeliveryQueue, Notice
 from engine.store import Database, connect
 from engine.store.database import StoreUnavailableError, read_only_message
 from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
@@ -95,7 +95,7 @@ class JobService:
         self.jobs = JobStore(self.db)
         self.signals = SignalStore(self.db)
         self.rules = RuleStore(self.db)
-        self.notifier = Notifier(settings.notifications)
+        self.deliveries = DeliveryQueue(settings.notifications, self.signals)
         self.library = _library(settings)
         self.runner = Runner(self.execute, workers=settings.max_concurrent_jobs)
         #: Why the database refuses writes (None when it accepts them), checked at start-up.
@@ -118,8 +118,9 @@ class JobService:
             self.runner.submit(record.id)
 
     def close(self) -> None:
-        """Stop the running jobs and release the database."""
+        """Stop the running jobs and the deliveries (recording what is left), release the store."""
         self.runner.shutdown()
+        self.deliveries.close()
         try:
             self.jobs.fail_interrupted(INTERRUPTED)
         except StoreUnavailableError as exc:
@@ -446,12 +447,8 @@ class JobService:
         text = f"Historical job {record.name!r} ({record.id}) {record.status}: {count} result(s)."
         if record.failure:
             text += f"\nReason: {record.failure}"
-        deliveries = self.notifier.notify(
-            record.notifications, payload, subject=f"[Hindsight] job {record.status}", text=text
-        )
-        self.signals.record_deliveries(
-            [delivery_record(delivery, job_id=job_id) for delivery in deliveries]
-        )
+        subject = f"[Hindsight] job {record.status}"
+        self.deliveries.submit(Notice(record.notifications, payload, subject, text, job_id=job_id))
 
     # --- signals ------------------------------------------------------------------------------
 
@@ -467,7 +464,7 @@ class JobService:
         return convert(
             self.jobs,
             self.signals,
-            self.notifier,
+            self.deliveries.submit,
             result_ids,
             severity=severity,
             message=message,
