@@ -31,6 +31,8 @@ INT64_MAX = 2**63 - 1
 MAX_JSON_DEPTH = 64
 
 Path = tuple[str | int, ...]
+#: How much of a field's path a message shows (the pointer has it all).
+SHOWN_PARTS = 12
 
 
 class BodyTooLargeError(Exception):
@@ -136,7 +138,8 @@ def valid_text(text: str) -> bool:
 
 
 def bad_body(path: Sequence[str | int], reason: str) -> ApiError:
-    """A 400 naming the body field at `path` (JSON:API `source.pointer`)."""
-    where = json_path(tuple(path)) or "the request body"
+    """A 400 naming the body field at `path` (JSON:API `source.pointer`; long paths shortened)."""
+    shown = json_path(tuple(path[:SHOWN_PARTS])) + ("..." if len(path) > SHOWN_PARTS else "")
+    where = shown or "the request body"
     pointer = "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
     return problem(400, f"invalid request: {where}: {reason}", source={"pointer": pointer or "/"})
