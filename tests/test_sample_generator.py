@@ -1,6 +1,7 @@
-"""The bundled sample-log generator (`sample_logs/generate.py`): determinism, shape, volume, and
-that every planted attack (and its near misses) is in the data exactly as `PLANTED` and
-`sample_logs/README.md` describe it."""
+"""The bundled sample-log generator (the `sample_logs/generator/` package, loaded through its
+command line `sample_logs/generate.py`): determinism, shape, volume, and that every planted
+attack (and its near misses) is in the data exactly as `PLANTED` and `sample_logs/README.md`
+describe it."""
 
 from __future__ import annotations
 
