@@ -145,10 +145,14 @@ def run(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     max_results: int | None = None,
+    format: str = "auto",
+    timestamp_field: str | None = None,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
-    `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
+    Log dicts are read as `ingest` reads records of `format` (the same choices; `auto` detects it
+    from the first one, so raw CloudTrail records get Datadog's remap), with `timestamp_field` as
+    there. `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
     relative text); None means the whole archive. `progress` is told the scanned fraction of the
     time range; `should_stop` is asked between time slices and between rules, and a True answer
     ends the run with the results found so far (`cancelled`). With `max_results`, only the first
@@ -157,7 +161,7 @@ def run(
     stop = should_stop or (lambda: False)
     began = time.perf_counter()
     loaded = as_rules(rules)
-    source = LogSource.of(logs, index)
+    source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
     plan = ScanPlan(source.schema)
