@@ -283,6 +283,15 @@ DECISIONS: list[Row] = [
     ),
     ("free-range-decimal-token", "[2 TO 3]", [msg("took 2.5 s"), msg("took 4 s")], [True, False]),
     ("free-range-non-numeric-bound", "[a TO c]", [msg("b")], [False]),
+    (
+        "free-range-any-number",
+        "[* TO *]",
+        [msg("1"), msg("took 2.5 s"), msg("one"), {}],
+        [True, True, False, False],
+    ),
+    ("free-range-any-number-not", "NOT [* TO *]", [msg("1"), msg("one"), {}], [False, True, True]),
+    ("free-range-any-number-minus", "-[* TO *]", [msg("1"), msg("one")], [False, True]),
+    ("free-range-any-number-exclusive", "{* TO *}", [msg("v 7"), msg("v")], [True, False]),
     ("free-list-column", "boom", [attrs(error={"message": ["ok", "Boom!"]})], [True]),
     # -- full text (§2.5) -----------------------------------------------------------------------
     (

@@ -269,3 +269,72 @@ def test_full_text_agrees_with_a_reference_over_string_leaves(
         for event in events
     ]
     assert match(f"*:{value}", events) == expected
+
+
+# ---- field-less comparisons and ranges on free text (SPEC §2.4, §2.7) ----------------------------
+
+BOUNDS = ["*", "-3", "0", "2", "2.5", "10", "1e2", "a"]
+
+
+def _bound_test(low: str, high: str, include_low: bool, include_high: bool) -> Any:
+    """The naive predicate of a range on one number (None: the range can never hold)."""
+    bounds = [bound for bound in (low, high) if bound != "*"]
+    if any(parse_number(bound) is None for bound in bounds):
+        return None  # a non-numeric bound on free text matches nothing
+
+    def test(number: float) -> bool:
+        above = low == "*" or number > float(low) or (include_low and number == float(low))
+        below = high == "*" or number < float(high) or (include_high and number == float(high))
+        return above and below
+
+    return test
+
+
+RANGES = st.one_of(
+    st.tuples(st.sampled_from(BOUNDS), st.sampled_from(BOUNDS), st.sampled_from("[{")).map(
+        lambda t: (f"{t[2]}{t[0]} TO {t[1]}{']' if t[2] == '[' else '}'}", t)
+    ),
+    st.tuples(st.sampled_from([">", ">=", "<", "<="]), st.sampled_from(BOUNDS[1:])).map(
+        lambda t: (f"{t[0]}{t[1]}", t)
+    ),
+)
+
+
+def _free_range_reference(form: tuple[str, ...], message: str | None) -> bool:
+    if len(form) == 3:
+        low, high, bracket = form
+        test = _bound_test(low, high, bracket == "[", bracket == "[")
+    else:
+        op, bound = form
+        low, high = (bound, "*") if op[0] == ">" else ("*", bound)
+        test = _bound_test(low, high, op.endswith("="), op.endswith("="))
+    if test is None or message is None:
+        return False
+    return any(test(number) for number in _numbers(message))
+
+
+@FAST
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(
+                st.sampled_from(["1", "2.5", "-3", "10", "1e2", "abc", "x-2", " ", ", ", "inf"]),
+                max_size=5,
+            ).map("".join),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    RANGES,
+    st.sampled_from(["{}", "NOT {}", "-{}"]),
+)
+def test_free_text_ranges_agree_with_a_reference(
+    messages: list[str | None], value: tuple[str, tuple[str, ...]], shape: str
+) -> None:
+    text, form = value
+    events = [{} if message is None else {"message": message} for message in messages]
+    expected = [_free_range_reference(form, message) for message in messages]
+    if shape != "{}":
+        expected = [not holds for holds in expected]
+    assert match(shape.format(text), events) == expected
