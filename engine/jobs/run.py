@@ -253,7 +253,7 @@ def _detect(
     evaluated = matched_cases(rule, instants(rule, frame))
     options = rule.rule.options
     signals = form_signals(
-        matched_instants(rule, evaluated),
+        matched_instants(rule, evaluated, frame),
         keep_alive_ms=options.keepAlive * 1000,
         max_duration_ms=options.maxSignalDuration * 1000,
     )
