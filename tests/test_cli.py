@@ -410,37 +410,23 @@ def test_run_selects_rules(
     assert {name for name in ("failures", "quiet", "learning") if f"│ {name} " in summary} == rules
 
 
-def test_run_rule_that_matches_nothing_is_a_user_error(
-    archive: Path, mixed_rules: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("selector", "expected", "unexpected"),
+    [
+        pytest.param("nope*", "--rule 'nope*' matches no rule", "skipped", id="matches-nothing"),
+        pytest.param("broken.json", "broken.json: not valid JSON", "cws.json", id="invalid-file"),
+    ],
+)
+def test_run_rule_selecting_nothing_or_an_invalid_file(
+    archive: Path,
+    mixed_rules: Path,
+    capsys: pytest.CaptureFixture[str],
+    selector: str,
+    expected: str,
+    unexpected: str,
 ) -> None:
-    args = [
-        "run",
-        str(mixed_rules),
-        "--archive",
-        str(archive),
-        "--rule",
-        "failures",
-        "--rule",
-        "nope*",
-    ]
-    assert main(args) == 2
+    # a selector that matches nothing is a user error; a selected invalid file is reported
+    selectors = ["--rule", "failures", "--rule", selector]
+    assert main(["run", str(mixed_rules), "--archive", str(archive), *selectors]) == 2
     err = capsys.readouterr().err
-    assert "--rule 'nope*' matches no rule" in err and "Traceback" not in err
-
-
-def test_run_a_selected_invalid_file_is_reported(
-    archive: Path, mixed_rules: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    args = [
-        "run",
-        str(mixed_rules),
-        "--archive",
-        str(archive),
-        "--rule",
-        "failures",
-        "--rule",
-        "broken.json",
-    ]
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "skipped" in err and "broken.json" in err and "cws.json" not in err
+    assert expected in err and unexpected not in err and "Traceback" not in err

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from engine import count, ingest, search
+from engine import count, search
 from engine.search import tag_named_like_a_field
-from tests.detect.builders import event
+from tests.detect.builders import archive_of, event
 
 EVENTS = [
     {**event(s, user), "id": f"log-{s}"} for s, user in ((0, "alice"), (60, "bob"), (120, "bob"))
@@ -18,11 +17,7 @@ EVENTS = [
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("search")
-    source = root / "logs.ndjson"
-    source.write_text("\n".join(json.dumps(item) for item in EVENTS))
-    ingest(source, root / "archive")
-    return root / "archive"
+    return archive_of(EVENTS, tmp_path_factory.mktemp("search"))
 
 
 def test_logs_are_looked_up_by_id(archive: Path) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine import ArchiveError, ingest, run
+from engine import ArchiveError, run
 from engine.archive.layout import list_data_files
 from engine.jobs import run as run_module
-from tests.detect.builders import event, rule
+from tests.detect.builders import archive_of, event, rule
 
 EACH = rule(cases=[{"status": "low", "condition": "a > 0"}], window=0, keep_alive=0, max_duration=0)
 LOGS = [event(s, f"user{s % 5}", n=s) for s in range(0, 3600, 60)]
@@ -20,11 +19,7 @@ LOGS = [event(s, f"user{s % 5}", n=s) for s in range(0, 3600, 60)]
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("run-control")
-    source = root / "logs.ndjson"
-    source.write_text("\n".join(json.dumps(item) for item in LOGS))
-    ingest(source, root / "archive")
-    return root / "archive"
+    return archive_of(LOGS, tmp_path_factory.mktemp("run-control"))
 
 
 def test_stop_before_the_scan_keeps_nothing() -> None:
