@@ -8,7 +8,7 @@ records already in memory (parsed JSON values) the same way. See docs/ingest.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from engine.archive.event import EventError, LogEvent, is_engine_event
@@ -78,7 +78,10 @@ def read_records(
     through as they are. A `Rejected` names the record by its 1-based position.
     """
     _check_format(format)
-    values = (Value(number, record, True) for number, record in enumerate(records, start=1))
+    values = (
+        Value(number, dict(record) if _other_mapping(record) else record, True)
+        for number, record in enumerate(records, start=1)
+    )
     return _events(MEMORY_SOURCE, values, format, timestamp_field)
 
 
@@ -93,6 +96,11 @@ def records_to_events(
             raise EventError(f"log {item.line}: {item.reason}")
         events.append(item)
     return events
+
+
+def _other_mapping(record: Any) -> bool:
+    """A mapping that is not a dict (read as the dict it holds)."""
+    return isinstance(record, Mapping) and not isinstance(record, dict)
 
 
 def _check_format(format: str) -> None:
