@@ -22,19 +22,12 @@ from engine.cli import main
 from engine.errors import ArchiveError
 from engine.jobs.service import JobService
 from engine.jobs.settings import ServiceSettings
-from tests.detect.builders import T, at, event, query, rule
+from tests.api.conftest import EACH  # one result per failed login
+from tests.detect.builders import T, at, event
 
 HOUR = 3600
 #: A login failure every 10 minutes for three hours: partitions hour=00, hour=01, hour=02.
 LOGS = [event(600 * n, f"u{n % 3}") for n in range(18)]
-EACH = rule(
-    query("@evt.outcome:failure", group_by=[]),
-    cases=[{"status": "low", "condition": "a > 0"}],
-    window=0,
-    keep_alive=0,
-    max_duration=0,
-    name="EACH",
-)
 
 
 @pytest.fixture(scope="module")
