@@ -93,8 +93,8 @@ async def checked_body(request: Request, max_bytes: int) -> None:
         value = await request.json()
     except RecursionError:
         raise bad_body((), f"is nested more than {MAX_JSON_DEPTH} levels deep") from None
-    except (ValueError, UnicodeDecodeError):
-        return  # not JSON: the route's validation says so
+    except ValueError:  # not JSON (or not UTF-8): the route's validation says so
+        return
     found = json_problem(value)
     if found is not None:
         raise bad_body(*found)

@@ -34,25 +34,21 @@ from engine.rules.validation import validate_from_rule, validate_job_definition,
 from engine.signals.convert import convert
 from engine.signals.delivery import DeliveryQueue, Notice
 from engine.store import Database, connect
-from engine.store.database import StoreUnavailableError, read_only_message
+from engine.store.database import (
+    StoppedError,
+    StoreUnavailableError,
+    read_only_message,
+    retried,
+)
 from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
 from engine.store.rules import RuleStore
 from engine.store.signals import SignalRecord, SignalStore
 
+T = TypeVar("T")
+
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
-#: The first wait before a store write is tried again; waits double up to the maximum.
-STORE_RETRY_SECONDS = 0.5
-MAX_STORE_RETRY_SECONDS = 30.0
-
-T = TypeVar("T")
-
-
-class _StoppedError(Exception):
-    """A job was stopped (cancelled, or the server stops) while it waited for the store."""
-
-
 _RESPONSE_ONLY = frozenset(
     {
         "id",
@@ -326,7 +322,7 @@ class JobService:
         """
         try:
             self._execute(job_id, stop)
-        except _StoppedError:
+        except StoppedError:
             log.warning("job %s: stopped while waiting for the store", job_id)
 
     def _execute(self, job_id: str, stop: threading.Event) -> None:
@@ -379,27 +375,8 @@ class JobService:
             )
 
     def _stored(self, job_id: str, stop: threading.Event, action: str, write: Callable[[], T]) -> T:
-        """`write()`, retried while the store cannot do it (`_StoppedError` if the job stops).
-
-        Each failed attempt logs the database and the cause; the waits double from
-        `STORE_RETRY_SECONDS` up to `MAX_STORE_RETRY_SECONDS`.
-        """
-        delay = STORE_RETRY_SECONDS
-        while True:
-            try:
-                return write()
-            except StoreUnavailableError as exc:
-                log.warning(
-                    "job %s: cannot %s: the database at %s refused it (%s); retrying in %g s",
-                    job_id,
-                    action,
-                    exc.url,
-                    exc.cause,
-                    delay,
-                )
-            if stop.wait(delay):
-                raise _StoppedError
-            delay = min(delay * 2, MAX_STORE_RETRY_SECONDS)
+        """`write()`, retried while the store cannot do it (`StoppedError` if the job stops)."""
+        return retried(write, stop=stop, action=f"job {job_id}: cannot {action}")
 
     def _progress(self, job_id: str, rate: float) -> None:
         """Record a job's progress; a store that cannot write it only delays the figure."""

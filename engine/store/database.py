@@ -2,17 +2,19 @@
 
 A database that cannot do its work right now (a full disk, a read-only file, a lost connection)
 raises `StoreUnavailableError` from every read and write: the API answers 503, the job runner
-retries. `Database.read_only()` says at start-up whether writes can succeed at all.
+retries (`retried`). `Database.read_only()` says at start-up whether writes can succeed at all.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -24,6 +26,12 @@ from engine.store.tables import jobs, metadata
 
 #: DB-API errors that mean "the database cannot do it now", not "this request is wrong".
 _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InternalError)
+#: The first wait before a refused store call is tried again; waits double up to the maximum.
+RETRY_SECONDS = 0.5
+MAX_RETRY_SECONDS = 30.0
+
+log = logging.getLogger("hindsight.store")
+T = TypeVar("T")
 
 
 class StoreError(HindsightError):
@@ -40,6 +48,33 @@ class StoreUnavailableError(StoreError, UnavailableError):
         self.url = url
         self.cause = cause
         super().__init__(f"the job store cannot be used right now ({cause}); try again later")
+
+
+class StoppedError(Exception):
+    """The caller was stopped while it waited for the store (see `retried`)."""
+
+
+def retried(call: Callable[[], T], *, stop: threading.Event, action: str) -> T:
+    """`call()`, tried again while the store is unavailable, until it succeeds or `stop` is set.
+
+    Each refusal logs `action`, the database and the cause; the waits double from
+    `RETRY_SECONDS` up to `MAX_RETRY_SECONDS`. Raises `StoppedError` once `stop` is set.
+    """
+    delay = RETRY_SECONDS
+    while True:
+        try:
+            return call()
+        except StoreUnavailableError as exc:
+            log.warning(
+                "%s: the database at %s refused it (%s); retrying in %g s",
+                action,
+                exc.url,
+                exc.cause,
+                delay,
+            )
+        if stop.wait(delay):
+            raise StoppedError
+        delay = min(delay * 2, MAX_RETRY_SECONDS)
 
 
 class Database:

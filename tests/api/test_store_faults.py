@@ -29,6 +29,7 @@ from engine.errors import HindsightError
 from engine.jobs import service as service_module
 from engine.jobs.service import INTERRUPTED, JobService
 from engine.jobs.settings import load_settings
+from engine.store import database as database_module
 from engine.store.database import StoreError, connect
 from engine.store.keys import KeyStore
 from tests.api.conftest import (
@@ -73,8 +74,8 @@ class FullDisk:
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Store writes are retried every few milliseconds in these tests."""
-    monkeypatch.setattr(service_module, "STORE_RETRY_SECONDS", 0.01)
-    monkeypatch.setattr(service_module, "MAX_STORE_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(database_module, "RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(database_module, "MAX_RETRY_SECONDS", 0.05)
 
 
 @pytest.fixture
