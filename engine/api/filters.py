@@ -103,7 +103,8 @@ def _too_big(parameter: str, size: str, limit: str) -> ApiError:
 
 
 def query_terms(node: Node) -> int:
-    """How many terms a parsed query has: one per leaf, and a phrase or wildcard one per word."""
+    """How many terms a parsed query has: one per leaf, but a phrase or wildcard one per word,
+    and a `CIDR(...)` one per block."""
     total = 0
     stack = [node]
     while stack:
@@ -115,7 +116,9 @@ def query_terms(node: Node) -> int:
                 stack.append(item.child)
             case FreeText() | FullText() | FieldMatch():
                 total += max(1, len(words(str(item.value))))
-            case MatchAll() | Exists() | Cidr():
+            case Cidr():
+                total += len(item.blocks)
+            case MatchAll() | Exists():
                 total += 1
             case _:
                 assert_never(item)

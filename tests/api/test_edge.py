@@ -374,6 +374,17 @@ def test_a_phrase_counts_one_term_per_word(api: Api) -> None:
     )
 
 
+def test_a_cidr_counts_one_term_per_block(api: Api) -> None:
+    blocks = ", ".join(f"10.{n // 256}.{n % 256}.0/24" for n in range(MAX_QUERY_TERMS + 1))
+    response = api.client.post(
+        f"{SIGNALS}/search",
+        json={"filter": {"query": f"CIDR(@network.client.ip, {blocks})"}},
+        headers=api.headers,
+    )
+    assert response.status_code == 400
+    assert f"made of {MAX_QUERY_TERMS + 1} terms" in detail(response)
+
+
 def test_a_filter_query_at_the_limit_is_answered(api: Api) -> None:
     job_id = api.run(run_body(definition(EACH)))
     api.finish(job_id)
