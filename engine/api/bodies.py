@@ -101,30 +101,45 @@ async def checked_body(request: Request, max_bytes: int) -> None:
 
 
 def json_problem(value: Any) -> tuple[Path, str] | None:
-    """The first value (in document order) the API refuses, with its path and the reason."""
+    """A value the API refuses, with its path and the reason (None when all is well).
+
+    Scalars are checked where they stand; only containers are visited in turn, so a flat list
+    of half a million numbers costs one pass.
+    """
+    problem = _scalar_problem(value)
+    if problem is not None:
+        return (), problem
     stack: list[tuple[Path, Any]] = [((), value)]
     while stack:
         path, item = stack.pop()
-        if len(path) > MAX_JSON_DEPTH:
-            return path[:MAX_JSON_DEPTH], f"is nested more than {MAX_JSON_DEPTH} levels deep"
-        if isinstance(item, dict):
-            for key in item:
-                if not valid_text(key):
-                    shown = key.encode("utf-8", "backslashreplace").decode()
-                    return (*path, shown), "is a name that is not valid Unicode (lone surrogate)"
-            stack.extend(((*path, key), item[key]) for key in reversed(item))
-        elif isinstance(item, list):
-            stack.extend(((*path, at), item[at]) for at in range(len(item) - 1, -1, -1))
-        elif isinstance(item, str):
-            if not valid_text(item):
-                return path, "is not valid Unicode (it holds a lone surrogate such as \\ud800)"
-        elif isinstance(item, bool):
-            continue
-        elif isinstance(item, int):
-            if not INT64_MIN <= item <= INT64_MAX:
-                return path, f"{item} is out of range: integers must fit in 64 bits (signed)"
-        elif isinstance(item, float) and not math.isfinite(item):
-            return path, f"must be a finite number (got {json.dumps(item)})"
+        if len(path) >= MAX_JSON_DEPTH:
+            return path, f"is nested more than {MAX_JSON_DEPTH} levels deep"
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        nested: list[tuple[Path, Any]] = []
+        for key, child in pairs:
+            if isinstance(key, str) and not valid_text(key):
+                shown = key.encode("utf-8", "backslashreplace").decode()
+                return (*path, shown), "is a name that is not valid Unicode (lone surrogate)"
+            if isinstance(child, dict | list):
+                nested.append(((*path, key), child))
+            elif (problem := _scalar_problem(child)) is not None:
+                return (*path, key), problem
+        stack.extend(reversed(nested))
+    return None
+
+
+def _scalar_problem(value: Any) -> str | None:
+    """Why the API refuses a JSON scalar (None for containers and acceptable scalars)."""
+    if isinstance(value, str):
+        if not valid_text(value):
+            return "is not valid Unicode (it holds a lone surrogate such as \\ud800)"
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            return f"{value} is out of range: integers must fit in 64 bits (signed)"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number (got {json.dumps(value)})"
     return None
 
 
