@@ -106,9 +106,9 @@ def json_problem(value: Any) -> tuple[Path, str] | None:
     Scalars are checked where they stand; only containers are visited in turn, so a flat list
     of half a million numbers costs one pass.
     """
-    problem = _scalar_problem(value)
-    if problem is not None:
-        return (), problem
+    if not isinstance(value, dict | list):
+        problem = _scalar_problem(value)
+        return None if problem is None else ((), problem)
     stack: list[tuple[Path, Any]] = [((), value)]
     while stack:
         path, item = stack.pop()

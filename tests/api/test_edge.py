@@ -244,6 +244,13 @@ def test_a_body_deeper_than_the_json_parser_goes_is_400(api: Api) -> None:
     )
 
 
+@pytest.mark.parametrize("text", ["0", '"run"', "null", "18446744073709551616"])
+def test_a_body_that_is_a_bare_value_is_400(api: Api, text: str) -> None:
+    response = post_text(api, f"{HISTORICAL}/jobs", text)
+    assert response.status_code == 400
+    assert detail(response).startswith("invalid request: the request body")
+
+
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_numbers_that_are_not_finite_are_400(api: Api, literal: str) -> None:
     text = json.dumps(run_body(definition(R1))).replace('"from": ', f'"from": {literal}, "x": ', 1)
