@@ -140,3 +140,9 @@ class ConflictError(ServiceError):
     """A request at odds with the resource's state, e.g. cancelling a finished job (409)."""
 
     status = 409
+
+
+class UnavailableError(ServiceError):
+    """The service cannot do it right now, e.g. the store cannot be written (503)."""
+
+    status = 503

@@ -9,6 +9,10 @@ from datetime import datetime
 from engine.archive.event import EventError, parse_timestamp
 from engine.errors import HindsightError
 
+#: The instants a time may name, in epoch ms: RFC 3339 years 0001 to 9999 (what a datetime holds).
+EARLIEST_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z
+LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
 _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _RELATIVE = re.compile(r"^(?:now)?\s*-?\s*(\d+)\s*([smhdw])$")
 

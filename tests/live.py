@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from engine.api import create_app
+from engine.api.protocol import DatadogH11Protocol
 from engine.jobs.service import JobService
 from engine.jobs.settings import ServerSettings
 from engine.store.keys import KeyPair, KeyStore
@@ -49,7 +50,14 @@ def live_server(settings: ServerSettings) -> Iterator[LiveServer]:
     pair = keys.create(name="tester")
     app = create_app(service, keys, settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            http=DatadogH11Protocol,  # as `hindsight serve` runs it
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

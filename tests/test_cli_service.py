@@ -141,3 +141,17 @@ def test_serve_creates_a_first_key_pair_once_and_answers_with_it(tmp_path: Path)
     finally:
         again.send_signal(signal.SIGINT)
         again.wait(timeout=30)
+
+
+def test_serve_refuses_a_read_only_database_without_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "empty.db"
+    connect(path).close()
+    database = f"sqlite:///file:{path}?mode=ro&uri=true"
+    archive = str(REPO / "sample_logs" / "archive")
+    assert main(["serve", "--archive", archive, "--db", database]) == 2
+    assert capsys.readouterr().err == (
+        f"error: the database at file:{path} is read-only; jobs cannot be stored "
+        "(attempt to write a readonly database), nor API keys created\n"
+    )

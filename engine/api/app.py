@@ -5,7 +5,8 @@ The ten historical-job endpoints are served under both path families,
 behaviour; beside them the signals API (converted results) and the rules API (what `fromRule`
 jobs run). Every endpoint needs `DD-API-KEY` and `DD-APPLICATION-KEY` with the right scope; the
 OpenAPI document (`/openapi.json`) and the docs UI (`/docs`, `/redoc`) are public. Request bodies
-over `settings.max_body_bytes` are refused with 413, and every error is a Datadog error body.
+over `settings.max_body_bytes` are refused with 413 (once the keys are checked), and every error
+is a Datadog error body.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from engine.api.auth import SECURITY_SCHEMES, Authenticator
+from engine.api.bodies import BodyLimit
 from engine.api.errors import install_error_handlers
-from engine.api.guards import BodyLimit
 from engine.api.routes.histsignals import histsignals_router
 from engine.api.routes.jobs import jobs_router
 from engine.api.routes.rules import rules_router

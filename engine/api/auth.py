@@ -2,9 +2,11 @@
 
 Every API route declares the scope it needs with `scoped(...)` (which also documents it in the
 OpenAPI document) and uses `ScopedRoute`, which checks the keys *before* the request body is read
-or validated: a caller without valid keys learns nothing about the endpoint. Missing or unknown
-keys answer 403 `{"errors":["Forbidden"]}`; a key without the scope answers 403 naming the scope.
-The caller a job records (`createdByHandle` / `createdByName`) is the application key's name.
+or validated: a caller without valid keys learns nothing about the endpoint, not even its body
+size limit. Then the body is read within the limit and checked (`engine.api.bodies`). Missing or
+unknown keys answer 403 `{"errors":["Forbidden"]}`; a key without the scope answers 403 naming
+the scope. The caller a job records (`createdByHandle` / `createdByName`) is the application
+key's name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from engine.api.bodies import checked_body
 from engine.api.errors import ApiError
 from engine.jobs.service import Caller
 from engine.store.keys import KeyStore
@@ -78,11 +81,12 @@ class ScopedRoute(APIRoute):
     """A route that authenticates before reading the body, when it declares a scope."""
 
     def get_route_handler(self) -> Handler:
-        """FastAPI's handler, behind the key and scope check."""
+        """FastAPI's handler, behind the key and scope check and then the body checks."""
         handler = super().get_route_handler()
         scope = (self.openapi_extra or {}).get(SCOPE_EXTENSION)
         if not isinstance(scope, str):
             return handler
+        has_body = self.body_field is not None
 
         async def authenticated(request: Request) -> Response:
             authenticator = request.app.state.authenticator
@@ -93,6 +97,8 @@ class ScopedRoute(APIRoute):
                 request.headers.get(APPLICATION_KEY_HEADER),
                 scope,
             )
+            if has_body:
+                await checked_body(request, request.app.state.settings.max_body_bytes)
             return await handler(request)
 
         return authenticated

@@ -4,7 +4,8 @@ A job is `HistoricalJobResponseData` (SPEC §5.2) with `createdAt` / `modifiedAt
 text form (`2025-11-11 21:36:57.303304+00`), plus `failureReason` when it failed and
 `truncated: true` when its result cap was hit (the client keeps unknown attributes). A histsignal
 or signal is stored in its list form (inner map under `attributes`); fetched alone, the inner map
-moves to `custom` (SPEC §4.1, §4.3).
+moves to `custom` (SPEC §4.1, §4.3), and a signal shows its notification `deliveries` (progress of
+the background delivery: `pending`, then each attempt, docs/notifications.md).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.api.errors import JSON_API, JsonResponse
-from engine.api.paging import Listed
+from engine.api.paging import Listed, iso_time
 from engine.store.jobs import COMPLETED, FAILED, RUNNING, JobRecord, ResultRecord
+from engine.store.signals import DeliveryRecord
 
 JOB_TYPE = "historicalDetectionsJob"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,6 +85,19 @@ def single_form(document: dict[str, Any]) -> dict[str, Any]:
     outer = {key: value for key, value in document["attributes"].items() if key != "attributes"}
     outer["custom"] = document["attributes"].get("attributes", {})
     return {**document, "attributes": outer}
+
+
+def delivery_document(record: DeliveryRecord) -> dict[str, Any]:
+    """A stored delivery record as `Delivery.to_json()` writes it."""
+    return {
+        "target": record.target,
+        "channel": record.channel,
+        "attempt": record.attempt,
+        "outcome": record.outcome,
+        "statusCode": record.status_code,
+        "detail": record.detail,
+        "at": iso_time(record.at_ms),
+    }
 
 
 class Timer:

@@ -4,8 +4,9 @@ Datadog answers errors in two forms (SPEC §5.1): JSON:API error objects
 (`{"errors":[{"status":"404","title":"Not Found","detail":"..."}]}`, content type
 `application/vnd.api+json`) and plain strings (`{"errors":["Forbidden"]}`, `application/json`).
 Routes raise `ApiError` with the exact body an endpoint is known to answer; everything else
-(unknown paths, wrong methods, malformed bodies, refused service requests, bugs) is mapped here,
-so no response ever carries FastAPI's default `{"detail": ...}` shape.
+(unknown paths, wrong methods, malformed bodies, refused service requests, a store that cannot
+write: 503, bugs) is mapped here, so no response ever carries FastAPI's default `{"detail": ...}`
+shape.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.archive.event import json_text
 from engine.errors import ServiceError, UnknownIndexError
+from engine.store.database import StoreUnavailableError
 
 log = logging.getLogger("hindsight.api")
 
@@ -51,6 +53,7 @@ TITLES: dict[int, str] = {
     415: "Unsupported Media Type",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 ErrorItem = dict[str, Any] | str
@@ -213,8 +216,16 @@ async def _api_error(_request: Request, exc: Exception) -> JsonResponse:
     return exc.response()
 
 
-async def _service_error(_request: Request, exc: Exception) -> JsonResponse:
+async def _service_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, StoreUnavailableError):
+        log.error(
+            "%s %s answered 503: the database at %s refused it (%s)",
+            request.method,
+            request.url.path,
+            exc.url,
+            exc.cause,
+        )
     return service_error(exc).response()
 
 

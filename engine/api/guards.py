@@ -1,10 +1,4 @@
-"""Guards a request passes before any lookup: the body size limit and the shape of path ids.
-
-Body limit: bodies over `max_body_bytes` are refused with a 413 Datadog body. A declared
-`Content-Length` over the limit is refused before anything is read; otherwise the body is read
-(counting the bytes of a streamed, chunked body as they arrive) up to the limit and handed to the
-application from memory; one byte too many and the request is refused. The limit is small (1 MiB
-by default), so holding an accepted body in memory is fine.
+"""Guards a request passes before any lookup: the shape of path ids (bodies: `bodies.py`).
 
 Ids (SPEC §5.1): job ids are UUIDs, anything else is `400 invalid jobId` in the body form of the
 endpoint (delete adds `"title":"Generic Error"`). Result, signal and rule ids are opaque but made
@@ -15,9 +9,7 @@ from __future__ import annotations
 
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from engine.api.errors import ApiError, bad_parameter, error_object, problem
+from engine.api.errors import ApiError, bad_parameter, error_object
 
 INVALID_JOB_ID = "invalid jobId"
 
@@ -37,62 +29,3 @@ def checked_id(name: str, value: str) -> str:
     if not _SAFE_ID.match(value):
         raise bad_parameter(name, f"is not a valid id (got {value[:80]!r})")
     return value
-
-
-class BodyLimit:
-    """ASGI middleware enforcing a maximum request body size."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse an oversized body with 413, else replay the body to the application."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = problem(
-            413, f"the request body exceeds the limit of {self.max_bytes} bytes"
-        ).response()
-        await error(scope, receive, send)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None

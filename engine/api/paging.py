@@ -4,7 +4,8 @@ Histsignal and signal lists sort by `(timestamp, id)`: `-timestamp` (the default
 with ties by descending id, `timestamp` the exact reverse, so each order is total and a cursor can
 say "after this key". The cursor is the URL-safe base64 of the last item's key; `meta.page.after`
 carries it while more items exist, and `links.next` is the same request URL with `page[cursor]`.
-Times in filters are RFC 3339 date-times or epoch milliseconds.
+A cursor is at most `MAX_CURSOR_CHARS` long; anything else is 400 `invalid cursor`.
+Times in filters are RFC 3339 date-times or epoch milliseconds, from year 0001 to 9999.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlencode
 
+import orjson
+
 from engine.api.errors import bad_parameter
+from engine.times import EARLIEST_MS, LATEST_MS
 
 MAX_SIGNAL_LIMIT = 1000
 DEFAULT_SIGNAL_LIMIT = 10
 SignalSort = Literal["timestamp", "-timestamp"]
 SIGNAL_SORTS: tuple[str, ...] = ("timestamp", "-timestamp")
+#: The longest cursor accepted (the server's cursors are about 100 characters).
+MAX_CURSOR_CHARS = 512
+MAX_CURSOR_ID_CHARS = 128
 
 _EPOCH_MS = re.compile(r"-?\d+\Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,7 +80,7 @@ class SignalListParams:
 def iso_time(epoch_ms: int) -> str:
     """RFC 3339 UTC with milliseconds."""
     moment = _EPOCH + timedelta(milliseconds=epoch_ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(name: str, value: str | int | None) -> int | None:
@@ -83,20 +90,27 @@ def parse_time(name: str, value: str | int | None) -> int | None:
     if isinstance(value, bool):
         raise bad_parameter(name, f"must be a date-time or epoch milliseconds (got {value!r})")
     if isinstance(value, int):
-        return value
-    text = value.strip()
-    if _EPOCH_MS.match(text):
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        epoch_ms = value
+    elif _EPOCH_MS.match(text := value.strip()):
+        epoch_ms = int(text)
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            delta = moment - _EPOCH
+        except (ValueError, OverflowError):
+            raise bad_parameter(
+                name, f"must be an RFC 3339 date-time or epoch milliseconds (got {value[:80]!r})"
+            ) from None
+        epoch_ms = (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    if not EARLIEST_MS <= epoch_ms <= LATEST_MS:
         raise bad_parameter(
-            name, f"must be an RFC 3339 date-time or epoch milliseconds (got {value!r})"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+            name,
+            f"must be between {iso_time(EARLIEST_MS)} and {iso_time(LATEST_MS)} "
+            f"(epoch ms {EARLIEST_MS} to {LATEST_MS}; got {epoch_ms})",
+        )
+    return epoch_ms
 
 
 def encode_cursor(key: tuple[int, str]) -> str:
@@ -106,17 +120,23 @@ def encode_cursor(key: tuple[int, str]) -> str:
 
 
 def decode_cursor(name: str, cursor: str | None) -> tuple[int, str] | None:
-    """The sort key inside a cursor; a 400 naming `name` when it is not one of ours."""
+    """The sort key inside a cursor; a 400 `invalid cursor` naming `name` when it is not ours."""
     if cursor is None or cursor == "":
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        timestamp, item_id = json.loads(raw)
-        if type(timestamp) is int and isinstance(item_id, str):
-            return (timestamp, item_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise bad_parameter(name, "is not a cursor this server returned")
+    if len(cursor) <= MAX_CURSOR_CHARS:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            timestamp, item_id = orjson.loads(raw)
+            if (
+                type(timestamp) is int
+                and EARLIEST_MS <= timestamp <= LATEST_MS
+                and isinstance(item_id, str)
+                and len(item_id) <= MAX_CURSOR_ID_CHARS
+            ):
+                return (timestamp, item_id)
+        except (ValueError, TypeError, binascii.Error):
+            pass
+    raise bad_parameter(name, "invalid cursor (not a cursor this server returned)")
 
 
 class ParamNames(NamedTuple):

@@ -3,11 +3,13 @@
 `_manifest.json` is a cache of what the Parquet footers say, kept so a scan can choose files by
 time and convert older files without opening every footer. It is reconciled with the files on
 disk whenever an index is opened: files added by hand are read, files removed are forgotten, so
-a lost or stale manifest is never a problem.
+a lost or stale manifest is never a problem. A file whose footer cannot be read (a truncated
+file) is *damaged*: it is skipped with a warning, and only reads of its partition's hour fail.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,8 @@ from engine.archive.schema import (
 from engine.errors import ArchiveError
 
 MANIFEST_VERSION = 1
+
+log = logging.getLogger("hindsight.archive")
 
 
 @dataclass
@@ -96,6 +100,7 @@ class IndexManifest:
     files: dict[str, FileEntry] = field(default_factory=dict)
     dirty: bool = False
     missing: list[str] = field(default_factory=list)  # listed files no longer on disk
+    damaged: dict[str, str] = field(default_factory=dict)  # unreadable files -> the reason
 
     @classmethod
     def load(cls, folder: Path) -> IndexManifest:
@@ -125,14 +130,26 @@ class IndexManifest:
         on_disk = list_data_files(self.folder)
         known = set(on_disk)
         self.missing = sorted(name for name in self.files if name not in known)
+        self.damaged = {}
         for name in on_disk:
             entry = self.files.get(name)
             size = (self.folder / name).stat().st_size
             if entry is None or entry.bytes != size:
-                schema, rows, low, high = read_footer(self.folder / name)
+                try:
+                    schema, rows, low, high = read_footer(self.folder / name)
+                except ArchiveError as exc:
+                    self._damaged(name, str(exc))
+                    continue
                 self.add_file(name, schema, rows=rows, size=size, min_ts=low, max_ts=high)
         if not self.files and self.schema:
             self.schema, self.dirty = {}, True
+
+    def _damaged(self, name: str, reason: str) -> None:
+        """Skip a file whose footer cannot be read (its time range and columns are unknown)."""
+        if self.files.pop(name, None) is not None:
+            self.dirty = True  # what the manifest knew of it no longer holds
+        self.damaged[name] = reason
+        log.warning("skipping a damaged archive file (reads of its hour fail): %s", reason)
 
     def add_file(
         self,

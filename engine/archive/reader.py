@@ -3,7 +3,8 @@
 `open_archive(root).scan(index, start=..., end=...)` returns a polars LazyFrame over the events of
 `[start, end)` with the index's unified schema. Files are chosen from the manifest's per-file time
 ranges, row groups are pruned by Parquet statistics, and only the columns a query needs are read
-(polars pushes projections and the time filter into the scan).
+(polars pushes projections and the time filter into the scan). A damaged file (one whose footer
+cannot be read) fails only the scans of its partition's hour, naming it; `info` lists it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
-from engine.archive.layout import index_dir, list_indexes
+from engine.archive.layout import HOUR_MS, index_dir, list_indexes, partition_start
 from engine.archive.manifest import FileEntry, IndexManifest
 from engine.archive.schema import Schema, conform
 from engine.errors import ArchiveError
@@ -33,6 +34,7 @@ class IndexInfo:
     min_ts: int | None
     max_ts: int | None
     columns: int
+    damaged: tuple[str, ...] = ()  # why each damaged file cannot be read (skipped)
 
 
 class Archive:
@@ -82,6 +84,7 @@ class Archive:
             min_ts=min(lows) if lows else None,
             max_ts=max(highs) if highs else None,
             columns=len(self.schema(index)),
+            damaged=tuple(manifest.damaged.values()),
         )
 
     def files(
@@ -130,6 +133,9 @@ class Archive:
                     f"archive file {folder / entry.path} is missing: restore it, or delete "
                     f"{folder / '_manifest.json'} to accept that its events are gone"
                 )
+        for name, reason in self.manifest(index).damaged.items():
+            if _hour_meets(name, start, end):
+                raise ArchiveError(reason)
         plain = [str(folder / entry.path) for entry in chosen if not entry.deviations]
         frames: list[pl.LazyFrame] = []
         if plain:
@@ -159,6 +165,15 @@ class Archive:
             return pl.LazyFrame(schema=schema)
         frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
         return frame.filter(time_filter(start, end))
+
+
+def _hour_meets(name: str, start: int | None, end: int | None) -> bool:
+    """Whether the partition hour of a data file meets `[start, end)` (False when unknown)."""
+    try:
+        low = partition_start(name.rsplit("/", 1)[0])
+    except ValueError:
+        return False
+    return (start is None or low + HOUR_MS > start) and (end is None or low < end)
 
 
 def time_filter(start: int | None, end: int | None) -> pl.Expr:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import click
 
 from engine.cli import ingest, run, search, service
-from engine.cli.common import EXIT_USER_ERROR, cli
+from engine.cli.common import EXIT_USER_ERROR, cli, show_warnings
 from engine.errors import HindsightError
 
 __all__ = ["cli", "ingest", "main", "run", "search", "service"]
@@ -20,6 +20,7 @@ __all__ = ["cli", "ingest", "main", "run", "search", "service"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print a message (no traceback) and return 2."""
+    show_warnings()
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except HindsightError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -20,6 +21,22 @@ def _console(*, stderr: bool) -> Console:
 
 err_console = _console(stderr=True)
 out_console = _console(stderr=False)
+
+
+class WarningEcho(logging.Handler):
+    """Shows the engine's warnings on stderr as `warning: ...` lines (no traceback)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print one record (the stream is looked up now, so redirected stderr works)."""
+        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+def show_warnings() -> None:
+    """Print the `hindsight.*` loggers' warnings and errors on stderr (once per process)."""
+    logger = logging.getLogger("hindsight")
+    if not any(isinstance(handler, WarningEcho) for handler in logger.handlers):
+        handler = WarningEcho(logging.WARNING)
+        logger.addHandler(handler)
 
 
 def number(value: float) -> str:

@@ -183,9 +183,12 @@ def _identification(row: dict[str, str | None]) -> str:
 @cli.command("info")
 @archive_option
 def info_command(archive: Path) -> None:
-    """Show the indexes of an archive: events, files, size, time range, columns."""
+    """Show the indexes of an archive: events, files, size, time range, columns.
+
+    Damaged files (skipped, each named in a warning) are counted in their own column.
+    """
     opened = open_archive(archive)
-    table = Table("index", "events", "files", "size", "from", "to", "columns")
+    table = Table("index", "events", "files", "size", "from", "to", "columns", "damaged")
     for name in opened.indexes():
         info = opened.info(name)
         table.add_row(
@@ -196,5 +199,6 @@ def info_command(archive: Path) -> None:
             format_timestamp(info.min_ts) if info.min_ts is not None else "-",
             format_timestamp(info.max_ts) if info.max_ts is not None else "-",
             number(info.columns),
+            number(len(info.damaged)),
         )
     out_console.print(table)

@@ -11,6 +11,7 @@ from engine.cli.common import cli, err_console, out_console
 from engine.jobs.settings import load_settings
 from engine.signals.convert import SEVERITIES, convert_results
 from engine.store import connect
+from engine.store.database import StoreError, read_only_message
 from engine.store.keys import SCOPES, KeyStore
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -61,6 +62,7 @@ def serve_command(
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from engine.api import create_app  # noqa: PLC0415
+    from engine.api.protocol import DatadogH11Protocol  # noqa: PLC0415
     from engine.jobs.service import JobService  # noqa: PLC0415
 
     settings = load_settings(
@@ -75,6 +77,9 @@ def serve_command(
     store = connect(settings.database)
     keys = KeyStore(store)
     if keys.count() == 0:
+        reason = store.read_only()
+        if reason is not None:  # no key could ever be made: nothing could use the server
+            raise StoreError(read_only_message(store.url, reason) + ", nor API keys created")
         pair = keys.create(name="default")
         err_console.print(
             "No API keys yet: created a key pair (shown once; keep it):", markup=False
@@ -92,6 +97,7 @@ def serve_command(
             host=settings.host,
             port=settings.port,
             log_level="info",
+            http=DatadogH11Protocol,
         )
     finally:
         service.close()

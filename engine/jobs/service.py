@@ -13,9 +13,9 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.archive.reader import Archive, open_archive
 from engine.errors import (
@@ -26,17 +26,25 @@ from engine.errors import (
     RuleValidationError,
     UnknownIndexError,
 )
-from engine.jobs.run import run
+from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES, run
 from engine.jobs.runner import Runner
 from engine.jobs.settings import ServiceSettings
 from engine.rules import JobDefinition, Rule, load_rules
 from engine.rules.validation import validate_from_rule, validate_job_definition, validate_rule
-from engine.signals.convert import convert, delivery_record
-from engine.signals.notify import Notifier
+from engine.signals.convert import convert
+from engine.signals.delivery import DeliveryQueue, Notice
 from engine.store import Database, connect
+from engine.store.database import (
+    StoppedError,
+    StoreUnavailableError,
+    read_only_message,
+    retried,
+)
 from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
 from engine.store.rules import RuleStore
 from engine.store.signals import SignalRecord, SignalStore
+
+T = TypeVar("T")
 
 log = logging.getLogger("hindsight.service")
 
@@ -83,23 +91,40 @@ class JobService:
         self.jobs = JobStore(self.db)
         self.signals = SignalStore(self.db)
         self.rules = RuleStore(self.db)
-        self.notifier = Notifier(settings.notifications)
+        self.deliveries = DeliveryQueue(settings.notifications, self.signals)
         self.library = _library(settings)
         self.runner = Runner(self.execute, workers=settings.max_concurrent_jobs)
+        #: Why the database refuses writes (None when it accepts them), checked at start-up.
+        self.read_only = self.db.read_only()
+        if self.read_only is not None:
+            log.warning(read_only_message(self.db.url, self.read_only))
         if start:
             self.resume()
 
     def resume(self) -> None:
-        """After a start: fail the jobs a stop interrupted, queue the jobs still pending."""
+        """After a start: fail the jobs a stop interrupted, queue the jobs still pending.
+
+        With a read-only database nothing can run: the jobs wait for a start that can write.
+        """
+        if self.read_only is not None:
+            return
         for job_id in self.jobs.fail_interrupted(INTERRUPTED):
             log.warning("job %s was interrupted by a server stop", job_id)
         for record in reversed(self.jobs.all(["pending"])):
             self.runner.submit(record.id)
 
     def close(self) -> None:
-        """Stop the running jobs and release the database."""
+        """Stop the running jobs and the deliveries (recording what is left), release the store."""
         self.runner.shutdown()
-        self.jobs.fail_interrupted(INTERRUPTED)
+        self.deliveries.close()
+        try:
+            self.jobs.fail_interrupted(INTERRUPTED)
+        except StoreUnavailableError as exc:
+            log.warning(
+                "could not mark the interrupted jobs failed in %s (%s): the next start does",
+                exc.url,
+                exc.cause,
+            )
         self.db.close()
 
     # --- indexes and rules --------------------------------------------------------------------
@@ -224,6 +249,7 @@ class JobService:
                 rule_id, notifications = from_rule.id, list(from_rule.notifications or [])
         except RuleValidationError as exc:
             raise InvalidRequestError(str(exc)) from None
+        _check_runnable(definition)
         self.archive_index(definition.index)
         self._check_range(definition)
         who = caller or Caller()
@@ -288,10 +314,24 @@ class JobService:
     # --- execution ----------------------------------------------------------------------------
 
     def execute(self, job_id: str, stop: threading.Event) -> None:
-        """Run one job (called by the runner in a worker thread)."""
-        record = self.jobs.get(job_id)
-        if record is None or not self.jobs.start(job_id):
+        """Run one job (called by the runner in a worker thread).
+
+        Every store write is retried while the store cannot write (`_stored`), so a full disk
+        leaves the job pending or running, never stuck: it goes on once the write succeeds, and
+        a job a server stop leaves running is marked failed at the next start.
+        """
+        try:
+            self._execute(job_id, stop)
+        except StoppedError:
+            log.warning("job %s: stopped while waiting for the store", job_id)
+
+    def _execute(self, job_id: str, stop: threading.Event) -> None:
+        record = self._stored(job_id, stop, "read the job", lambda: self.jobs.get(job_id))
+        if record is None or not self._stored(
+            job_id, stop, "start the job", lambda: self.jobs.start(job_id)
+        ):
             return
+        failure: str | None = None
         try:
             rule = JobDefinition.model_validate(record.definition).to_rule()
             rule = rule.model_copy(update={"id": record.created_from_rule_id})
@@ -302,18 +342,22 @@ class JobService:
                 end=record.to_ms,
                 index=self.archive_index(record.index_name),
                 job_id=job_id,
-                progress=lambda rate: self.jobs.progress(job_id, rate),
+                progress=lambda rate: self._progress(job_id, rate),
                 should_stop=stop.is_set,
                 max_results=self.settings.max_results_per_job,
             )
         except HindsightError as exc:
-            self._finish(record, FAILED, failure=str(exc))
-            return
+            failure = str(exc)
         except Exception as exc:
             log.exception("job %s failed", job_id)
-            self._finish(record, FAILED, failure=f"internal error: {type(exc).__name__}: {exc}")
+            failure = f"internal error: {type(exc).__name__}: {exc}"
+        if failure is not None:
+            self._finish(record, stop, FAILED, failure=failure)
             return
-        self.jobs.add_results(job_id, [result.to_histsignal() for result in outcome.results])
+        documents = [result.to_histsignal() for result in outcome.results]
+        self._stored(
+            job_id, stop, "store its results", lambda: self.jobs.add_results(job_id, documents)
+        )
         if outcome.cancelled:
             return
         (stat,) = outcome.stats
@@ -324,24 +368,42 @@ class JobService:
             "seconds": round(outcome.seconds, 3),
         }
         if stat.error is not None:
-            self._finish(record, FAILED, failure=stat.error, statistics=statistics)
+            self._finish(record, stop, FAILED, failure=stat.error, statistics=statistics)
         else:
-            self._finish(record, COMPLETED, truncated=outcome.truncated, statistics=statistics)
+            self._finish(
+                record, stop, COMPLETED, truncated=outcome.truncated, statistics=statistics
+            )
+
+    def _stored(self, job_id: str, stop: threading.Event, action: str, write: Callable[[], T]) -> T:
+        """`write()`, retried while the store cannot do it (`StoppedError` if the job stops)."""
+        return retried(write, stop=stop, action=f"job {job_id}: cannot {action}")
+
+    def _progress(self, job_id: str, rate: float) -> None:
+        """Record a job's progress; a store that cannot write it only delays the figure."""
+        try:
+            self.jobs.progress(job_id, rate)
+        except StoreUnavailableError as exc:
+            log.warning("job %s: progress not recorded (%s)", job_id, exc.cause)
 
     def _finish(
         self,
         record: JobRecord,
+        stop: threading.Event,
         status: str,
         *,
         failure: str | None = None,
         truncated: bool = False,
         statistics: dict[str, Any] | None = None,
     ) -> None:
-        if not self.jobs.finish(
-            record.id, status, failure=failure, truncated=truncated, statistics=statistics
-        ):
-            return  # cancelled meanwhile
-        if record.notifications:
+        finished = self._stored(
+            record.id,
+            stop,
+            f"record that it {status}",
+            lambda: self.jobs.finish(
+                record.id, status, failure=failure, truncated=truncated, statistics=statistics
+            ),
+        )
+        if finished and record.notifications:  # not when cancelled meanwhile
             self._notify_completion(record.id)
 
     def _notify_completion(self, job_id: str) -> None:
@@ -362,12 +424,8 @@ class JobService:
         text = f"Historical job {record.name!r} ({record.id}) {record.status}: {count} result(s)."
         if record.failure:
             text += f"\nReason: {record.failure}"
-        deliveries = self.notifier.notify(
-            record.notifications, payload, subject=f"[Hindsight] job {record.status}", text=text
-        )
-        self.signals.record_deliveries(
-            [delivery_record(delivery, job_id=job_id) for delivery in deliveries]
-        )
+        subject = f"[Hindsight] job {record.status}"
+        self.deliveries.submit(Notice(record.notifications, payload, subject, text, job_id=job_id))
 
     # --- signals ------------------------------------------------------------------------------
 
@@ -383,11 +441,27 @@ class JobService:
         return convert(
             self.jobs,
             self.signals,
-            self.notifier,
+            self.deliveries.submit,
             result_ids,
             severity=severity,
             message=message,
             notifications=notifications,
+        )
+
+
+def _check_runnable(definition: JobDefinition) -> None:
+    """Refuse a job the engine cannot run (its rule type or detection method), naming it."""
+    rule_type = definition.type or "log_detection"
+    if rule_type not in SUPPORTED_TYPES:
+        runs = ", ".join(SUPPORTED_TYPES)
+        raise InvalidRequestError(
+            f"type: {rule_type!r} rules cannot run yet (the engine runs {runs})"
+        )
+    method = definition.detection_method
+    if method not in SUPPORTED_METHODS:
+        runs = ", ".join(SUPPORTED_METHODS)
+        raise InvalidRequestError(
+            f"options.detectionMethod: {method!r} cannot run yet (the engine runs {runs})"
         )
 
 

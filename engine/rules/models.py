@@ -21,6 +21,7 @@ from pydantic import Field
 
 from engine.rules.conditions import Condition, parse_condition
 from engine.rules.options import JobOptions, RuleOptions, Severity, WireModel
+from engine.times import EARLIEST_MS, LATEST_MS
 
 if TYPE_CHECKING:
     from engine.rules.options import DetectionMethod
@@ -45,6 +46,9 @@ __all__ = [
 
 MAX_QUERIES = 10
 MAX_CASES = 10
+
+#: A job's `from` / `to`: epoch ms between years 0001 and 9999.
+EpochMs = Annotated[int, Field(ge=EARLIEST_MS, le=LATEST_MS)]
 
 #: Rule types the engine loads (`signal_correlation` loads but does not run yet).
 SUPPORTED_RULE_TYPES: tuple[str, ...] = ("log_detection", "signal_correlation")
@@ -356,8 +360,8 @@ class Rule(DefinitionHelpers, WireModel):
 class JobDefinition(DefinitionHelpers, WireModel):
     """`jobDefinition` of a historical job request (`JobDefinition`, SPEC §3.1)."""
 
-    from_: int = Field(alias="from")
-    to: int
+    from_: EpochMs = Field(alias="from")
+    to: EpochMs
     index: str
     name: str
     message: str
@@ -398,8 +402,8 @@ class FromRule(WireModel):
     """`fromRule` of a historical job request: run a stored rule (SPEC §3.2)."""
 
     id: str
-    from_: int = Field(alias="from")
-    to: int
+    from_: EpochMs = Field(alias="from")
+    to: EpochMs
     index: str
     caseIndex: Annotated[int, Field(ge=0, le=9)] | None = None
     notifications: list[str] | None = None

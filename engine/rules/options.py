@@ -3,6 +3,8 @@
 Field names are Datadog's wire names (camelCase). `JobOptions` is the API's
 `HistoricalJobOptions`; `RuleOptions` adds the rule-only fields (`decreaseCriticalityBasedOnEnv`,
 `hardcodedEvaluatorType`, `complianceRuleOptions`, and the response-only `relatedSignalsFields`).
+A job accepts `decreaseCriticalityBasedOnEnv` too, so a rule pasted as a `jobDefinition` runs,
+and ignores it, as the rule -> job conversion does.
 Every enum is a `Literal`, so a wrong value is reported with the list of allowed ones.
 """
 
@@ -165,6 +167,8 @@ class JobOptions(WireModel):
     impossibleTravelOptions: ImpossibleTravelOptions | None = None
     sequenceDetectionOptions: SequenceDetectionOptions | None = None
     thirdPartyRuleOptions: ThirdPartyRuleOptions | None = None
+    #: A rule-only option: accepted in a job definition, then ignored (never echoed).
+    decreaseCriticalityBasedOnEnv: bool | None = Field(default=None, exclude=True)
 
     def to_job_options(self) -> JobOptions:
         """These options without the rule-only fields."""
@@ -174,7 +178,7 @@ class JobOptions(WireModel):
 class RuleOptions(JobOptions):
     """`SecurityMonitoringRuleOptions`: job options plus the rule-only fields."""
 
-    decreaseCriticalityBasedOnEnv: bool | None = None
+    decreaseCriticalityBasedOnEnv: bool | None = None  # kept (and echoed) on rules
     hardcodedEvaluatorType: Literal["log4shell"] | None = None
     complianceRuleOptions: dict[str, Any] | None = None
     relatedSignalsFields: list[str] | None = None  # response-only

@@ -10,8 +10,10 @@ being rendered; Python's `eval` is never used. Grammar, loosest binding first:
     atom    = number | variable | function "(" sum ("," sum)* ")" | "(" sum ")"
 
 Numbers follow Python semantics: integers stay integers, `/` is true division, `%` takes the sign of
-the divisor. Variables are template variable names (`first_seen_epoch`, `@network.bytes`,
-`events_matched_per_query.a`); their values must be numbers or numeric text.
+the divisor. An expression nests at most `MAX_DEPTH` levels (parentheses, operators, calls), so
+neither parsing nor evaluating it can exhaust the stack. Variables are template variable names
+(`first_seen_epoch`, `@network.bytes`, `events_matched_per_query.a`); their values must be numbers
+or numeric text.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, assert_never
 
 Number = int | float
 
@@ -85,6 +87,9 @@ class Call:
 Expr = Num | Var | Unary | Binary | Call
 
 _MAX_BITS = 1024  # integers beyond this are an overflow, as for floats
+
+#: How deep an expression may nest: parentheses, chained operators and calls each add a level.
+MAX_DEPTH = 50
 
 _TOKEN = re.compile(
     r"\s*(?:"
@@ -161,7 +166,35 @@ def parse_expression(text: str) -> Expr:
     if parser.index < len(tokens):
         _, value, at = tokens[parser.index]
         raise EvalSyntaxError(f"unexpected {value!r}", at)
+    if depth(expr) > MAX_DEPTH:
+        raise EvalSyntaxError(_too_deep(), 0)
     return expr
+
+
+def _too_deep() -> str:
+    return f"the expression is nested more than {MAX_DEPTH} levels deep"
+
+
+def depth(expr: Expr) -> int:
+    """How many levels an expression tree has (a literal alone has 1)."""
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        match node:
+            case Num() | Var():
+                children: tuple[Expr, ...] = ()
+            case Unary():
+                children = (node.operand,)
+            case Binary():
+                children = (node.left, node.right)
+            case Call():
+                children = node.args
+            case _:
+                assert_never(node)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class _Parser:
@@ -171,6 +204,7 @@ class _Parser:
         self.tokens = tokens
         self.length = length
         self.index = 0
+        self.nesting = 0  # unary() calls in progress: every recursion passes through it
 
     def peek(self) -> str | None:
         return self.tokens[self.index][1] if self.index < len(self.tokens) else None
@@ -199,11 +233,18 @@ class _Parser:
         return expr
 
     def unary(self) -> Expr:
-        if self.peek() in ("-", "+"):
-            op = self.tokens[self.index][1]
-            self.index += 1
-            return Unary(op, self.unary())
-        return self.power()
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_DEPTH:
+                at = self.tokens[min(self.index, len(self.tokens) - 1)][2]
+                raise EvalSyntaxError(_too_deep(), at)
+            if self.peek() in ("-", "+"):
+                op = self.tokens[self.index][1]
+                self.index += 1
+                return Unary(op, self.unary())
+            return self.power()
+        finally:
+            self.nesting -= 1
 
     def power(self) -> Expr:
         base = self.atom()

@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.rules.template_eval import EvalSyntaxError, Expr, parse_expression
 
+#: How deep `{{#if}}` / `{{#is_match}}` ... blocks may nest (rendering recurses this deep).
+MAX_BLOCK_DEPTH = 50
+
 
 class TemplateSyntaxError(ValueError):
     """A template that cannot be parsed, with the 1-based line and column of the offending tag."""
@@ -294,6 +297,8 @@ class _Builder:
                 target.append(self.inline(token))
             elif token.kind == "open":
                 self.check_block(token)
+                if len(stack) >= MAX_BLOCK_DEPTH:
+                    raise self.fail(token, f"blocks nest at most {MAX_BLOCK_DEPTH} levels deep")
                 stack.append(_Frame(token))
             elif token.kind == "else":
                 if not stack:
@@ -378,7 +383,9 @@ class _Builder:
             try:
                 return Eval(args[0].text, parse_expression(args[0].text))
             except EvalSyntaxError as exc:
-                raise self.fail(tag, f"bad eval expression {args[0].text!r}: {exc}") from None
+                text = args[0].text
+                shown = repr(text if len(text) <= 60 else text[:57] + "...")
+                raise self.fail(tag, f"bad eval expression {shown}: {exc}") from None
         variable = self.variable_name(tag, args[0].text)
         if name == "urlencode":
             return UrlEncode(variable)

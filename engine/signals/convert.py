@@ -3,7 +3,9 @@
 The user picks results and gives the signal its severity, message and notification targets. A
 signal is the result's document with those applied, a new id and an open triage state; the result
 is marked converted. Converting a result again returns the same signal (idempotent) and notifies
-nobody twice. Every id is checked before anything is converted.
+nobody twice. Every id is checked before anything is converted. The notification is handed to a
+sender once the signal is stored: the job service queues it (`DeliveryQueue`), the CLI and the
+Python API send it at once (`deliver_now`).
 """
 
 from __future__ import annotations
@@ -17,29 +19,13 @@ from typing import Any
 
 from engine.errors import InvalidRequestError, NotFoundError
 from engine.rules.template import wrap_message
-from engine.signals.notify import Delivery, NotificationSettings, Notifier
+from engine.signals.delivery import Notice, Send, deliver_now
+from engine.signals.notify import NotificationSettings, Notifier
 from engine.store import Database, connect
 from engine.store.jobs import JobStore, ResultRecord
-from engine.store.signals import DeliveryRecord, SignalRecord, SignalStore
+from engine.store.signals import SignalRecord, SignalStore
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-
-def delivery_record(
-    delivery: Delivery, *, signal_id: str | None = None, job_id: str | None = None
-) -> DeliveryRecord:
-    """A notifier delivery as the store keeps it."""
-    return DeliveryRecord(
-        target=delivery.target,
-        channel=delivery.channel,
-        attempt=delivery.attempt,
-        outcome=delivery.outcome,
-        status_code=delivery.status_code,
-        detail=delivery.detail,
-        at_ms=int(delivery.at.timestamp() * 1000),
-        signal_id=signal_id,
-        job_id=job_id,
-    )
 
 
 def signal_id_for(result_id: str) -> str:
@@ -76,14 +62,14 @@ def signal_document(
 def convert(
     jobs: JobStore,
     signals: SignalStore,
-    notifier: Notifier,
+    send: Send,
     result_ids: Sequence[str],
     *,
     severity: str,
     message: str,
     notifications: Sequence[str],
 ) -> list[SignalRecord]:
-    """Convert job results to signals and notify their targets; returns the signals."""
+    """Convert job results to signals and `send` each new signal's notice; returns the signals."""
     if severity not in SEVERITIES:
         raise InvalidRequestError(f"signalSeverity must be one of {', '.join(SEVERITIES)}")
     if not result_ids or any(not rid for rid in result_ids):
@@ -125,15 +111,16 @@ def convert(
         jobs.mark_converted(result.id, signal.id)
         converted.append(signal)
         title = signal.document["attributes"]["attributes"].get("title", "")
-        deliveries = notifier.notify(
-            notifications,
-            {"event": "signal", "signal": signal.document},
-            subject=f"[Hindsight] [{severity}] {title}",
-            text=message,
-        )
-        signals.record_deliveries(
-            [delivery_record(item, signal_id=signal.id) for item in deliveries]
-        )
+        if notifications:
+            send(
+                Notice(
+                    targets=list(notifications),
+                    payload={"event": "signal", "signal": signal.document},
+                    subject=f"[Hindsight] [{severity}] {title}",
+                    text=message,
+                    signal_id=signal.id,
+                )
+            )
     return converted
 
 
@@ -153,10 +140,11 @@ def convert_results(
     """
     store = database if isinstance(database, Database) else connect(database)
     try:
+        signals = SignalStore(store)
         return convert(
             JobStore(store),
-            SignalStore(store),
-            Notifier(settings or NotificationSettings()),
+            signals,
+            deliver_now(Notifier(settings or NotificationSettings()), signals),
             result_ids,
             severity=severity,
             message=message,

@@ -10,12 +10,16 @@ Retry policy: a retryable failure (network error, timeout, HTTP 5xx/408/429, SMT
 again after `backoff_seconds`, doubling each time and capped at `MAX_DELAY_SECONDS`, up to
 `max_attempts` attempts in all. A `Retry-After` on HTTP 429/503 asks for at least that long (also
 capped). Other failures are final at once.
+
+`on_delivery` is told of each record as soon as it exists (so a caller can store progress), and a
+notifier whose `stopped()` turns true makes no further attempt: the targets it did not finish get
+an `undelivered` record saying the server stopped.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +38,7 @@ __all__ = [
     "Notifier",
     "Outcome",
     "backoff_delay",
+    "distinct_targets",
 ]
 
 #: No wait between two attempts is longer than this, whatever the backoff or `Retry-After` says.
@@ -41,6 +46,10 @@ MAX_DELAY_SECONDS = 30.0
 
 #: What an attempt came to; `undelivered` means Hindsight did not try (see `Delivery.detail`).
 Outcome = Literal["delivered", "failed", "undelivered"]
+
+#: Why a stopped notifier did not (or no longer) try a target.
+STOPPED_BEFORE_SENDING = "the server stopped before this notification was sent"
+STOPPED_BEFORE_RETRYING = "the server stopped before the retries ended"
 
 
 class NotificationSettings(BaseModel):
@@ -114,71 +123,87 @@ class Notifier:
         self,
         settings: NotificationSettings,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         clock: Callable[[], datetime] = _utc_now,
+        stopped: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
         self._clock = clock
+        self._stopped = stopped
         self._agent = user_agent()
 
     def notify(
-        self, targets: Sequence[str], payload: Mapping[str, Any], *, subject: str, text: str
+        self,
+        targets: Sequence[str],
+        payload: Mapping[str, Any],
+        *,
+        subject: str,
+        text: str,
+        on_delivery: Callable[[Delivery], None] | None = None,
     ) -> list[Delivery]:
         """Tell every target (in order, de-duplicated) about `payload`; return every record.
 
         Webhooks receive `payload` as the JSON body; email receives `subject`, `text` as the
-        plain-text body and `payload` as a JSON attachment.
+        plain-text body and `payload` as a JSON attachment. `on_delivery` sees each record as
+        soon as it is made.
         """
-        if isinstance(targets, str):  # a lone target, not a sequence of one-letter targets
-            targets = [targets]
         body, encoding_error = _encode(payload)
-        seen: set[tuple[str, str]] = set()
         deliveries: list[Delivery] = []
-        for written in targets:
-            target = parse_target(written)
-            if target.key in seen:
-                continue
-            seen.add(target.key)
-            deliveries.extend(self._deliver(target, body, encoding_error, subject, text))
+        for target in distinct_targets(targets):
+            if self._stopped():
+                found: Iterator[Delivery] = iter(
+                    [self._undelivered(target, STOPPED_BEFORE_SENDING)]
+                )
+            else:
+                found = self._deliver(target, body, encoding_error, subject, text)
+            for delivery in found:
+                deliveries.append(delivery)
+                if on_delivery is not None:
+                    on_delivery(delivery)
         return deliveries
 
     def _deliver(
         self, target: Target, body: bytes, encoding_error: str, subject: str, text: str
-    ) -> list[Delivery]:
+    ) -> Iterator[Delivery]:
         if target.kind == "webhook":
-            return self._webhook(target, body, encoding_error)
-        if target.kind == "email":
-            return self._email(target, body, encoding_error, subject, text)
-        if target.kind == "integration":
+            yield from self._webhook(target, body, encoding_error)
+        elif target.kind == "email":
+            yield from self._email(target, body, encoding_error, subject, text)
+        elif target.kind == "integration":
             reason = f"{target.integration} notifications are not delivered by Hindsight"
-            return [self._undelivered(target, reason)]
-        reason = (
-            f"{target.text!r} is not a notification target "
-            "(expected @webhook-NAME, an email address, or an integration handle such as "
-            "@slack-CHANNEL)"
-        )
-        return [self._undelivered(target, reason)]
+            yield self._undelivered(target, reason)
+        else:
+            reason = (
+                f"{target.text!r} is not a notification target "
+                "(expected @webhook-NAME, an email address, or an integration handle such as "
+                "@slack-CHANNEL)"
+            )
+            yield self._undelivered(target, reason)
 
-    def _webhook(self, target: Target, body: bytes, encoding_error: str) -> list[Delivery]:
+    def _webhook(self, target: Target, body: bytes, encoding_error: str) -> Iterator[Delivery]:
         config = self.settings.webhooks.get(target.name)
         if config is None:
-            return [self._undelivered(target, f"no webhook named {target.name!r} is configured")]
-        if encoding_error:
-            return [self._undelivered(target, encoding_error)]
-        with open_client() as client:
-            return self._attempts(
-                target, lambda at: post_webhook(client, config, body, agent=self._agent, now=at)
-            )
+            yield self._undelivered(target, f"no webhook named {target.name!r} is configured")
+        elif encoding_error:
+            yield self._undelivered(target, encoding_error)
+        else:
+            with open_client() as client:
+                yield from self._attempts(
+                    target,
+                    lambda at: post_webhook(client, config, body, agent=self._agent, now=at),
+                )
 
     def _email(
         self, target: Target, body: bytes, encoding_error: str, subject: str, text: str
-    ) -> list[Delivery]:
+    ) -> Iterator[Delivery]:
         smtp = self.settings.smtp
         if smtp is None:
-            return [self._undelivered(target, "no SMTP server is configured")]
+            yield self._undelivered(target, "no SMTP server is configured")
+            return
         if encoding_error:
-            return [self._undelivered(target, encoding_error)]
+            yield self._undelivered(target, encoding_error)
+            return
 
         def send(at: datetime) -> Attempt:
             message = build_message(
@@ -186,38 +211,37 @@ class Notifier:
             )
             return send_email(smtp, target.name, message)
 
-        return self._attempts(target, send)
+        yield from self._attempts(target, send)
 
     def _attempts(
         self, target: Target, attempt_once: Callable[[datetime], Attempt]
-    ) -> list[Delivery]:
+    ) -> Iterator[Delivery]:
         """Try up to `max_attempts` times, waiting between retryable failures.
 
         `attempt_once(at)` makes one attempt started at `at` (the time the record carries).
         """
-        records: list[Delivery] = []
         for number in range(1, self.settings.max_attempts + 1):
             at = self._clock()
             try:
                 result = attempt_once(at)
             except Exception as exc:  # a channel bug must not lose the record
                 result = Attempt(delivered=False, detail=f"{type(exc).__name__}: {exc}")
-            records.append(
-                Delivery(
-                    target=target.text,
-                    channel=target.channel,
-                    attempt=number,
-                    outcome="delivered" if result.delivered else "failed",
-                    status_code=result.status_code,
-                    detail="" if result.delivered else result.detail,
-                    at=at,
-                )
+            yield Delivery(
+                target=target.text,
+                channel=target.channel,
+                attempt=number,
+                outcome="delivered" if result.delivered else "failed",
+                status_code=result.status_code,
+                detail="" if result.delivered else result.detail,
+                at=at,
             )
             if result.delivered or not result.retryable:
-                break
+                return
             if number < self.settings.max_attempts:
                 self._sleep(self._delay(number, result.retry_after))
-        return records
+                if self._stopped():
+                    yield self._undelivered(target, STOPPED_BEFORE_RETRYING)
+                    return
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         delay = backoff_delay(self.settings, attempt)
@@ -235,6 +259,17 @@ class Notifier:
             detail=detail,
             at=self._clock(),
         )
+
+
+def distinct_targets(targets: Sequence[str]) -> list[Target]:
+    """The targets of a list, in order, each once (`a@example.com` = `@a@example.com`)."""
+    if isinstance(targets, str):  # a lone target, not a sequence of one-letter targets
+        targets = [targets]
+    found: dict[tuple[str, str], Target] = {}
+    for written in targets:
+        target = parse_target(written)
+        found.setdefault(target.key, target)
+    return list(found.values())
 
 
 def _encode(payload: Mapping[str, Any]) -> tuple[bytes, str]:

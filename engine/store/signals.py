@@ -126,6 +126,21 @@ class SignalStore:
             with self.db.begin() as connection:
                 connection.execute(deliveries.insert(), [record.__dict__ for record in records])
 
+    def delete_pending(
+        self, target: str, *, signal_id: str | None = None, job_id: str | None = None
+    ) -> None:
+        """Remove the `pending` record of a target of a signal's (or job's) notification."""
+        query = deliveries.delete().where(
+            deliveries.c.outcome == "pending",
+            deliveries.c.target == target,
+            deliveries.c.signal_id.is_(None)
+            if signal_id is None
+            else deliveries.c.signal_id == signal_id,
+            deliveries.c.job_id.is_(None) if job_id is None else deliveries.c.job_id == job_id,
+        )
+        with self.db.begin() as connection:
+            connection.execute(query)
+
     def deliveries(
         self, *, signal_id: str | None = None, job_id: str | None = None
     ) -> list[DeliveryRecord]:

@@ -210,9 +210,8 @@ def serve(
     root: Path, archive: Path, library: Path | None = None, **overrides: Any
 ) -> Iterator[Api]:
     """A server over `archive` with its database in `root`."""
-    settings = load_settings(
-        archive=archive, database=str(root / "hindsight.db"), rules=library, **overrides
-    )
+    overrides.setdefault("database", str(root / "hindsight.db"))
+    settings = load_settings(archive=archive, rules=library, **overrides)
     service = JobService(settings)
     keys = KeyStore(service.db)
     try:

@@ -14,6 +14,7 @@ from tests.api.conftest import (
     HISTORICAL,
     LIBRARY_RULE_ID,
     R1,
+    RULES,
     UNKNOWN_JOB,
     Api,
     Hold,
@@ -361,3 +362,91 @@ def test_a_complete_job_has_no_truncated_flag(api: Api) -> None:
     attributes = api.finish(api.run(run_body(definition(EACH))))["attributes"]
     assert "truncated" not in attributes
     assert "failureReason" not in attributes
+
+
+def test_a_rule_pasted_as_a_job_definition_runs_and_ignores_decrease_criticality(
+    api: Api, family: str
+) -> None:
+    pasted = {**R1, "options": {**R1["options"], "decreaseCriticalityBasedOnEnv": True}}
+    job = api.finish(api.run(run_body(definition(pasted)), family))
+    assert job["attributes"]["jobStatus"] == "completed"
+    assert job["attributes"]["jobDefinition"]["options"] == {
+        "detectionMethod": "threshold",
+        "evaluationWindow": 300,
+        "keepAlive": 600,
+        "maxSignalDuration": 3600,
+    }
+    assert len(api.results(job["id"])) == 1
+
+
+def test_decrease_criticality_in_a_job_must_still_be_a_boolean(api: Api) -> None:
+    pasted = {**R1, "options": {**R1["options"], "decreaseCriticalityBasedOnEnv": "yes"}}
+    response = api.client.post(
+        f"{HISTORICAL}/jobs", json=run_body(definition(pasted)), headers=api.headers
+    )
+    assert response.status_code == 400
+    assert (
+        "options.decreaseCriticalityBasedOnEnv: must be true or false (got 'yes')"
+        in (response.json()["errors"][0]["detail"])
+    )
+
+
+NEW_VALUE = {
+    **R1,
+    "queries": [{"query": "@evt.outcome:failure", "aggregation": "new_value", "metrics": ["host"]}],
+    "cases": [{"status": "info"}],
+    "options": {
+        "detectionMethod": "new_value",
+        "newValueOptions": {"forgetAfter": 7, "learningDuration": 1},
+    },
+}
+TRAVEL = {
+    **R1,
+    "queries": [
+        {
+            "query": "@evt.outcome:failure",
+            "aggregation": "geo_data",
+            "metrics": ["@network.client.geoip"],
+            "groupByFields": ["@usr.id"],
+        }
+    ],
+    "cases": [{"status": "info"}],
+    "options": {"detectionMethod": "impossible_travel"},
+}
+CORRELATION = {
+    **R1,
+    "type": "signal_correlation",
+    "queries": [{"ruleId": "abc-def-ghi", "correlatedByFields": ["@usr.id"]}],
+    "cases": [{"status": "info", "condition": "a > 0"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("rule_json", "problem"),
+    [
+        (NEW_VALUE, "options.detectionMethod: 'new_value' cannot run yet (the engine runs"),
+        (TRAVEL, "options.detectionMethod: 'impossible_travel' cannot run yet (the engine runs"),
+        (CORRELATION, "type: 'signal_correlation' rules cannot run yet (the engine runs"),
+    ],
+    ids=["new_value", "impossible_travel", "signal_correlation"],
+)
+def test_a_job_the_engine_cannot_run_is_refused_at_creation(
+    api: Api, rule_json: dict[str, Any], problem: str
+) -> None:
+    response = api.client.post(
+        f"{HISTORICAL}/jobs", json=run_body(definition(rule_json)), headers=api.headers
+    )
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["detail"].startswith(problem)
+    assert api.service.jobs.all() == []
+
+
+def test_a_stored_rule_the_engine_cannot_run_is_refused_as_a_from_rule_job(api: Api) -> None:
+    created = api.client.post(RULES, json=NEW_VALUE, headers=api.headers).json()
+    response = api.client.post(
+        f"{HISTORICAL}/jobs", json=from_rule_body(created["id"]), headers=api.headers
+    )
+    assert response.status_code == 400
+    assert "'new_value' cannot run yet" in response.json()["errors"][0]["detail"]
+    assert api.service.jobs.all() == []

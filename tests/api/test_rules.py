@@ -214,8 +214,11 @@ def test_tc16_without_case_index_the_rule_escalates_to_critical(api: Api) -> Non
 def test_from_rule_notifications_are_told_when_the_job_ends(api: Api) -> None:
     stored = create(api, TC16_RULE)
     job, _results = tc16_job(api, stored["id"], notifications=["@slack-secops"])
+    api.service.deliveries.join()
     deliveries = api.service.signals.deliveries(job_id=job["id"])
-    assert [delivery.target for delivery in deliveries] == ["@slack-secops"]
+    assert [(item.target, item.outcome) for item in deliveries] == [
+        ("@slack-secops", "undelivered")
+    ]
 
 
 def test_from_rule_takes_the_range_and_index_of_the_request(api: Api) -> None:

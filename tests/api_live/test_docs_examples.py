@@ -76,6 +76,7 @@ def test_the_curl_session_runs(server: LiveServer, receiver: Receiver) -> None:
         f'"detail":"Job {lines[0][4:]} was not found."}}]}}',
     ]
     assert lines[8] == "1"
+    server.service.deliveries.join()  # notifications go out in the background
     signal_posts = [r for r in receiver.requests if r.get("event") == "signal"]
     job_posts = [r for r in receiver.requests if r.get("event") == "historical_job_finished"]
     assert len(signal_posts) == 1 and len(job_posts) == 1

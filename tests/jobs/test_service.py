@@ -323,6 +323,7 @@ def test_conversion_is_idempotent_and_marks_the_result(service: JobService) -> N
     assert service.result(result.id).signal_id == signal.id
     (again,) = service.convert([result.id], severity="low", message="x", notifications=[])
     assert (again.id, again.severity) == (signal.id, "critical")
+    service.deliveries.join()  # notifications are delivered in the background
     (delivery,) = service.signals.deliveries(signal_id=signal.id)
     assert (delivery.target, delivery.outcome) == ("@slack-soc", "undelivered")
 
@@ -355,6 +356,7 @@ def test_from_rule_notifications_are_sent_when_the_job_completes(service: JobSer
         }
     )
     finished(service, record)
+    service.deliveries.join()
     deliveries = service.signals.deliveries(job_id=record.id)
     assert [(d.target, d.outcome) for d in deliveries] == [
         ("@webhook-missing", "undelivered"),

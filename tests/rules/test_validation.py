@@ -122,8 +122,8 @@ INVALID: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("unknown-field-allowed-list", "rule", {"cases[0].severity": "x"}, "cases[0].severity",
      "unknown field 'severity' (allowed: status, name, condition, notifications, actions, "
      "customStatus)"),
-    ("rule-only-option-in-job", "job", {"options.decreaseCriticalityBasedOnEnv": True},
-     "options.decreaseCriticalityBasedOnEnv", "unknown field 'decreaseCriticalityBasedOnEnv'"),
+    ("rule-only-option-in-job", "job", {"options.complianceRuleOptions": {}},
+     "options.complianceRuleOptions", "unknown field 'complianceRuleOptions'"),
     ("missing-required", "job", {"index": ...}, "index", "is required"),
     ("wrong-type", "rule", {"tags": "x"}, "tags", "must be a list (got 'x')"),
     ("window-over-keepalive", "job", {"options.evaluationWindow": 3600},

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from engine.api.auth import RULES_READ, RULES_WRITE, SIGNALS_WRITE, ScopedRoute, request_caller
 from engine.api.auth import scoped as needs
+from engine.api.bodies import INT64_MAX
 from engine.api.documents import JsonApiResponse, created_job, job_document
 from engine.api.errors import ApiError, error_object, responses
 from engine.api.filters import select_jobs
@@ -77,7 +78,7 @@ def jobs_router(service: JobService) -> APIRouter:
             int, Query(alias="page[size]", ge=1, le=MAX_PAGE_SIZE, description="Jobs per page.")
         ] = DEFAULT_PAGE_SIZE,
         page_number: Annotated[
-            int, Query(alias="page[number]", ge=0, description="Page number, from 0.")
+            int, Query(alias="page[number]", ge=0, le=INT64_MAX, description="Page number, from 0.")
         ] = 0,
         sort: Annotated[JobSort, Query(description="Order of the jobs.")] = "-createdAt",
         filter_query: Annotated[

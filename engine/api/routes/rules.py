@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from engine.api.auth import RULES_READ, RULES_WRITE, ScopedRoute, request_caller
 from engine.api.auth import scoped as needs
+from engine.api.bodies import INT64_MAX
 from engine.api.errors import ApiError, JsonResponse, responses
 from engine.api.guards import checked_id
 from engine.errors import InvalidRequestError, NotFoundError
@@ -78,7 +79,7 @@ def rules_router(service: JobService) -> APIRouter:
             int, Query(alias="page[size]", ge=1, le=MAX_PAGE_SIZE, description="Rules per page.")
         ] = DEFAULT_PAGE_SIZE,
         page_number: Annotated[
-            int, Query(alias="page[number]", ge=0, description="Page number, from 0.")
+            int, Query(alias="page[number]", ge=0, le=INT64_MAX, description="Page number, from 0.")
         ] = 0,
         query: Annotated[
             str | None, Query(description="Keep the rules whose name contains this text.")

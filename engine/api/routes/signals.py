@@ -1,7 +1,8 @@
 """Signals (converted job results): list, search, and one by id (SPEC §4.1).
 
 The signals API of Datadog (`/api/v2/security_monitoring/signals`) over the signals this server
-created by converting job results: the same parameters, paging and query as histsignal lists.
+created by converting job results: the same parameters, paging and query as histsignal lists. One
+signal fetched by id also lists its notification `deliveries` (sent in the background).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from engine.api.auth import SIGNALS_READ, ScopedRoute
 from engine.api.auth import scoped as needs
-from engine.api.documents import Timer, single_form
+from engine.api.documents import Timer, delivery_document, single_form
 from engine.api.errors import ApiError, JsonResponse, error_object, responses
 from engine.api.guards import checked_id
 from engine.api.models import SignalListRequest
@@ -67,11 +68,15 @@ def signals_router(service: JobService) -> APIRouter:
         responses=responses(400, 403, 404),
     )
     def get_security_monitoring_signal(signal_id: str) -> JsonResponse:
-        """One signal, its attribute map under `custom`."""
+        """One signal, its attribute map under `custom`, and its notification deliveries."""
         signal_id = checked_id("signal_id", signal_id)
         found = service.signals.get(signal_id)
         if found is None:
             raise ApiError(404, [error_object(404, f"signal {signal_id} was not found")])
-        return JsonResponse({"data": single_form(found.document)})
+        data = single_form(found.document)
+        data["attributes"]["deliveries"] = [
+            delivery_document(record) for record in service.signals.deliveries(signal_id=signal_id)
+        ]
+        return JsonResponse({"data": data})
 
     return router
