@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from engine.api.auth import SECURITY_SCHEMES, Authenticator
+from engine.api.docs import install_docs
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit
 from engine.api.routes.histsignals import histsignals_router
@@ -47,6 +48,8 @@ def create_app(service: JobService, keys: KeyStore, settings: ServerSettings) ->
         version="0.1.0",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        docs_url=None,  # served by install_docs with local assets
+        redoc_url=None,
         strict_content_type=False,
     )
     app.state.service = service
@@ -61,6 +64,7 @@ def create_app(service: JobService, keys: KeyStore, settings: ServerSettings) ->
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _document_security(app)
+    install_docs(app)
     return app
 
 

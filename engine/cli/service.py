@@ -57,11 +57,11 @@ def serve_command(
     port: int | None,
     max_concurrent_jobs: int | None,
 ) -> None:
-    """Serve the Datadog-compatible Historical Jobs API over an archive."""
+    """Serve the web app and the Datadog-compatible Historical Jobs API over an archive."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    from engine.api import create_app  # noqa: PLC0415
     from engine.jobs.service import JobService  # noqa: PLC0415
+    from engine.web import create_server_app  # noqa: PLC0415
 
     settings = load_settings(
         config,
@@ -88,7 +88,7 @@ def serve_command(
     service = JobService(settings, database=store)
     try:
         uvicorn.run(
-            create_app(service, keys, settings),
+            create_server_app(service, keys, settings),
             host=settings.host,
             port=settings.port,
             log_level="info",
