@@ -113,7 +113,7 @@ def viewer_of(request: Request) -> Viewer:
     assert isinstance(keys, KeyStore)
     found = keys.application_key(session.application_key)
     if found is None or not keys.api_key_valid(session.api_key):
-        request.app.state.sessions.drop(session.id)
+        session.api_key = session.application_key = ""  # signed out, the session kept for a flash
         raise SignInRequiredError(_here(request), "Your keys are no longer valid: give them again.")
     return Viewer(session, found.name, found.scopes, Authenticator(keys))
 
@@ -140,7 +140,7 @@ def safe_next(next_url: str | None) -> str:
     """A local path to go back to after signing in (anything else: the rules page)."""
     if not next_url or not next_url.startswith("/") or next_url.startswith("//"):
         return "/rules"
-    if "\\" in next_url or next_url.startswith("/keys"):
+    if "\\" in next_url or next_url.startswith("/keys/"):
         return "/rules"
     return next_url
 

@@ -117,12 +117,14 @@ def value_at(payload: Any, parts: list[str | int]) -> Any:
     """The value at `parts` in a parsed JSON value (None when absent)."""
     current = payload
     for part in parts:
-        container = list if isinstance(part, int) else dict
-        if not isinstance(current, container):
-            return None
         try:
-            current = current[part]
+            if isinstance(part, int):
+                current = current[part] if isinstance(current, list) else None
+            else:
+                current = current[part] if isinstance(current, dict) else None
         except (IndexError, KeyError):
+            return None
+        if current is None:
             return None
     return current
 
