@@ -164,6 +164,8 @@ def submit_run(
     form = RunForm(index, range_choice, start, end, tz or "UTC", case, notifications)
     try:
         chosen = next((item for item in index_choices(service) if item.name == index), None)
+        if chosen is None and range_choice == SPAN:
+            raise InvalidRequestError(f"There is no index {index!r}: choose one of the list.")
         window = resolve(
             range_choice,
             now_ms=int(time.time() * 1000),
