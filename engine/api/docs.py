@@ -25,6 +25,13 @@ REDOC_PATH = "/redoc"
 ASSETS_PATH = "/docs/assets"
 OAUTH2_REDIRECT_PATH = "/docs/oauth2-redirect"
 ASSETS = Path(__file__).parent / "static"
+#: The docs pages may load only from this server (ReDoc's footer logo and Swagger UI's validator
+#: badge would otherwise be fetched from other hosts); both UIs need inline code and styles.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
+)
 
 
 def install_docs(app: FastAPI) -> None:
@@ -34,13 +41,15 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get(DOCS_PATH, include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - API docs",
-            swagger_js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_PATH}/swagger-ui/favicon-32x32.png",
-            oauth2_redirect_url=OAUTH2_REDIRECT_PATH,
+        return _local_only(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - API docs",
+                swagger_js_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS_PATH}/swagger-ui/swagger-ui.css",
+                swagger_favicon_url=f"{ASSETS_PATH}/swagger-ui/favicon-32x32.png",
+                oauth2_redirect_url=OAUTH2_REDIRECT_PATH,
+            )
         )
 
     @app.get(OAUTH2_REDIRECT_PATH, include_in_schema=False)
@@ -49,10 +58,17 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get(REDOC_PATH, include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - API reference",
-            redoc_js_url=f"{ASSETS_PATH}/redoc/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_PATH}/swagger-ui/favicon-32x32.png",
-            with_google_fonts=False,
+        return _local_only(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - API reference",
+                redoc_js_url=f"{ASSETS_PATH}/redoc/redoc.standalone.js",
+                redoc_favicon_url=f"{ASSETS_PATH}/swagger-ui/favicon-32x32.png",
+                with_google_fonts=False,
+            )
         )
+
+
+def _local_only(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page

@@ -7,7 +7,10 @@ second browser on the same server (its own cookies), for tests with two users.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +28,7 @@ from engine.jobs.service import JobService
 from engine.jobs.settings import ServerSettings, load_settings
 from engine.store.keys import SCOPES, KeyPair, KeyStore
 from engine.web import create_server_app
+from tests.live import LiveServer, Receiver, live_server, webhook_receiver
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_ARCHIVE = REPO / "sample_logs" / "archive"
@@ -163,3 +167,106 @@ def signed_in(web: Web) -> Web:
     """The `web` client signed in with every scope."""
     web.sign_in()
     return web
+
+
+# --- the real browser -------------------------------------------------------------------------
+
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REQUIRE_BROWSER = "HINDSIGHT_REQUIRE_BROWSER"
+
+
+def chromium_path() -> str:
+    """Debian's chromium (skips the test without it, fails when a browser is required)."""
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get(REQUIRE_BROWSER) == "1":
+            pytest.fail(
+                f"{REQUIRE_BROWSER}=1 but no chromium is installed (apt-get install chromium)"
+            )
+        pytest.skip("no chromium installed (apt-get install chromium) for the browser tests")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium per module (Playwright driving Debian's chromium)."""
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot of `page` as `artifacts/screenshots/<name>.png`."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(target), full_page=full_page)
+    return target
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the browser tests' screenshots are."""
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
+
+
+@dataclass
+class Site:
+    """A live `hindsight serve` (API and pages) for the browser, with a webhook receiver."""
+
+    server: LiveServer
+    receiver: Receiver
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return self.server.url
+
+    @property
+    def service(self) -> JobService:
+        """The job service behind it."""
+        return self.server.service
+
+    def sign_in(self, page: Any, pair: KeyPair | None = None) -> None:
+        """Give the key page `pair` (default: the server's full-scope pair)."""
+        keys = pair or self.server.keys
+        page.goto(f"{self.url}/keys")
+        page.fill("input[name=api_key]", keys.api_key)
+        page.fill("input[name=application_key]", keys.application_key)
+        page.click("form[action='/keys'] button[type=submit]")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One live server per module, over the sample archive, with `@webhook-soc` configured."""
+    chromium_path()
+    root = tmp_path_factory.mktemp("site")
+    with webhook_receiver() as receiver:
+        notifications = {"webhooks": {"soc": {"url": receiver.url}}, "backoff_seconds": 0}
+        with live_server(settings_for(root, notifications=notifications)) as server:
+            yield Site(server, receiver)
+
+
+def wait_until(page: Any, expression: str, timeout: float = 20.0) -> None:
+    """Poll `expression` in the page until it is true (`wait_for_function` evaluates strings,
+    which the pages' Content-Security-Policy forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)
