@@ -86,6 +86,10 @@ def serve_command(
     if settings.host not in LOOPBACK:
         err_console.print(f"warning: listening on {settings.host}, not only on loopback")
     service = JobService(settings, database=store)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    err_console.print(
+        f"Web app: http://{host}:{settings.port}/  (API docs: /docs)", markup=False, highlight=False
+    )
     try:
         uvicorn.run(
             create_server_app(service, keys, settings),

@@ -58,11 +58,11 @@ class JobRow:
 
     @property
     def rule_case(self) -> str:
-        """ "all cases", or the one case the job ran."""
+        """The case the job evaluates (its name or condition), or how many cases it has."""
         cases = self.record.definition.get("cases") or []
-        if len(cases) == 1 and self.record.created_from_rule_id:
+        if len(cases) == 1:
             return str(cases[0].get("name") or cases[0].get("condition") or "one case")
-        return "all cases"
+        return f"all {len(cases)} cases"
 
 
 @dataclass(frozen=True)

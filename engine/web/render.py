@@ -85,18 +85,18 @@ def parse_iso(text: Any) -> int | None:
 
 
 def duration(seconds: float | None) -> str:
-    """A duration for people: `0.42 s`, `3 min 5 s`, `2 h 4 min`."""
+    """A duration for people: `0.42 s`, `3 min 5 s`, `3 h`, `2 d 4 h`."""
     if seconds is None:
         return "-"
     if seconds < 60:
         return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.0f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min"
-    return f"{hours // 24} d {hours % 24} h"
+    parts: list[str] = []
+    rest = round(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count} {unit}")
+    return " ".join(parts[:2])
 
 
 def number(value: Any) -> str:

@@ -17,7 +17,7 @@ from engine.web.timerange import zone
 from tests.web.conftest import BRUTE_FORCE, EACH_FAILURE, Site, screenshot, wait_until
 
 WIDE = {"width": 1280, "height": 900}
-NARROW = {"width": 390, "height": 844}
+NARROW = {"width": 320, "height": 740}
 TIMEOUT = 20_000
 
 

@@ -114,4 +114,4 @@ def test_the_timeline_fragment_shows_the_jobs_results_and_events(signed_in: Web)
     html = signed_in.get(f"/jobs/{job_id}/timeline").text
     assert html.count('data-severity="high"') >= 1 and 'data-severity="low"' in html
     assert "220 results" in html and "matched events" in html
-    assert "buckets of 3 h 0 min" in html
+    assert "buckets of 3 h" in html
