@@ -10,7 +10,6 @@ message on the page.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlencode
@@ -23,6 +22,7 @@ from engine.errors import ConflictError, QuerySyntaxError
 from engine.query import parse
 from engine.store.jobs import ACTIVE, CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, Posting, Viewing, safe_next
+from engine.web.lists import page_of, paged
 from engine.web.render import page
 from engine.web.rules import service_of
 
@@ -87,11 +87,6 @@ def job_rows(records: list[JobRecord], counts: dict[str, dict[str, int]]) -> lis
     return [JobRow(record, counts.get(record.id, {})) for record in records]
 
 
-def page_of(text: str) -> int:
-    """A 1-based page number from a query parameter (1 when it is not one)."""
-    return int(text) if text.isdigit() and int(text) > 0 else 1
-
-
 @router.get("/jobs")
 def job_list(
     request: Request,
@@ -120,24 +115,24 @@ def job_list(
         records = [job for job in records if job.status == filters.status]
     if filters.rule:
         records = [job for job in records if job.created_from_rule_id == filters.rule]
-    pages = max(1, math.ceil(len(records) / PAGE_SIZE))
-    number = min(filters.page, pages)
-    shown = records[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    rows = job_rows(shown, service.jobs.severity_counts([job.id for job in shown]))
+    shown = paged(records, filters.page, PAGE_SIZE)
+    rows = job_rows(shown.items, service.jobs.severity_counts([job.id for job in shown.items]))
     context = {
         "rows": rows,
         "filters": filters,
         "statuses": STATUSES,
         "rule_ids": sorted({job.created_from_rule_id for job in every if job.created_from_rule_id}),
-        "matching": len(records),
+        "shown": shown,
         "total": len(every),
-        "page_number": number,
-        "pages": pages,
         "query_error": query_error,
         "live": any(row.active for row in rows),
         "can_write": viewer.can(RULES_WRITE),
     }
     return page(request, "jobs.html", context, viewer=viewer)
+
+
+def _back(back: str, job_id: str) -> RedirectResponse:
+    return RedirectResponse(safe_next(back or f"/jobs/{job_id}"), status_code=303)
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -147,33 +142,30 @@ def cancel_job(
     """Cancel a pending or running job (the results found so far are kept)."""
     viewer.require(RULES_WRITE)
     service = service_of(request)
-    record = service.get(job_id)
+    name = service.get(job_id).name
     try:
         service.cancel(job_id)
-        viewer.session.flash(f"Cancelled the job {record.name!r}.", "success")
     except ConflictError:
-        viewer.session.flash(
-            f"The job {record.name!r} had already finished ({service.get(job_id).status}).",
-            "error",
-        )
-    return RedirectResponse(safe_next(back or f"/jobs/{job_id}"), status_code=303)
+        status = service.get(job_id).status
+        viewer.session.flash(f"The job {name!r} had already finished ({status}).", "error")
+        return _back(back, job_id)
+    viewer.session.flash(f"Cancelled the job {name!r}.", "success")
+    return _back(back, job_id)
 
 
 @router.post("/jobs/{job_id}/delete")
 def delete_job(
     request: Request, viewer: Posting, job_id: str, back: Annotated[str, Form()] = ""
 ) -> Response:
-    """Delete a finished job and its results."""
+    """Delete a finished job and its results (back to the list when `back` was its page)."""
     viewer.require(RULES_WRITE)
     service = service_of(request)
     record = service.get(job_id)
     try:
         service.delete(job_id)
     except ConflictError:
-        viewer.session.flash(
-            f"The job {record.name!r} is {record.status}: cancel it before deleting it.", "error"
-        )
-        return RedirectResponse(safe_next(back or f"/jobs/{job_id}"), status_code=303)
+        message = f"The job {record.name!r} is {record.status}: cancel it before deleting it."
+        viewer.session.flash(message, "error")
+        return _back(back, job_id)
     viewer.session.flash(f"Deleted the job {record.name!r} and its results.", "success")
-    target = back if back and not back.startswith(f"/jobs/{job_id}") else "/jobs"
-    return RedirectResponse(safe_next(target), status_code=303)
+    return _back("/jobs" if not back or back.startswith(f"/jobs/{job_id}") else back, job_id)

@@ -10,7 +10,6 @@ large job never loads whole documents.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,14 +20,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from engine.api.filters import select_signals
-from engine.api.paging import Listed
-from engine.errors import HindsightError, QuerySyntaxError
+from engine.errors import HindsightError
 from engine.jobs.service import JobService
-from engine.query import parse
 from engine.store.jobs import JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, SIGNALS_WRITE, Viewing
-from engine.web.jobs import JobRow, page_of
+from engine.web.jobs import JobRow
+from engine.web.lists import Paged, filter_searchable, page_of, paged
 from engine.web.matched import matched_event_counts
 from engine.web.render import SEVERITIES, page, parse_iso, render_fragment
 from engine.web.rules import service_of
@@ -107,18 +104,15 @@ def sort_rows(rows: list[ResultRow], sort: str) -> list[ResultRow]:
 class ResultPage:
     """The results list's page and the parameters that made it."""
 
-    rows: list[ResultRow]
-    total: int
-    matching: int
+    shown: Paged[ResultRow]
+    total: int  # every result of the job
     sort: str
     q: str
-    page: int
-    pages: int
     query_error: str = ""
 
     def link(self, **changes: str | int) -> str:
         """The panel's query string with `changes`."""
-        values: dict[str, str | int] = {"sort": self.sort, "q": self.q, "page": self.page}
+        values: dict[str, str | int] = {"sort": self.sort, "q": self.q, "page": self.shown.number}
         values.update(changes)
         kept = {k: v for k, v in values.items() if v not in ("", 1) and v != DEFAULT_SORT}
         return urlencode(kept)
@@ -137,20 +131,10 @@ class ResultPage:
 def result_page(service: JobService, job_id: str, *, sort: str, q: str, number: int) -> ResultPage:
     """The results of a job, filtered by `q` (the query language), sorted and paged."""
     searchable = service.jobs.searchable(job_id)
-    total = len(searchable)
-    query_error = ""
-    if q:
-        try:
-            parse(q)
-            items = [Listed(ts, item_id, event) for ts, item_id, event in searchable]
-            searchable = [(i.timestamp_ms, i.id, i.document) for i in select_signals(q, items)]
-        except QuerySyntaxError as exc:
-            query_error = exc.render()
-    rows = sort_rows([ResultRow.of(*item) for item in searchable], sort or DEFAULT_SORT)
-    pages = max(1, math.ceil(len(rows) / RESULTS_PER_PAGE))
-    number = min(number, pages)
-    shown = rows[(number - 1) * RESULTS_PER_PAGE : number * RESULTS_PER_PAGE]
-    return ResultPage(shown, total, len(rows), sort or DEFAULT_SORT, q, number, pages, query_error)
+    selected, query_error = filter_searchable(q, searchable)
+    rows = sort_rows([ResultRow.of(*item) for item in selected], sort or DEFAULT_SORT)
+    shown = paged(rows, number, RESULTS_PER_PAGE)
+    return ResultPage(shown, len(searchable), sort or DEFAULT_SORT, q, query_error)
 
 
 @router.get("/jobs/{job_id}")

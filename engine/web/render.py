@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from engine.web.access import Viewer
 from engine.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
@@ -182,8 +182,3 @@ def page(
         **(context or {}),
     }
     return HTMLResponse(render_fragment(name, values), status_code=status)
-
-
-def escape_text(text: str) -> Markup:
-    """Text escaped for HTML (for messages built in Python)."""
-    return escape(text)

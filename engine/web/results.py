@@ -8,6 +8,7 @@ signal. The dialog is a `<dialog>` opened by script; without scripts the same fo
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -15,11 +16,12 @@ from fastapi.responses import RedirectResponse
 
 from engine.api.models import ConvertRequest
 from engine.errors import InvalidRequestError, NotFoundError
-from engine.store.jobs import ResultRecord
+from engine.jobs.service import JobService
+from engine.store.jobs import JobRecord, ResultRecord
 from engine.web.access import RULES_READ, SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing
 from engine.web.access import safe_next as local_path
-from engine.web.jobs import page_of
-from engine.web.matched import matched_logs, result_window
+from engine.web.lists import Paged, page_of
+from engine.web.matched import MatchedLogs, matched_logs, result_window
 from engine.web.render import page, unwrap_message
 from engine.web.rules import service_of
 from engine.web.runs import recipients
@@ -56,8 +58,7 @@ def result_page(
     result = service.result(result_id)
     job = service.jobs.get(result.job_id)
     number = page_of(logs_page)
-    offset = (number - 1) * LOGS_PER_PAGE
-    logs = matched_logs(service, job, result, offset=offset, limit=LOGS_PER_PAGE) if job else None
+    logs, shown = _logs_page(service, job, result, number) if job else (None, None)
     inner = result.document["attributes"]["attributes"]
     first, last = result_window(result)
     signal = service.signals.get(result.signal_id) if result.signal_id else None
@@ -69,8 +70,7 @@ def result_page(
         "first_ms": first,
         "last_ms": last,
         "logs": logs,
-        "logs_page": number,
-        "logs_pages": max(1, -(-logs.total // LOGS_PER_PAGE)) if logs else 1,
+        "shown": shown,
         "samples": inner.get("samples") or [],
         "signal": signal,
         "flatten": flatten,
@@ -80,6 +80,19 @@ def result_page(
         "message": unwrap_message(str(result.document["attributes"].get("message") or "")),
     }
     return page(request, "result.html", context, viewer=viewer)
+
+
+def _logs_page(
+    service: JobService, job: JobRecord, result: ResultRecord, number: int
+) -> tuple[MatchedLogs, Paged[dict[str, Any]]]:
+    """A page of matched logs (the last one when `number` is past it)."""
+    logs = matched_logs(
+        service, job, result, offset=(number - 1) * LOGS_PER_PAGE, limit=LOGS_PER_PAGE
+    )
+    pages = max(1, math.ceil(logs.total / LOGS_PER_PAGE))
+    if number > pages and logs.total:
+        return _logs_page(service, job, result, pages)
+    return logs, Paged(logs.logs, number, pages, logs.total)
 
 
 def _selected(request: Request, ids: list[str]) -> list[ResultRecord]:

@@ -8,7 +8,6 @@ server again every second.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -17,13 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from engine.api.filters import select_signals
-from engine.api.paging import Listed
-from engine.errors import NotFoundError, QuerySyntaxError
-from engine.query import parse
+from engine.errors import NotFoundError
 from engine.store.signals import DeliveryRecord, SignalRecord
 from engine.web.access import SIGNALS_READ, Viewing
-from engine.web.jobs import page_of
+from engine.web.lists import filter_searchable, page_of, paged
 from engine.web.render import SEVERITIES, page, parse_iso, render_fragment, unwrap_message
 from engine.web.rules import service_of
 
@@ -110,35 +106,23 @@ def signal_list(
     viewer.require(SIGNALS_READ)
     service = service_of(request)
     searchable = service.signals.searchable()
-    total = len(searchable)
-    query_error = ""
-    if q.strip():
-        try:
-            parse(q)
-            items = [Listed(ts, item_id, event) for ts, item_id, event in searchable]
-            searchable = [(i.timestamp_ms, i.id, i.document) for i in select_signals(q, items)]
-        except QuerySyntaxError as exc:
-            query_error = exc.render()
-    rows = [SignalRow.of(*item) for item in searchable]
+    selected, query_error = filter_searchable(q, searchable)
+    rows = [SignalRow.of(*item) for item in selected]
     if severity in SEVERITIES:
         rows = [row for row in rows if row.severity == severity]
     rows.sort(key=lambda row: (row.converted_ms or 0, row.timestamp_ms, row.id), reverse=True)
-    pages = max(1, math.ceil(len(rows) / SIGNALS_PER_PAGE))
-    number = min(page_of(page_number), pages)
-    shown = rows[(number - 1) * SIGNALS_PER_PAGE : number * SIGNALS_PER_PAGE]
+    shown = paged(rows, page_of(page_number), SIGNALS_PER_PAGE)
     outcomes = {
-        row.id: group_deliveries([], service.signals.deliveries(signal_id=row.id)) for row in shown
+        row.id: group_deliveries([], service.signals.deliveries(signal_id=row.id))
+        for row in shown.items
     }
     context = {
-        "rows": shown,
+        "shown": shown,
         "outcomes": outcomes,
-        "total": total,
-        "matching": len(rows),
+        "total": len(searchable),
         "severity": severity,
         "q": q,
         "query_error": query_error,
-        "page_number": number,
-        "pages": pages,
         "link": lambda **changes: urlencode(
             {k: v for k, v in {"severity": severity, "q": q, **changes}.items() if v}
         ),

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,6 @@ class Web:
     keys: KeyStore
     pair: KeyPair | None = None
     token: str = ""
-    history: list[str] = field(default_factory=list)
 
     def browser(self) -> Web:
         """Another browser (its own cookies) on the same server."""

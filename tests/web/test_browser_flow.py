@@ -186,7 +186,8 @@ def test_every_page_fits_a_narrow_window(browser: Any, site: Site) -> None:
     context = browser.new_context(viewport=NARROW, timezone_id="Europe/Paris")
     page = context.new_page()
     site.sign_in(page)
-    job = site.service.jobs.all()[0].id if site.service.jobs.all() else None
+    ran = [job.id for job in site.service.jobs.all() if job.created_from_rule_id == BRUTE_FORCE]
+    job = ran[-1] if ran else None  # the seed flow's job, when it ran first
     result = (
         site.service.jobs.results(job)[0].id if job and site.service.jobs.results(job) else None
     )
