@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "artifacts" / "screenshots"  # written by the browser tests (tests/web)
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 
@@ -74,3 +75,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return template.format(database=name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the browser tests left their screenshots."""
+    if any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")

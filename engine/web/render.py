@@ -173,11 +173,12 @@ def page(
 ) -> HTMLResponse:
     """An HTML page: `templates/<name>` with the viewer, CSRF token and flash messages."""
     session = session or (viewer.session if viewer else None)
+    partial = request.headers.get("HX-Request") == "true"  # htmx keeps a part: flashes wait
     values: dict[str, Any] = {
         "request": request,
         "viewer": viewer,
         "csrf_token": session.csrf_token if session else "",
-        "flashes": session.take_flashes() if session else [],
+        "flashes": session.take_flashes() if session and not partial else [],
         "path": request.url.path,
         **(context or {}),
     }

@@ -28,6 +28,7 @@ from engine.jobs.service import JobService
 from engine.jobs.settings import ServerSettings, load_settings
 from engine.store.keys import SCOPES, KeyPair, KeyStore
 from engine.web import create_server_app
+from tests.conftest import SCREENSHOTS
 from tests.live import LiveServer, Receiver, live_server, webhook_receiver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,7 +171,6 @@ def signed_in(web: Web) -> Web:
 
 # --- the real browser -------------------------------------------------------------------------
 
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -218,12 +218,6 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     return target
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say where the browser tests' screenshots are."""
-    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
-        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
-
-
 @dataclass
 class Site:
     """A live `hindsight serve` (API and pages) for the browser, with a webhook receiver."""
@@ -269,3 +263,11 @@ def wait_until(page: Any, expression: str, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s: {expression}")
         page.wait_for_timeout(50)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    """One server per module, signed in with every scope (for tests that change nothing)."""
+    with serve_web(tmp_path_factory.mktemp("shared")) as client:
+        client.sign_in()
+        yield client

@@ -132,9 +132,11 @@ POSTS = [
 @pytest.mark.parametrize(("path", "data"), POSTS, ids=[path for path, _ in POSTS])
 @pytest.mark.parametrize("token", ["missing", "wrong", "another-session"])
 def test_every_form_refuses_a_post_without_the_session_token(
-    signed_in: Web, path: str, data: dict[str, str], token: str
+    shared: Web, path: str, data: dict[str, str], token: str
 ) -> None:
-    other = signed_in.browser()
+    signed_in = shared.browser()
+    signed_in.sign_in()
+    other = shared.browser()
     other.sign_in(name="mallory")
     tokens = {"missing": None, "wrong": "x" * 43, "another-session": other.token}
     body = dict(data)

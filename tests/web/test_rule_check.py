@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,16 +41,16 @@ def _selected(text: str, start: int | None, end: int | None) -> str:
     return text[_code_points(text, start) : _code_points(text, end)]
 
 
-def test_a_valid_rule_passes(signed_in: Web) -> None:
-    check = check_rule_text(signed_in.service, json.dumps(EACH_FAILURE, indent=2))
+def test_a_valid_rule_passes(shared: Web) -> None:
+    check = check_rule_text(shared.service, json.dumps(EACH_FAILURE, indent=2))
     assert check.ok and check.summary == "1 query, 2 cases"
 
 
 @pytest.mark.parametrize("query", BAD_QUERIES)
 def test_a_query_error_carries_the_clis_caret_message(
-    signed_in: Web, query: str, capsys: pytest.CaptureFixture[str]
+    shared: Web, query: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    check = check_rule_text(signed_in.service, json.dumps(_rule(query), indent=2))
+    check = check_rule_text(shared.service, json.dumps(_rule(query), indent=2))
     (problem,) = check.problems
     assert main(["search", query, "--archive", str(SAMPLE_ARCHIVE)]) == 2
     printed = capsys.readouterr().err
@@ -61,9 +60,9 @@ def test_a_query_error_carries_the_clis_caret_message(
 
 
 @pytest.mark.parametrize("query", BAD_QUERIES)
-def test_a_query_error_selects_the_offending_character(signed_in: Web, query: str) -> None:
+def test_a_query_error_selects_the_offending_character(shared: Web, query: str) -> None:
     text = json.dumps(_rule(query), indent=2)
-    (problem,) = check_rule_text(signed_in.service, text).problems
+    (problem,) = check_rule_text(shared.service, text).problems
     with pytest.raises(QuerySyntaxError) as raised:
         parse(query)
     error = raised.value
@@ -81,11 +80,11 @@ def test_a_query_error_selects_the_offending_character(signed_in: Web, query: st
     indent=st.sampled_from([None, 2, 4]),
 )
 def test_the_selection_survives_escapes_and_wide_characters(
-    signed_in: Web, prefix: str, ascii_only: bool, indent: int | None
+    shared: Web, prefix: str, ascii_only: bool, indent: int | None
 ) -> None:
     query = f'@msg:"{prefix.replace(chr(92), "").replace(chr(34), "")}" AND ('
     text = json.dumps(_rule(query), indent=indent, ensure_ascii=ascii_only)
-    problem = next(p for p in check_rule_text(signed_in.service, text).problems if p.caret)
+    problem = next(p for p in check_rule_text(shared.service, text).problems if p.caret)
     assert json.loads(f'"{_selected(text, problem.start, problem.end)}"') == "("
 
 
@@ -94,9 +93,9 @@ def test_the_selection_survives_escapes_and_wide_characters(
     [('{"name": "x",\n  "queries": [}', 2, 15), ("{\n\n  oops", 3, 3), ("", 1, 1)],
 )
 def test_a_json_error_points_at_its_character(
-    signed_in: Web, text: str, line: int, column: int
+    shared: Web, text: str, line: int, column: int
 ) -> None:
-    (problem,) = check_rule_text(signed_in.service, text).problems
+    (problem,) = check_rule_text(shared.service, text).problems
     assert problem.path == "(JSON)"
     assert f"line {line}, column {column}" in problem.message
     assert problem.caret is not None and problem.caret.endswith("^")
@@ -104,15 +103,15 @@ def test_a_json_error_points_at_its_character(
     assert (problem.start, problem.end) == (position, position + 1)
 
 
-def test_problems_are_those_the_rules_api_answers(signed_in: Web) -> None:
+def test_problems_are_those_the_rules_api_answers(shared: Web) -> None:
     bad = _rule(
         "source:okta AND",
         cases=[{"status": "urgent", "condition": "nope > 1"}],
         options={"evaluationWindow": 3600, "keepAlive": 60},
     )
-    check = check_rule_text(signed_in.service, json.dumps(bad))
-    response = signed_in.client.post(
-        "/api/v2/security_monitoring/rules", json=bad, headers=signed_in.api_headers()
+    check = check_rule_text(shared.service, json.dumps(bad))
+    response = shared.client.post(
+        "/api/v2/security_monitoring/rules", json=bad, headers=shared.api_headers()
     )
     assert response.status_code == 400
     assert response.json()["errors"] == [
@@ -122,19 +121,17 @@ def test_problems_are_those_the_rules_api_answers(signed_in: Web) -> None:
     assert len(check.problems) >= 3
 
 
-def test_a_non_query_problem_selects_the_whole_value(signed_in: Web) -> None:
+def test_a_non_query_problem_selects_the_whole_value(shared: Web) -> None:
     text = json.dumps(_rule("source:okta", cases=[{"status": "urgent", "condition": "a > 1"}]))
-    problem = next(
-        p for p in check_rule_text(signed_in.service, text).problems if "status" in p.path
-    )
+    problem = next(p for p in check_rule_text(shared.service, text).problems if "status" in p.path)
     assert _selected(text, problem.start, problem.end) == '"urgent"'
 
 
-def test_the_validation_fragment_answers_as_you_type(signed_in: Web) -> None:
-    fragment = signed_in.post("/rules/validate", {"rule": json.dumps(_rule("a:b AND"))}).text
+def test_the_validation_fragment_answers_as_you_type(shared: Web) -> None:
+    fragment = shared.post("/rules/validate", {"rule": json.dumps(_rule("a:b AND"))}).text
     assert "dangling operator" in fragment and 'class="caret"' in fragment
     assert "Show in editor" in fragment and "data-start=" in fragment
-    valid = signed_in.post("/rules/validate", {"rule": json.dumps(EACH_FAILURE)}).text
+    valid = shared.post("/rules/validate", {"rule": json.dumps(EACH_FAILURE)}).text
     assert "Valid rule" in valid
 
 
@@ -186,6 +183,6 @@ def test_path_parts_reads_the_validation_paths() -> None:
     assert path_parts("") is None
 
 
-def test_the_checks_do_not_touch_the_store(signed_in: Web, tmp_path: Path) -> None:
-    check_rule_text(signed_in.service, json.dumps(EACH_FAILURE))
-    assert signed_in.service.rules.all() == []
+def test_the_checks_do_not_touch_the_store(shared: Web) -> None:
+    check_rule_text(shared.service, json.dumps(EACH_FAILURE))
+    assert shared.service.rules.all() == []
