@@ -19,9 +19,10 @@ from fastapi.responses import RedirectResponse
 
 from engine.api.filters import select_jobs
 from engine.errors import ConflictError, QuerySyntaxError
+from engine.jobs.service import JobService
 from engine.query import parse
 from engine.store.jobs import ACTIVE, CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, JobRecord
-from engine.web.access import RULES_READ, RULES_WRITE, Posting, Viewing, safe_next
+from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, Posting, Viewing, safe_next
 from engine.web.lists import page_of, paged
 from engine.web.render import page
 from engine.web.rules import service_of
@@ -38,6 +39,7 @@ class JobRow:
 
     record: JobRecord
     counts: dict[str, int] = field(default_factory=dict)
+    counted: bool = True  # False: the key may not read results (no counts shown)
 
     @property
     def active(self) -> bool:
@@ -82,9 +84,10 @@ class JobFilters:
         return urlencode(kept)
 
 
-def job_rows(records: list[JobRecord], counts: dict[str, dict[str, int]]) -> list[JobRow]:
-    """Rows of `records` with their counts."""
-    return [JobRow(record, counts.get(record.id, {})) for record in records]
+def job_rows(service: JobService, records: list[JobRecord], *, counted: bool) -> list[JobRow]:
+    """Rows of `records`, with their result counts when the key may read results."""
+    counts = service.jobs.severity_counts([record.id for record in records]) if counted else {}
+    return [JobRow(record, counts.get(record.id, {}), counted) for record in records]
 
 
 @router.get("/jobs")
@@ -116,7 +119,7 @@ def job_list(
     if filters.rule:
         records = [job for job in records if job.created_from_rule_id == filters.rule]
     shown = paged(records, filters.page, PAGE_SIZE)
-    rows = job_rows(shown.items, service.jobs.severity_counts([job.id for job in shown.items]))
+    rows = job_rows(service, shown.items, counted=viewer.can(SIGNALS_READ))
     context = {
         "rows": rows,
         "filters": filters,

@@ -24,7 +24,7 @@ from engine.errors import HindsightError
 from engine.jobs.service import JobService
 from engine.store.jobs import JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, SIGNALS_WRITE, Viewing
-from engine.web.jobs import JobRow
+from engine.web.jobs import job_rows
 from engine.web.lists import Paged, filter_searchable, page_of, paged
 from engine.web.matched import matched_event_counts
 from engine.web.render import SEVERITIES, page, parse_iso, render_fragment
@@ -158,7 +158,7 @@ def job_panel(
     )
     context = {
         "job": record,
-        "row": JobRow(record, service.jobs.severity_counts([job_id]).get(job_id, {})),
+        "row": job_rows(service, [record], counted=can_results)[0],
         "stats": record.statistics or {},
         "deliveries": service.signals.deliveries(job_id=job_id),
         "results": results,
@@ -176,7 +176,7 @@ def job_live(request: Request, viewer: Viewing, job_id: str) -> HTMLResponse:
     viewer.require(RULES_READ)
     service = service_of(request)
     record = service.get(job_id)
-    row = JobRow(record, service.jobs.severity_counts([job_id]).get(job_id, {}))
+    (row,) = job_rows(service, [record], counted=viewer.can(SIGNALS_READ))
     body = render_fragment("panel_live.html", {"job": record, "row": row})
     headers = {} if row.active else {"HX-Refresh": "true"}
     return HTMLResponse(body, headers=headers)

@@ -115,7 +115,7 @@ def _convert_page(
     if len(chosen) == 1:
         message = unwrap_message(str(chosen[0].document["attributes"].get("message") or ""))
     context = {
-        "chosen": chosen,
+        "chosen": chosen if viewer.can(SIGNALS_READ) else [],
         "back": local_path(back),
         "error": error,
         "values": values or {"severity": "medium", "notifications": "", "message": message},
@@ -133,6 +133,7 @@ def convert_form(
 ) -> Response:
     """The conversion form as a page (the dialog's form, when scripts are off)."""
     viewer.require(SIGNALS_WRITE)
+    viewer.require(SIGNALS_READ)  # it shows the results
     return _convert_page(request, viewer, list(result or []), back)
 
 

@@ -207,5 +207,7 @@ def test_a_key_without_the_results_scope_sees_the_job_but_not_its_results(web: W
     web.sign_in(RULES_READ, name="rules-only")
     text = web.get(f"/jobs/{job}").text
     assert "lacks the scope <code>security_monitoring_signals_read</code>" in text
-    assert "data-result-id" not in text
+    assert "data-result-id" not in text and "1 medium" not in text
+    assert "1 medium" not in web.get("/jobs").text  # no result counts either
+    assert "1 medium" in admin.get("/jobs").text
     assert web.get("/signals").status_code == 403
