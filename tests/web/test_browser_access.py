@@ -18,6 +18,9 @@ from tests.web.conftest import BRUTE_FORCE, Site, screenshot, wait_until
 
 TIMEOUT = 20_000
 
+#: One worker runs the whole module: one live server and one chromium for all its tests.
+pytestmark = pytest.mark.xdist_group("browser-access")
+
 
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
