@@ -95,6 +95,7 @@ def create_web_app(service: JobService, keys_store: KeyStore) -> FastAPI:
     web.state.service = service
     web.state.keys = keys_store
     web.state.sessions = SessionStore()
+    web.state.event_counts = panel.EventCounts()
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @web.get("/", include_in_schema=False)

@@ -206,9 +206,6 @@ class EventCounts:
         return counts
 
 
-_EVENT_COUNTS = EventCounts()
-
-
 @router.get("/jobs/{job_id}/timeline")
 def job_timeline(request: Request, viewer: Viewing, job_id: str) -> HTMLResponse:
     """The timeline chart of a job (an HTML fragment)."""
@@ -225,7 +222,9 @@ def job_timeline(request: Request, viewer: Viewing, job_id: str) -> HTMLResponse
     error = ""
     events: list[int] | None = None
     try:
-        events = _EVENT_COUNTS.get(service, record, draft.bucket_ms, len(draft.results))
+        cache = request.app.state.event_counts
+        assert isinstance(cache, EventCounts)
+        events = cache.get(service, record, draft.bucket_ms, len(draft.results))
     except HindsightError as exc:
         error = f"Matched events could not be counted: {exc}"
     chart = Timeline.build(record.from_ms, record.to_ms, results, events, bucket_ms=draft.bucket_ms)

@@ -18,7 +18,7 @@ from engine.api.models import ConvertRequest
 from engine.errors import InvalidRequestError, NotFoundError
 from engine.jobs.service import JobService
 from engine.store.jobs import JobRecord, ResultRecord
-from engine.web.access import RULES_READ, SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing
+from engine.web.access import SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing
 from engine.web.access import safe_next as local_path
 from engine.web.lists import Paged, page_of
 from engine.web.matched import MatchedLogs, matched_logs, result_window
@@ -75,7 +75,6 @@ def result_page(
         "signal": signal,
         "flatten": flatten,
         "can_convert": viewer.can(SIGNALS_WRITE) and signal is None,
-        "can_read_jobs": viewer.can(RULES_READ),
         "webhooks": sorted(service.settings.notifications.webhooks),
         "message": unwrap_message(str(result.document["attributes"].get("message") or "")),
     }

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from engine.errors import NotFoundError
 from engine.jobs.service import JobService
-from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, Posting, Viewing
+from engine.web.access import RULES_READ, RULES_WRITE, Posting, Viewing
 from engine.web.render import SEVERITIES, page
 
 router = APIRouter(include_in_schema=False)
@@ -190,7 +190,6 @@ def rule_page(request: Request, viewer: Viewing, rule_id: str) -> Response:
         "options": options,
         "jobs": jobs,
         "can_write": viewer.can(RULES_WRITE),
-        "can_read_results": viewer.can(SIGNALS_READ),
     }
     return page(request, "rule.html", context, viewer=viewer)
 

@@ -283,3 +283,16 @@ def test_times_are_utc_in_the_html_and_iso_for_the_browser(signed_in: Web) -> No
     created = signed_in.service.get(job_id).created_us // 1000
     stamp = datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     assert f'<time datetime="{stamp}' in html
+
+
+def test_run_again_fills_the_form_in_from_the_earlier_job(signed_in: Web) -> None:
+    rule = "web-server-errors"
+    job_id = signed_in.run(rule, case="1", notifications="@webhook-soc")
+    html = signed_in.get(f"/rules/{rule}/run?job={job_id}").text
+    assert re.search(r'<option value="1"\s+selected>', html)
+    assert 'value="custom" checked' in html
+    assert 'name="start" value="2024-03-04T00:00"' in html
+    assert 'name="end" value="2024-03-10T23:56"' in html
+    assert 'name="notifications" value="@webhook-soc"' in html
+    other = signed_in.get(f"/rules/{BRUTE_FORCE}/run?job={job_id}").text  # not this rule's job
+    assert 'value="span" checked' in other
