@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
-SCREENSHOTS = REPO / "artifacts" / "screenshots"  # written by the browser tests (tests/web)
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 
@@ -75,6 +74,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return template.format(database=name)
+
+
+#: Where the browser tests (tests/web) write their screenshots.
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
