@@ -1,1 +1,2 @@
-"""The bundled sample logs: a seeded generator (generate.py) and the archive it produced."""
+"""The bundled sample logs: a seeded generator (`generator/`, run by `generate.py`) and the
+archive it produced."""

@@ -1,4 +1,4 @@
-"""Shared fixtures: where the corpus lives and small event factories."""
+"""Shared fixtures: the public corpus (see tests/corpus.py) and a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,16 +13,26 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
+from tests.corpus import MARKER, REPO, require_corpus
+
+__all__ = ["REPO"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}: the stand-in parameter of a corpus test when the corpus is absent"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker(MARKER) is not None:
+        require_corpus()
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    """The real public corpus beside the project (`../shared/corpus`)."""
-    assert CORPUS.is_dir(), f"the corpus is expected at {CORPUS}"
-    return CORPUS
+    """The public corpus folder (`HINDSIGHT_CORPUS`; see tests/corpus.py)."""
+    return require_corpus()
 
 
 # --- a throwaway PostgreSQL server (Unix socket only) for the store and service tests -----

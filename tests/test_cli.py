@@ -176,7 +176,7 @@ def test_missing_archive_is_a_user_error(
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_unsupported_rule_exits_1_and_names_it(
+def test_unsupported_rule_exits_2_and_names_it(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     correlation = tmp_path / "corr.json"
@@ -192,5 +192,241 @@ def test_unsupported_rule_exits_1_and_names_it(
             }
         )
     )
-    assert main(["run", str(correlation), "--archive", str(archive)]) == 1
-    assert "unsupported rule type signal_correlation" in capsys.readouterr().err
+    assert main(["run", str(correlation), "--archive", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert f"skipped {correlation}: unsupported rule type signal_correlation" in err
+
+
+# --- search by id, columns, CloudTrail without a message --------------------------------------
+
+
+def test_search_by_id(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "*", "--archive", str(archive), "--format", "jsonl"]) == 0
+    users = {
+        log["id"]: log["attributes"]["usr"]["id"]
+        for log in map(json.loads, capsys.readouterr().out.splitlines())
+    }
+    alice = next(i for i, user in users.items() if user == "alice")
+    bob = next(i for i, user in users.items() if user == "bob")
+    args = ["search", "--archive", str(archive), "--id", bob, "--id", alice]
+    assert main([*args, "--format", "jsonl"]) == 0
+    found = [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(found) == sorted([alice, bob])
+    assert main([*args, "--count"]) == 0
+    assert capsys.readouterr().out.strip() == "2"
+    assert main([*args, "@usr.id:bob", "--format", "jsonl"]) == 0  # the query narrows the ids
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [bob]
+
+
+def test_search_needs_a_query_or_an_id(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--archive", str(archive)]) == 2
+    assert "give a QUERY, or --id ID" in capsys.readouterr().err
+
+
+def test_no_results_for_an_id_tag_query_suggests_id(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "id:h123", "--archive", str(archive)]) == 0
+    captured = capsys.readouterr()
+    assert "0 event(s)" in captured.out
+    assert "note: `id:` in a query names a tag (id:value), not the log's id" in captured.err
+    assert "use --id h123" in captured.err
+    assert main(["search", "@usr.id:nobody", "--archive", str(archive)]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
+@pytest.fixture
+def trail_archive(tmp_path: Path) -> Path:
+    stratus = Path(__file__).parent / "fixtures" / "stratus"
+    root = tmp_path / "trail"
+    assert (
+        main(
+            [
+                "ingest",
+                str(stratus / "aws.defense-evasion.cloudtrail-stop.json"),
+                "--archive",
+                str(root),
+            ]
+        )
+        == 0
+    )
+    return root
+
+
+def test_search_shows_what_identifies_an_event_without_a_message(
+    trail_archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["search", "source:cloudtrail", "--archive", str(trail_archive)]) == 0
+    out = capsys.readouterr().out
+    arn = "arn:aws:iam::143434273843:user/christophe"
+    assert f"@evt.name:StopLogging @userIdentity.arn:{arn}" in out
+
+
+def test_search_columns(trail_archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    args = ["search", "*", "--archive", str(trail_archive)]
+    assert main([*args, "--columns", "timestamp,@evt.name,@network.client.ip"]) == 0
+    header, row = [
+        line for line in capsys.readouterr().out.splitlines() if "┃" in line or "│" in line
+    ][:2]
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == [
+        "timestamp",
+        "@evt.name",
+        "@network.client.ip",
+    ]
+    assert "StopLogging" in row and "message" not in header
+    assert main([*args, "--columns", "@evt.name,tags", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "@evt.name,tags",
+        'StopLogging,"account:143434273843,region:apiso-centralnorth-2r"',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(["--columns", "@evt.nam"], "--columns: no field @evt.nam", id="unknown"),
+        pytest.param(
+            ["--columns", "@evt.name", "--format", "jsonl"], "--columns applies to", id="jsonl"
+        ),
+    ],
+)
+def test_search_columns_user_errors(
+    trail_archive: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["search", "*", "--archive", str(trail_archive), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+# --- run: skipped rules, exit statuses, --rule ---------------------------------------------------
+
+CWS_RULE = {
+    "name": "cws",
+    "type": "workload_security",
+    "queries": [{"query": 'exec.file.name == "sh"'}],
+    "cases": [{"status": "low"}],
+    "options": {},
+    "message": "",
+}
+
+
+@pytest.fixture
+def mixed_rules(tmp_path: Path) -> Path:
+    """A library with two good rules, a CWS rule, a broken file and a new_value rule."""
+    folder = tmp_path / "library"
+    (folder / "auth").mkdir(parents=True)
+    (folder / "auth" / "alice.json").write_text(json.dumps(rule(name="failures", id="abc-111")))
+    quiet = rule(name="quiet", cases=[{"status": "low", "condition": "a > 100"}])
+    (folder / "auth" / "quiet.json").write_text(json.dumps(quiet))
+    (folder / "cws.json").write_text(json.dumps(CWS_RULE))
+    (folder / "broken.json").write_text('{"name": ')
+    learning = rule(name="learning")
+    learning["options"]["detectionMethod"] = "new_value"
+    learning["queries"][0] |= {
+        "aggregation": "new_value",
+        "metrics": ["@usr.id"],
+        "groupByFields": [],
+    }
+    learning["cases"] = [{"status": "info"}]
+    (folder / "learning.json").write_text(json.dumps(learning))
+    return folder
+
+
+def test_run_runs_every_valid_rule_and_reports_the_skipped(
+    archive: Path, mixed_rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(mixed_rules), "--archive", str(archive)]) == 2
+    captured = capsys.readouterr()
+    assert "failures" in captured.out and "@usr.id:alice" in captured.out
+    assert f"skipped {mixed_rules / 'broken.json'}: not valid JSON" in captured.err
+    assert (
+        f"skipped {mixed_rules / 'cws.json'}: type: unsupported rule type 'workload_security'"
+        in captured.err
+    )
+    assert (
+        f"skipped {mixed_rules / 'learning.json'}: detection method new_value is not supported yet"
+        in captured.err
+    )
+    assert "1 result(s) from 2 rule(s) over 6 events" in captured.err
+    assert "3 rule(s) skipped" in captured.err
+
+
+def test_run_strict_stops_at_a_rule_that_cannot_run(
+    archive: Path, mixed_rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(mixed_rules), "--archive", str(archive), "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "broken.json" in captured.err and "cws.json" in captured.err
+    (mixed_rules / "broken.json").unlink()
+    (mixed_rules / "cws.json").unlink()
+    assert main(["run", str(mixed_rules), "--archive", str(archive), "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        "rule 'learning' cannot run: detection method new_value is not supported yet"
+        in captured.err
+    )
+
+
+@pytest.mark.parametrize(
+    ("selector", "fail_on_results", "status"),
+    [
+        pytest.param("failures", False, 0, id="results-found"),
+        pytest.param("quiet", False, 0, id="no-results"),
+        pytest.param("failures", True, 1, id="results-found-fail-on-results"),
+        pytest.param("quiet", True, 0, id="no-results-fail-on-results"),
+    ],
+)
+def test_run_exit_status(
+    archive: Path, mixed_rules: Path, selector: str, fail_on_results: bool, status: int
+) -> None:
+    args = ["run", str(mixed_rules), "--archive", str(archive), "--rule", selector]
+    assert main([*args, *(["--fail-on-results"] if fail_on_results else [])]) == status
+
+
+@pytest.mark.parametrize(
+    ("selectors", "rules"),
+    [
+        pytest.param(["failures"], {"failures"}, id="name"),
+        pytest.param(["abc-111"], {"failures"}, id="id"),
+        pytest.param(["q*.json"], {"quiet"}, id="file-name-glob"),
+        pytest.param(["*/auth/*"], {"failures", "quiet"}, id="path-glob"),
+        pytest.param(["quiet", "failures"], {"failures", "quiet"}, id="repeated"),
+    ],
+)
+def test_run_selects_rules(
+    archive: Path,
+    mixed_rules: Path,
+    capsys: pytest.CaptureFixture[str],
+    selectors: list[str],
+    rules: set[str],
+) -> None:
+    chosen = [arg for selector in selectors for arg in ("--rule", selector)]
+    args = ["run", str(mixed_rules), "--archive", str(archive), "--format", "csv", *chosen]
+    assert main(args) == 0
+    summary = capsys.readouterr().err
+    assert f"from {len(rules)} rule(s)" in summary
+    assert {name for name in ("failures", "quiet", "learning") if f"│ {name} " in summary} == rules
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected", "unexpected"),
+    [
+        pytest.param("nope*", "--rule 'nope*' matches no rule", "skipped", id="matches-nothing"),
+        pytest.param("broken.json", "broken.json: not valid JSON", "cws.json", id="invalid-file"),
+    ],
+)
+def test_run_rule_selecting_nothing_or_an_invalid_file(
+    archive: Path,
+    mixed_rules: Path,
+    capsys: pytest.CaptureFixture[str],
+    selector: str,
+    expected: str,
+    unexpected: str,
+) -> None:
+    # a selector that matches nothing is a user error; a selected invalid file is reported
+    selectors = ["--rule", "failures", "--rule", selector]
+    assert main(["run", str(mixed_rules), "--archive", str(archive), *selectors]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and unexpected not in err and "Traceback" not in err

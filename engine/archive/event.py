@@ -1,9 +1,11 @@
 """The canonical log event (SPEC §1.1) and the normalisation every input goes through.
 
-A `LogEvent` is a plain dict with the reserved keys, a lower-cased `tags` list, epoch-millisecond
+A `LogEvent` is a dict with the reserved keys, a lower-cased `tags` list, epoch-millisecond
 `timestamp` and a nested `attributes` object. Every input format maps its records to this shape
 with `make_event`; `normalize_event` accepts a dict that is already (roughly) canonical, as users
-write them in tests and notebooks.
+write them in tests and notebooks. What `make_event` returns is an `EngineEvent` (a dict marked as
+already normalised), so events the engine built are not normalised twice; any other dict given to
+the engine is, whatever keys it carries.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import orjson
 
@@ -34,6 +36,15 @@ class LogEvent(TypedDict):
     trace_id: str | None
     tags: list[str]
     attributes: dict[str, Any]
+
+
+class EngineEvent(dict[str, Any]):
+    """A `LogEvent` built by `make_event`: already normalised, taken as it is."""
+
+
+def is_engine_event(value: object) -> bool:
+    """True for an event the engine built (`make_event`), which needs no normalising."""
+    return type(value) is EngineEvent
 
 
 class EventError(ValueError):
@@ -158,18 +169,21 @@ def make_event(
     if attributes is not None and not isinstance(attributes, Mapping):
         raise EventError(f"attributes must be an object, not {type(attributes).__name__}")
     status_text = _reserved_text(status)
-    event: LogEvent = {
-        "id": "",
-        "timestamp": parse_timestamp(timestamp),
-        "host": _reserved_text(host),
-        "service": _reserved_text(service),
-        "source": _reserved_text(source),
-        "status": status_text.lower() if status_text is not None else None,
-        "message": _reserved_text(message),
-        "trace_id": _reserved_text(trace_id),
-        "tags": normalize_tags(tags),
-        "attributes": dict(attributes) if attributes else {},
-    }
+    event = cast(
+        LogEvent,
+        EngineEvent(
+            id="",
+            timestamp=parse_timestamp(timestamp),
+            host=_reserved_text(host),
+            service=_reserved_text(service),
+            source=_reserved_text(source),
+            status=status_text.lower() if status_text is not None else None,
+            message=_reserved_text(message),
+            trace_id=_reserved_text(trace_id),
+            tags=normalize_tags(tags),
+            attributes=dict(attributes) if attributes else {},
+        ),
+    )
     event["id"] = _reserved_text(id) or event_id(event)
     return event
 

@@ -1,7 +1,14 @@
-"""`hindsight run`: detection rules over the archive, results and a per-rule summary."""
+"""`hindsight run`: detection rules over the archive, results and a per-rule summary.
+
+Every valid rule runs; a rule file that cannot be loaded, or a rule the engine cannot run (an
+unsupported type or detection method), is skipped and reported with its file and reason, unless
+`--strict`. The exit status tells the outcomes apart (`EXIT_*`, docs/cli.md).
+"""
 
 from __future__ import annotations
 
+import fnmatch
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -14,6 +21,7 @@ from rich.table import Table
 from engine.archive.event import format_timestamp
 from engine.archive.reader import open_archive
 from engine.cli.common import (
+    EXIT_USER_ERROR,
     archive_option,
     cli,
     end_option,
@@ -23,9 +31,24 @@ from engine.cli.common import (
     out_console,
     start_option,
 )
+from engine.errors import RuleValidationError
 from engine.jobs.run import JobRun, run
+from engine.rules.loader import RuleEntry, RuleSetValidationError, rule_entries
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+#: Exit statuses of `hindsight run` (user errors exit with `EXIT_USER_ERROR` too).
+EXIT_RAN = 0  # every selected rule ran, with or without results
+EXIT_RESULTS_FOUND = 1  # only with --fail-on-results: results were found
+EXIT_RULES_SKIPPED = EXIT_USER_ERROR  # some rule could not be loaded or run (reported)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A rule that did not run: where it comes from and why."""
+
+    source: str
+    reason: str
 
 
 @cli.command("run")
@@ -48,6 +71,23 @@ SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
     show_default=True,
     help="Results format: json/jsonl write histsignal documents, csv/parquet one row each.",
 )
+@click.option(
+    "--rule",
+    "selectors",
+    multiple=True,
+    metavar="NAME|ID|GLOB",
+    help="Run only the rules with this name or id, or whose file matches this glob (repeatable).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first rule that cannot be loaded or run, and run nothing.",
+)
+@click.option(
+    "--fail-on-results",
+    is_flag=True,
+    help=f"Exit with status {EXIT_RESULTS_FOUND} when the rules produced results.",
+)
 def run_command(
     rules: tuple[Path, ...],
     archive: Path,
@@ -56,14 +96,23 @@ def run_command(
     end: str | None,
     output: Path | None,
     output_format: str,
+    selectors: tuple[str, ...],
+    strict: bool,
+    fail_on_results: bool,
 ) -> int:
     """Run detection RULES (files or folders of rule JSON) over an archive."""
     if output_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
+    entries = _select([entry for path in rules for entry in rule_entries(path)], selectors)
+    loaded = [entry for entry in entries if entry.rule is not None]
+    refused = [entry.error for entry in entries if entry.error is not None]
+    if refused and (strict or not loaded):
+        raise refused[0] if len(refused) == 1 else RuleSetValidationError(refused)
     opened = open_archive(archive)
+    selected = [entry.rule for entry in loaded if entry.rule is not None]
     if err_console.is_terminal:
         with Progress(
-            TextColumn("[bold]scan[/]"),
+            TextColumn("[bold]run[/]"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
@@ -72,18 +121,58 @@ def run_command(
         ) as bar:
             task = bar.add_task("", total=1.0)
             outcome = run(
-                list(rules),
+                selected,
                 opened,
                 start=start,
                 end=end,
                 index=index,
+                strict=strict,
                 progress=lambda done: bar.update(task, completed=done),
             )
     else:
-        outcome = run(list(rules), opened, start=start, end=end, index=index)
+        outcome = run(selected, opened, start=start, end=end, index=index, strict=strict)
+    skipped = [_load_failure(error) for error in refused] + [
+        Skipped(entry.source, stat.error)
+        for entry, stat in zip(loaded, outcome.stats, strict=True)
+        if stat.error is not None
+    ]
     _write_results(outcome, output_format, output)
-    _print_summary(outcome)
-    return 1 if any(stat.error for stat in outcome.stats) else 0
+    _print_summary(outcome, skipped)
+    if skipped:
+        return EXIT_RULES_SKIPPED
+    return EXIT_RESULTS_FOUND if fail_on_results and outcome.results else EXIT_RAN
+
+
+def _select(entries: list[RuleEntry], selectors: tuple[str, ...]) -> list[RuleEntry]:
+    """The entries `--rule` selects (all without it); a selector that matches none is an error."""
+    if not selectors:
+        return entries
+    chosen: set[int] = set()
+    for selector in selectors:
+        matched = {number for number, entry in enumerate(entries) if _selects(selector, entry)}
+        if not matched:
+            raise click.UsageError(
+                f"--rule {selector!r} matches no rule: it is compared with each rule's name and "
+                f"id, and matched as a glob against its file ({len(entries)} rule(s) given)"
+            )
+        chosen |= matched
+    return [entry for number, entry in enumerate(entries) if number in chosen]
+
+
+def _selects(selector: str, entry: RuleEntry) -> bool:
+    """Whether `--rule selector` names the rule, its id, or matches its file (name or path)."""
+    if entry.rule is not None and selector in (entry.rule.name, entry.rule.id):
+        return True
+    return fnmatch.fnmatchcase(entry.file.name, selector) or fnmatch.fnmatchcase(
+        str(entry.file), selector
+    )
+
+
+def _load_failure(error: RuleValidationError) -> Skipped:
+    problems = "; ".join(
+        f"{path}: {message}" if path else message for path, message in error.problems
+    )
+    return Skipped(error.source or "rule", problems)
 
 
 def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> None:
@@ -128,26 +217,26 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
         flat.write_csv(output)
 
 
-def _print_summary(outcome: JobRun) -> None:
+def _print_summary(outcome: JobRun, skipped: list[Skipped]) -> None:
     table = Table("rule", "results", *SEVERITY_ORDER, "events scanned", "matched", "time")
     for stat in outcome.stats:
         severities = [number(stat.results_by_severity.get(name, 0)) for name in SEVERITY_ORDER]
         matched = sum(stat.events_matched.values())
         table.add_row(
             stat.rule,
-            number(stat.results) if stat.error is None else "[red]error[/]",
+            number(stat.results) if stat.error is None else "[red]skipped[/]",
             *severities,
             number(stat.events_scanned),
             number(matched),
             f"{stat.seconds:.2f} s",
         )
     err_console.print(table)
-    for stat in outcome.stats:
-        if stat.error:
-            err_console.print(f"error in rule {stat.rule!r}: {stat.error}", markup=False)
+    for item in skipped:
+        err_console.print(f"skipped {item.source}: {item.reason}", markup=False, highlight=False)
+    ran = len(outcome.stats) - sum(1 for stat in outcome.stats if stat.error is not None)
     rate = outcome.events_scanned / outcome.seconds if outcome.seconds else 0.0
     err_console.print(
-        f"{number(len(outcome.results))} result(s) from {len(outcome.stats)} rule(s) over "
+        f"{number(len(outcome.results))} result(s) from {number(ran)} rule(s) over "
         f"{number(outcome.events_scanned)} events in {outcome.seconds:.2f} s "
-        f"({number(rate)} events/s)"
+        f"({number(rate)} events/s)" + (f"; {len(skipped)} rule(s) skipped" if skipped else "")
     )

@@ -1,9 +1,10 @@
 """From lifecycle signals to `JobResult`s: attached events, counts, samples, message and title.
 
-A signal's attached events are those in its opening instant's window plus those at each instant
-that updated it (SPEC §3.7), de-duplicated. From them come `events_matched` (distinct events), the
-per-query counts, every log id, and up to 10 samples (earliest first) whose full logs are read
-back from the source.
+A signal's attached events are those in the window of its signal key at its opening instant (every
+sub-group of the key, all queries), plus the events of the group at each instant that updated it
+(SPEC §3.7, §3.8), de-duplicated; an attached event counts in every query it matched for a
+sub-group of the key. From them come `events_matched` (distinct events), the per-query counts,
+every log id, and up to 10 samples (earliest first) whose full logs are read back from the source.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import polars as pl
 
 from engine.detect.lifecycle import SEVERITY_RANK, SignalSpan
 from engine.detect.prepare import RulePlan
-from engine.detect.threshold import aggregate_column, window_ms
+from engine.detect.threshold import aggregate_column, signal_key_positions, window_ms
 from engine.jobs.plan import TIME
 from engine.jobs.result import MAX_SAMPLES, JobResult, QueryDetail, Sample, from_epoch_ms
 from engine.jobs.source import LogSource
@@ -31,31 +32,45 @@ def attached_events(
 ) -> pl.DataFrame:
     """Rows (`_s` signal number, `id`, `_q`, `_t`, `_d`) of the events each signal holds."""
     keys = rule.key_columns
+    signal_keys = [keys[position] for position in signal_key_positions(rule)]
     window = window_ms(rule.rule.options.evaluationWindow)
     opens: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for number, signal in enumerate(signals):
-        opening = signal.opening
         opens.append(
-            {"_s": number, **dict(zip(keys, opening.group, strict=True)), "_at": opening.time}
+            {
+                "_s": number,
+                **dict(zip(signal_keys, signal.key, strict=True)),
+                "_at": signal.opened_at,
+            }
         )
         updates += [
             {"_s": number, **dict(zip(keys, item.group, strict=True)), TIME: item.time}
             for item in signal.updates
         ]
     columns = ["_s", "id", "_q", TIME, "_d"]
-    schema = {"_s": pl.Int64, **{key: pl.String for key in keys}}
-    opened = pl.DataFrame(opens, schema={**schema, "_at": pl.Int64})
+    opened = pl.DataFrame(
+        opens, schema={"_s": pl.Int64, **{key: pl.String for key in signal_keys}, "_at": pl.Int64}
+    )
     in_window = (
-        (matches.join(opened, on=keys, how="inner") if keys else matches.join(opened, how="cross"))
+        _join(matches, opened, signal_keys)
         .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) > pl.col("_at") - window)
         .select(columns)
     )
     parts = [in_window]
     if updates:
-        updated = pl.DataFrame(updates, schema={**schema, TIME: pl.Int64})
-        parts.append(matches.join(updated, on=[*keys, TIME], how="inner").select(columns))
+        schema = {"_s": pl.Int64, **{key: pl.String for key in keys}, TIME: pl.Int64}
+        updated = pl.DataFrame(updates, schema=schema)
+        events = _join(matches, updated, [*keys, TIME]).select("_s", "id").unique()
+        # each such event, with every query it matched for a sub-group of the signal key
+        of_key = events.join(opened.drop("_at"), on="_s")
+        parts.append(of_key.join(matches, on=["id", *signal_keys]).select(columns))
     return pl.concat(parts).unique(subset=["_s", "id", "_q"]).sort("_s", TIME, "id", "_q")
+
+
+def _join(matches: pl.DataFrame, other: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """`matches` inner-joined with `other` on `on` (a cross join when `on` is empty)."""
+    return matches.join(other, on=on, how="inner") if on else matches.join(other, how="cross")
 
 
 def result_id(rule: RulePlan, signal: SignalSpan, job_id: str | None) -> str:

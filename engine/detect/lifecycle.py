@@ -4,12 +4,14 @@ Input: the *matched-case instants* of one rule (the times at which some case was
 group), each with the signal key it belongs to. Output: the signals ("job results") they form.
 The loop runs over matched instants only, never over log rows.
 
-For each signal key, in time order:
+For each signal key, in time order (sub-groups matching at one time in the order of their first
+event, SPEC §3.6's `(timestamp, id)`):
 - an open signal closes (lazily, before handling the instant) when the instant comes strictly more
   than keepAlive after its last update, or strictly more than maxSignalDuration after its first
   seen time; boundaries are inclusive;
-- with no open signal, the instant opens one: first_seen = the earliest event in the instant's
-  evaluation window, so it may predate signals closed earlier (the window ignores signal state);
+- with no open signal, the instant opens one: first_seen = the earliest event in the evaluation
+  window of the signal key (every sub-group with `groupSignalsBy`), so it may predate signals
+  closed earlier (the window ignores signal state);
 - otherwise the instant updates it (last_seen), raising its severity if a more severe case
   matched (never lowering it).
 """
@@ -34,7 +36,8 @@ class MatchedInstant:
     time: int  # epoch ms
     case: int  # index of the first true case
     severity: int  # SEVERITY_RANK of that case's status
-    window_start: int  # earliest event time in the group's window at `time`
+    window_start: int  # earliest event time in the signal key's window at `time`
+    first_id: str = ""  # smallest event id of the group at `time` (orders sub-groups at one time)
 
 
 @dataclass
@@ -60,7 +63,7 @@ def form_signals(
     instants: Iterable[MatchedInstant], *, keep_alive_ms: int, max_duration_ms: int
 ) -> list[SignalSpan]:
     """Signals formed by matched instants (any order), ordered by opening time then key."""
-    ordered = sorted(instants, key=lambda item: (item.time, item.key, item.group))
+    ordered = sorted(instants, key=lambda item: (item.time, item.key, item.first_id, item.group))
     open_signals: dict[Key, SignalSpan] = {}
     signals: list[SignalSpan] = []
     for instant in ordered:

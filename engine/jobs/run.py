@@ -3,11 +3,16 @@
 All rules of a call share ONE scan of the logs (`ScanPlan`), read in time slices so progress can
 be reported as the scan advances through time. Each rule then runs its detection method on its own
 small matches frame. A rule that cannot run (an unsupported type or method, a bad query against this
-data) is reported in its statistics and does not stop the others.
+data) is reported in its statistics and does not stop the others (unless `strict`).
+
+Progress covers the whole job: the scan takes the first `SCAN_SHARE` of it, detection and result
+assembly the rest, rule by rule in proportion to the rows each rule reads; 1.0 is reported once,
+when the run is over.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +27,7 @@ from engine.detect.assemble import build_results
 from engine.detect.lifecycle import form_signals
 from engine.detect.prepare import RulePlan, matches, plan_rule
 from engine.detect.threshold import instants, matched_cases, matched_instants
-from engine.errors import HindsightError
+from engine.errors import HindsightError, UnsupportedRuleError
 from engine.jobs.plan import ScanPlan
 from engine.jobs.result import JobResult
 from engine.jobs.source import LogSource
@@ -32,6 +37,12 @@ from engine.times import parse_time
 
 SUPPORTED_TYPES = ("log_detection",)
 SUPPORTED_METHODS = ("threshold",)
+
+#: The share of a run's progress given to the scan (detection and result assembly: the rest).
+SCAN_SHARE = 0.5
+#: Progress within one rule's detection after each step: matches frame, window aggregates and
+#: cases, signal lifecycle, results.
+DETECTION_STEPS = (0.2, 0.6, 0.7, 1.0)
 
 RuleInput = Rule | JobDefinition | Mapping[str, Any] | str | Path
 TimeInput = int | str | datetime | None
@@ -145,19 +156,26 @@ def run(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     max_results: int | None = None,
+    format: str = "auto",
+    timestamp_field: str | None = None,
+    strict: bool = False,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
-    `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
-    relative text); None means the whole archive. `progress` is told the scanned fraction of the
-    time range; `should_stop` is asked between time slices and between rules, and a True answer
-    ends the run with the results found so far (`cancelled`). With `max_results`, only the first
-    results by time are kept and the run says it was `truncated`.
+    Log dicts are read as `ingest` reads records of `format` (the same choices; `auto` detects it
+    from the first one, so raw CloudTrail records get Datadog's remap), with `timestamp_field` as
+    there. `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
+    relative text); None means the whole archive. `progress` is told the fraction of the job done
+    (monotonic; 1.0 once the run is over); `should_stop` is asked between time slices and between
+    rules, and a True answer ends the run with the results found so far (`cancelled`). With
+    `max_results`, only the first results by time are kept and the run says it was `truncated`.
+    With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan.
     """
     stop = should_stop or (lambda: False)
+    tracker = _Progress(progress)
     began = time.perf_counter()
     loaded = as_rules(rules)
-    source = LogSource.of(logs, index)
+    source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
     plan = ScanPlan(source.schema)
@@ -165,19 +183,29 @@ def run(
     planned: list[RulePlan | None] = []
     for rule, stat in zip(loaded, stats, strict=True):
         planned.append(_plan(rule, plan, stat))
-    scanned, events_scanned, cancelled = _scan(source, plan, low, high, progress, stop)
+        if strict and stat.error is not None:
+            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {stat.error}")
+    scanned, events_scanned, cancelled = _scan(source, plan, low, high, tracker, stop)
+    weights = [_weight(rule_plan, scanned) for rule_plan in planned]
+    total = sum(weights) or 1
+    done = 0
     results: list[JobResult] = []
-    for rule_plan, stat in zip(planned, stats, strict=True):
+    for rule_plan, stat, weight in zip(planned, stats, weights, strict=True):
         stat.events_scanned = events_scanned
         cancelled = cancelled or stop()
         if rule_plan is None or cancelled:
             continue
         began_rule = time.perf_counter()
+
+        def step(fraction: float, before: int = done, weight: int = weight) -> None:
+            tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+
         try:
-            found = _detect(rule_plan, scanned, source, job_id, stat)
+            found = _detect(rule_plan, scanned, source, job_id, stat, step)
         except HindsightError as exc:
             stat.error = str(exc)
             found = []
+        done += weight
         stat.results = len(found)
         for result in found:
             stat.results_by_severity[result.severity] = (
@@ -190,7 +218,36 @@ def run(
     if truncated:
         results = results[:max_results]
     seconds = time.perf_counter() - began
+    if not cancelled:
+        tracker.finish()
     return JobRun(results, stats, low, high, events_scanned, seconds, cancelled, truncated)
+
+
+class _Progress:
+    """A run's progress report: never moves back, and reaches 1.0 only by `finish`."""
+
+    def __init__(self, report: ProgressCallback | None) -> None:
+        self._report = report
+        self._done = 0.0
+
+    def report(self, fraction: float) -> None:
+        value = min(fraction, math.nextafter(1.0, 0.0))
+        if self._report is not None and value > self._done:
+            self._done = value
+            self._report(value)
+
+    def finish(self) -> None:
+        if self._report is not None:
+            self._done = 1.0
+            self._report(1.0)
+
+
+def _weight(rule: RulePlan | None, scanned: pl.DataFrame) -> int:
+    """A rule's share of the detection work: the scanned rows its queries matched (at least 1)."""
+    if rule is None:
+        return 0
+    flags = pl.any_horizontal([query.flag for query in rule.queries])
+    return max(1, int(scanned.select(flags.sum()).item()))
 
 
 def _plan(rule: Rule, plan: ScanPlan, stat: RuleStats) -> RulePlan | None:
@@ -214,7 +271,7 @@ def _scan(
     plan: ScanPlan,
     low: int | None,
     high: int | None,
-    progress: ProgressCallback | None,
+    progress: _Progress,
     stop: Callable[[], bool],
 ) -> tuple[pl.DataFrame, int, bool]:
     """The plan's rows of `[low, high)`, the events scanned, and whether it was stopped."""
@@ -230,27 +287,37 @@ def _scan(
         )
         parts.append(part)
         scanned += int(count.item())
-        if progress is not None:
-            progress(number / len(slices))
+        progress.report(SCAN_SHARE * number / len(slices))
     if len(parts) < len(slices):
         return plan.apply(source.scan(low, high)).clear().collect(), scanned, True
     return pl.concat(parts), scanned, False
 
 
 def _detect(
-    rule: RulePlan, scanned: pl.DataFrame, source: LogSource, job_id: str | None, stat: RuleStats
+    rule: RulePlan,
+    scanned: pl.DataFrame,
+    source: LogSource,
+    job_id: str | None,
+    stat: RuleStats,
+    step: ProgressCallback,
 ) -> list[JobResult]:
+    """The rule's results; `step` is told the fraction of this rule's work done."""
     rows = scanned.filter(pl.any_horizontal([query.flag for query in rule.queries]))
     for query in rule.queries:
         stat.events_matched[query.name] = int(rows[query.flag].sum())
     frame = matches(rule, rows)
+    step(DETECTION_STEPS[0])
     if frame.height == 0:
         return []
     evaluated = matched_cases(rule, instants(rule, frame))
+    step(DETECTION_STEPS[1])
     options = rule.rule.options
     signals = form_signals(
-        matched_instants(rule, evaluated),
+        matched_instants(rule, evaluated, frame),
         keep_alive_ms=options.keepAlive * 1000,
         max_duration_ms=options.maxSignalDuration * 1000,
     )
-    return build_results(rule, frame, evaluated, signals, source, job_id=job_id)
+    step(DETECTION_STEPS[2])
+    results = build_results(rule, frame, evaluated, signals, source, job_id=job_id)
+    step(DETECTION_STEPS[3])
+    return results

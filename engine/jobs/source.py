@@ -8,7 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from engine.archive.event import distinguish_repeats, normalize_event
+from engine.archive.event import distinguish_repeats
+from engine.archive.formats import records_to_events
 from engine.archive.frame import events_to_frame, frame_to_events
 from engine.archive.reader import Archive, collect, collect_all, open_archive, time_filter
 from engine.archive.schema import Schema
@@ -33,20 +34,29 @@ class LogSource:
         self.index = index
 
     @classmethod
-    def of(cls, logs: Any, index: str = "main") -> LogSource:
-        """A source from an archive path, an opened `Archive`, or a sequence of log dicts."""
+    def of(
+        cls,
+        logs: Any,
+        index: str = "main",
+        *,
+        format: str = "auto",
+        timestamp_field: str | None = None,
+    ) -> LogSource:
+        """A source from an archive path, an opened `Archive`, or a sequence of log dicts.
+
+        Log dicts are read as `ingest` reads records of `format` (`auto`: detected from the first
+        one), so raw CloudTrail records get the CloudTrail remap.
+        """
         if isinstance(logs, LogSource):
             return logs
         if isinstance(logs, Sequence) and not isinstance(logs, str | bytes):
-            events = list(
-                distinguish_repeats(
-                    normalize_event(item) for item in logs if isinstance(item, Mapping)
-                )
-            )
-            if len(events) != len(logs):
+            if not all(isinstance(item, Mapping) for item in logs):
                 raise TypeError("logs given as a list must all be log dicts")
-            frame = events_to_frame(events)
+            read = records_to_events(logs, format=format, timestamp_field=timestamp_field)
+            frame = events_to_frame(distinguish_repeats(read))
             return cls(dict(frame.schema), frame.lazy(), index=index)
+        if format != "auto" or timestamp_field is not None:
+            raise ArchiveError("format and timestamp_field apply to log dicts given in memory")
         archive = open_archive(logs)
         return cls(archive.schema(index), None, archive, index)
 

@@ -36,7 +36,7 @@ from engine.query.ast import (
     Value,
     Wildcard,
 )
-from engine.query.fields import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED, child_prefix
+from engine.query.fields import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED, RAW_COLUMN, child_prefix
 from engine.query.parser import parse
 from engine.query.predicates import ValuePredicate
 from engine.query.values import is_string
@@ -117,8 +117,7 @@ class Compiler:
         if isinstance(node, FreeText):
             return self.text_search(self.text_targets(DEFAULT_TEXT_COLUMNS), node.value)
         if isinstance(node, FullText):
-            columns = [name for name in self.schema if name.startswith("@")]
-            return self.text_search(self.text_targets((*FULL_TEXT_RESERVED, *columns)), node.value)
+            return self.full_text(node.value)
         if isinstance(node, FieldMatch):
             return self.field_match(node.field, node.value)
         if isinstance(node, Exists):
@@ -187,6 +186,20 @@ class Compiler:
             if name in self.schema and _is_text(self.schema[name])
         ]
 
+    def full_text(self, value: Value) -> Compiled:
+        """`*:value`: free text over the reserved text fields and every string attribute leaf.
+
+        Attribute values that may be numbers or booleans written as text are left to the raw JSON
+        copy, which holds them quoted only when they are strings (SPEC §2.5, §2.11).
+        """
+        reserved = self.text_search(self.text_targets(FULL_TEXT_RESERVED), value)
+        attributes = self.text_targets([name for name in self.schema if name.startswith("@")])
+        if RAW_COLUMN not in self.schema or not text.may_match_non_strings(value):
+            return _any([reserved, self.text_search(attributes, value)])
+        strings = [_string_only(place) for place in attributes]
+        raw = Target(text.quoted_non_string_text(pl.col(RAW_COLUMN)), pl.String(), is_list=True)
+        return _any([reserved, self.text_search([*strings, raw], value)])
+
     def text_search(self, places: list[Target], value: Value) -> Compiled:
         """The free-text matcher (SPEC §2.4) over `places`."""
         if isinstance(value, Wildcard) and value.is_star:
@@ -209,6 +222,15 @@ class Compiler:
         body = place.expr.list.join("\n") if place.is_list else place.expr
         tokens = text.numeric_tokens(body)
         return tokens.list.eval(test.fill_null(False)).list.any().fill_null(False)
+
+
+def _string_only(place: Target) -> Target:
+    """`place` without the values that may be numbers or booleans written as text."""
+    if place.is_list:
+        strings = place.expr.list.eval(text.string_only(pl.element()))
+    else:
+        strings = text.string_only(place.expr)
+    return Target(strings, place.dtype, is_list=place.is_list, prefix=place.prefix)
 
 
 def _all(parts: list[Compiled]) -> Compiled:

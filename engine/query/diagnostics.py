@@ -7,6 +7,7 @@ operator, a field without a value, a curly quote, a leading `!`, an unclosed ran
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,11 +153,58 @@ def _unexpected_end(query: str, stack: Sequence[Any], previous: Token | None) ->
     return LocatedSyntaxError("unexpected end of query", end, end + 1)
 
 
+#: Operators of other query languages written between a field and its value: `@a=x`, `@a != x`,
+#: `@a>=5`, with the fix each takes (`@a:x`, `-@a:x`, `@a:>=5`).
+_FIELD_OPERATOR = re.compile(r'(?P<op>!=|==|=|>=|<=|>|<)\s*(?P<value>"(?:[^"\\]|\\.)*"|\S*)')
+
+
+def _before_operator(text: str) -> str:
+    """The attribute name at the start of `text`: up to an unquoted `=` or `!=` (`@a=x`)."""
+    quoted = escaped = False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and (char == "=" or text.startswith("!=", index)):
+            return text[:index]
+    return text
+
+
+def _operator_after_field(query: str, start: int, name: str) -> LocatedSyntaxError | None:
+    """The error for `field=value` (or `!=`, `==`, `>=`...): `:` separates a field and a value."""
+    rest = query[start + len(name) :]
+    found = _FIELD_OPERATOR.match(rest.lstrip())
+    if found is None:
+        return None
+    op, value = found["op"], found["value"] or "value"
+    at = start + len(name) + len(rest) - len(rest.lstrip())
+    if op in ("=", "=="):
+        fix = f"{name}:{value}"
+    elif op == "!=":
+        fix = f"-{name}:{value}"
+    else:
+        fix = f"{name}:{op}{value}"
+    return LocatedSyntaxError(
+        f"{op!r} cannot follow a field: a field and its value are separated by ':'",
+        at,
+        at + len(op),
+        f"write {fix}",
+    )
+
+
 def _field_without_colon(query: str, field: Any) -> LocatedSyntaxError:
     token = _first_token(field)
     assert token is not None
     start, stop = _extent(token, query)
+    name = str(token.value)
     if token.type == "ATTR":
+        name = _before_operator(name)
+        operator = _operator_after_field(query, start, name)
+        if operator is not None:
+            return operator
         attribute_path(str(token.value), start)  # a bad name is the better message
     elif token.type == "CALC":
         calculated_name(str(token.value), start)

@@ -98,7 +98,8 @@ def compare(op: str, bound: str, *, numeric_only: bool = False) -> ValuePredicat
 
 
 def within(value: Range, *, numeric_only: bool = False) -> ValuePredicate:
-    """`value` inside the range (open `*` bounds; `[* TO *]` = any non-boolean value)."""
+    """`value` inside the range (open `*` bounds; `[* TO *]` = any non-boolean value, or any
+    number with `numeric_only`)."""
     low = None if value.low is None else (value.low, value.include_low)
     high = None if value.high is None else (value.high, value.include_high)
     return bounded(low, high, numeric_only=numeric_only)
@@ -112,7 +113,8 @@ def bounded(low: Limit | None, high: Limit | None, *, numeric_only: bool = False
     """`low <(=) value <(=) high` with one typing decision for both bounds (SPEC §2.7).
 
     Numeric when every present bound is a number (then only numbers and numeric strings satisfy
-    it), otherwise lexicographic on the string form; booleans never satisfy it.
+    it), otherwise lexicographic on the string form; booleans never satisfy it. `numeric_only`
+    (free-text tokens) allows only the numeric test: no bound at all means "is a number".
     """
     limits = [limit for limit in (low, high) if limit is not None]
     numbers = [parse_number(text) for text, _ in limits]
@@ -121,8 +123,11 @@ def bounded(low: Limit | None, high: Limit | None, *, numeric_only: bool = False
     def test(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
         if is_boolean(dtype):
             return None
+        if not limits and not numeric_only:
+            return expr.is_not_null()
         if not limits:
-            return None if numeric_only else expr.is_not_null()
+            number = numeric_value(expr, dtype)
+            return None if number is None else number.is_not_null()
         if numeric:
             subject = numeric_value(expr, dtype)
             if subject is None:

@@ -12,6 +12,10 @@ Text is split into tokens, the maximal runs of word characters (Unicode letters,
 Free-text comparisons and ranges compare the numeric-looking tokens of the text (`took 2.5 s`
 has the number 2.5), where a numeric token is a run of word characters, `.`, `+` and `-` that
 parses fully as a number.
+
+Free text reads only string values (SPEC §2.11). A text column may also hold numbers and booleans
+written as text (a column whose JSON types disagree, `engine.archive.frame`); such a value
+(`NON_STRING_TEXT`) is a string only when the event's raw attributes JSON holds it quoted.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 
 import polars as pl
 
-from engine.query.ast import Glob, Phrase, Term, Wildcard
+from engine.query.ast import Glob, Phrase, Term, Value, Wildcard
 
 WORD = r"[\p{L}\p{N}_]"
 NON_WORD = r"[^\p{L}\p{N}_]"
@@ -28,6 +32,16 @@ NON_WORD = r"[^\p{L}\p{N}_]"
 NUMBER_TOKEN = r"[\p{L}\p{N}_.+\-]+"
 
 _PY_WORD = re.compile(r"[^\W]+")
+
+#: The text form a number or boolean takes in a text column (`canonical_text`: `404`, `2.5`,
+#: `1e+16`, `true`), anchored.
+NON_STRING_TEXT = r"^(?:true|false|-?[0-9]+(?:\.[0-9]+)?(?:e[+-][0-9]+)?|-?inf|nan)$"
+#: A JSON string *value* of that form in compact JSON: quoted, and followed by `,`, `}` or `]`
+#: (a key is followed by `:`).
+_QUOTED_NON_STRING_TEXT = '"' + NON_STRING_TEXT[1:-1] + '"[,}\\]]'
+#: The word tokens of such text (`1e+16` has `1e` and `16`), and the letters they use.
+_NON_STRING_WORD = re.compile(r"[0-9]+e?|true|false|inf|nan", re.IGNORECASE)
+_NON_STRING_CHARS = frozenset("0123456789truefalsin")
 
 
 def words(text: str) -> list[str]:
@@ -84,6 +98,29 @@ def contains_tokens(text: pl.Expr, value: Term | Phrase | Wildcard) -> pl.Expr:
     if pattern is None:
         return pl.lit(False)
     return text.str.contains(pattern)
+
+
+def may_match_non_strings(value: Value) -> bool:
+    """Whether `value` could match the text of a number or boolean (`NON_STRING_TEXT`); when not,
+    free text need not tell such values from strings. Comparisons and ranges always could."""
+    if isinstance(value, Term | Phrase):
+        found = words(value.text)
+        return bool(found) and all(_NON_STRING_WORD.fullmatch(word) for word in found)
+    if isinstance(value, Wildcard):
+        literal = "".join(part for part in value.parts if isinstance(part, str))
+        return all(char.lower() in _NON_STRING_CHARS for char in "".join(words(literal)))
+    return True
+
+
+def string_only(text: pl.Expr) -> pl.Expr:
+    """`text`, null where it may be a number or boolean written as text (see the module doc)."""
+    return pl.when(text.str.contains(NON_STRING_TEXT)).then(None).otherwise(text)
+
+
+def quoted_non_string_text(raw_json: pl.Expr) -> pl.Expr:
+    """The string values of a compact JSON text that look like numbers or booleans (a list)."""
+    found = raw_json.str.extract_all(_QUOTED_NON_STRING_TEXT)
+    return found.list.eval(pl.element().str.strip_chars_end(",}]").str.strip_chars('"'))
 
 
 def numeric_tokens(text: pl.Expr) -> pl.Expr:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from engine.errors import RuleValidationError
 from engine.rules.models import Rule
 from engine.rules.validation import validate_rule
 
-__all__ = ["RuleSetValidationError", "load_rule", "load_rules"]
+__all__ = ["RuleEntry", "RuleSetValidationError", "load_rule", "load_rules", "rule_entries"]
 
 RuleSource = str | os.PathLike[str] | Mapping[str, Any]
 
@@ -66,15 +67,36 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
     Raises the rule's `RuleValidationError` when one rule is invalid, and a
     `RuleSetValidationError` listing each invalid rule when several are.
     """
+    entries = rule_entries(path)
+    errors = [entry.error for entry in entries if entry.error is not None]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise RuleSetValidationError(errors)
+    return [entry.rule for entry in entries if entry.rule is not None]
+
+
+@dataclass(frozen=True)
+class RuleEntry:
+    """One rule of a rule file (`source` is the file, or `file[index]` in an array), or the
+    error that kept it from loading."""
+
+    file: Path
+    source: str
+    rule: Rule | None = None
+    error: RuleValidationError | None = None
+
+
+def rule_entries(path: str | os.PathLike[str]) -> list[RuleEntry]:
+    """Every rule of a file or folder (as `load_rules` reads them), each loaded or refused."""
     root = Path(path)
     files = sorted(p for p in root.rglob("*.json") if p.is_file()) if root.is_dir() else [root]
-    rules: list[Rule] = []
-    errors: list[RuleValidationError] = []
+    found: list[RuleEntry] = []
     for file in files:
         try:
             data = _read_json(file)
         except RuleValidationError as err:
-            errors.append(err)
+            found.append(RuleEntry(file, str(file), error=err))
             continue
         items = _rule_list(data)
         entries = (
@@ -84,14 +106,12 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         )
         for source, item in entries:
             try:
-                rules.append(validate_rule(_unwrap_resource(item), source=source))
+                rule = validate_rule(_unwrap_resource(item), source=source)
             except RuleValidationError as err:
-                errors.append(err)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise RuleSetValidationError(errors)
-    return rules
+                found.append(RuleEntry(file, source, error=err))
+            else:
+                found.append(RuleEntry(file, source, rule=rule))
+    return found
 
 
 def _read_json(path: Path) -> Any:

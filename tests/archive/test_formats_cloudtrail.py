@@ -15,6 +15,7 @@ from engine.archive.formats.cloudtrail import remap
 from engine.archive.sources import InputFile, expand_sources
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "formats"
+STRATUS = Path(__file__).resolve().parent.parent / "fixtures" / "stratus"
 ISO = "2024-08-02T08:30:00Z"
 T = 1_722_587_400_000  # 2024-08-02T08:30:00Z
 
@@ -35,6 +36,11 @@ def _fixture(name: str) -> InputFile:
     return item
 
 
+def _stratus(technique: str) -> InputFile:
+    (item,) = expand_sources([STRATUS / f"aws.{technique}.json"])
+    return item
+
+
 def _record(**fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "eventTime": ISO,
@@ -51,7 +57,7 @@ def _record(**fields: Any) -> dict[str, Any]:
 
 
 def test_reserved_fields_and_tags() -> None:
-    events, rejected = _read(_fixture("stratus-organizations-leave.json"), format="cloudtrail")
+    events, rejected = _read(_stratus("defense-evasion.organizations-leave"), format="cloudtrail")
     assert rejected == []
     assert [(e["id"], e["status"]) for e in events] == [
         ("099bfd30-232c-4dff-9998-3821921063ca", "info"),
@@ -69,7 +75,7 @@ def test_reserved_fields_and_tags() -> None:
 
 
 def test_remap_of_a_failed_call_by_an_assumed_role() -> None:
-    events, _ = _read(_fixture("stratus-organizations-leave.json"), format="cloudtrail")
+    events, _ = _read(_stratus("defense-evasion.organizations-leave"), format="cloudtrail")
     failed = events[1]["attributes"]
     assert failed["evt"] == {"name": "LeaveOrganization", "outcome": "failure"}
     assert failed["error"]["kind"] == "AccessDenied"
@@ -92,7 +98,7 @@ def test_remap_of_a_failed_call_by_an_assumed_role() -> None:
 
 
 def test_console_login_outcome_comes_from_the_response() -> None:
-    events, _ = _read(_fixture("stratus-console-login-without-mfa.json"), format="cloudtrail")
+    events, _ = _read(_stratus("initial-access.console-login-without-mfa"), format="cloudtrail")
     (event,) = events
     assert event["attributes"]["evt"] == {"name": "ConsoleLogin", "outcome": "success"}
     assert event["attributes"]["additionalEventData"]["MFAUsed"] == "No"
@@ -102,7 +108,7 @@ def test_console_login_outcome_comes_from_the_response() -> None:
 
 
 def test_federated_user_session_name() -> None:
-    events, _ = _read(_fixture("stratus-sts-federation-token.json"), format="auto")
+    events, _ = _read(_stratus("persistence.sts-federation-token"), format="auto")
     names = {e["attributes"]["evt"]["name"]: e["attributes"]["userIdentity"] for e in events}
     assert names["GetCallerIdentity"]["session_name"] == "stratus_red_team"
 

@@ -1,7 +1,7 @@
 """The real public corpus read end to end: Stratus CloudTrail, OTRF captures, pipeline samples.
 
 Each big input is read once per module (module-scoped fixtures); the 40 MB purplesharp capture is
-only counted.
+only counted. The per-file Stratus checks also run on the files kept in `tests/fixtures/stratus`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import yaml
 from engine.archive.event import LogEvent, parse_timestamp
 from engine.archive.formats import Rejected, detect_format, read_events
 from engine.archive.sources import expand_sources
+from tests.corpus import corpus_params
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-STRATUS = CORPUS / "stratus-red-team-detonation-logs" / "detonation-logs"
-OTRF = CORPUS / "otrf-security-datasets"
-PIPELINE_TESTS = CORPUS / "datadog-rules" / "partner-rules-integrations-extras"
+STRATUS = "stratus-red-team-detonation-logs/detonation-logs"
+STRATUS_SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "stratus"
+OTRF = "otrf-security-datasets"
+PIPELINE_TESTS = "datadog-rules/partner-rules-integrations-extras"
 
 #: Failed calls per technique, from the Stratus README table (every other technique: 0).
 FAILED_CALLS = {
@@ -32,7 +33,6 @@ FAILED_CALLS = {
     "aws.execution.ec2-launch-unusual-instances": 1,
     "aws.persistence.iam-create-user-login-profile": 1,
 }
-STRATUS_FILES = sorted(path.stem for path in STRATUS.glob("*.json"))
 
 Read = dict[str, tuple[list[LogEvent], list[Rejected]]]
 
@@ -52,26 +52,37 @@ def _read_all(path: Path, format: str = "auto") -> Read:
 
 
 @pytest.fixture(scope="module")
-def stratus() -> Read:
-    """Every Stratus detonation file read once with `auto`."""
-    return _read_all(STRATUS)
+def stratus(corpus: Path) -> Read:
+    """Every Stratus detonation file of the corpus read once with `auto`."""
+    return _read_all(corpus / STRATUS)
 
 
 def test_stratus_has_35_files_and_310_events(stratus: Read) -> None:
-    assert len(STRATUS_FILES) == 35
+    assert len(stratus) == 35
     assert sum(len(events) for events, _ in stratus.values()) == 310
     assert all(rejected == [] for _, rejected in stratus.values())
     failed = sum(1 for events, _ in stratus.values() for e in events if "error" in e["attributes"])
     assert failed == sum(FAILED_CALLS.values()) == 52
 
 
-@pytest.mark.parametrize("technique", STRATUS_FILES)
-def test_stratus_file_is_read_whole_with_the_remap(stratus: Read, technique: str) -> None:
-    raw = json.loads((STRATUS / f"{technique}.json").read_text())
-    events, rejected = stratus[technique]
+def _stratus_files(folder: Path, prefix: str = "") -> list[Any]:
+    return [pytest.param(path, id=prefix + path.stem) for path in sorted(folder.glob("*.json"))]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *_stratus_files(STRATUS_SAMPLE, "sample-"),
+        *corpus_params(lambda corpus: _stratus_files(corpus / STRATUS)),
+    ],
+)
+def test_stratus_file_is_read_whole_with_the_remap(path: Path) -> None:
+    raw = json.loads(path.read_text())
+    technique = path.stem
+    ((events, rejected),) = _read_all(path).values()
     assert rejected == []
     assert len(events) == len(raw)
-    assert detect_format(expand_sources([STRATUS / f"{technique}.json"])[0]) == "cloudtrail"
+    assert detect_format(expand_sources([path])[0]) == "cloudtrail"
     for event, record in zip(events, raw, strict=True):
         attributes = event["attributes"]
         assert event["id"] == record["eventID"]
@@ -130,18 +141,18 @@ OTRF_CAPTURES = {
 
 
 @pytest.fixture(scope="module")
-def otrf() -> Read:
+def otrf(corpus: Path) -> Read:
     """The selected OTRF captures, each read once with `auto`."""
     out: Read = {}
     for name, (folder, _, _) in OTRF_CAPTURES.items():
-        out.update(_read_all(OTRF / folder / name))
+        out.update(_read_all(corpus / OTRF / folder / name))
     return out
 
 
 @pytest.mark.parametrize("capture", sorted(OTRF_CAPTURES))
-def test_otrf_capture_counts_and_timestamps(otrf: Read, capture: str) -> None:
+def test_otrf_capture_counts_and_timestamps(otrf: Read, corpus: Path, capture: str) -> None:
     folder, count, format = OTRF_CAPTURES[capture]
-    (item,) = expand_sources([OTRF / folder / capture])
+    (item,) = expand_sources([corpus / OTRF / folder / capture])
     assert detect_format(item) == format
     events, rejected = otrf[capture]
     assert rejected == []
@@ -201,34 +212,38 @@ def test_otrf_cloudtrail_capture_is_remapped(otrf: Read) -> None:
     assert addresses["1.2.3.4"] > addresses["ec2.amazonaws.com"]
 
 
-def test_otrf_purplesharp_is_read_once_and_counted() -> None:
-    path = OTRF / "atomic/windows/lateral_movement/host/purplesharp_ad_playbook_I.zip"
+def test_otrf_purplesharp_is_read_once_and_counted(corpus: Path) -> None:
+    path = corpus / OTRF / "atomic/windows/lateral_movement/host/purplesharp_ad_playbook_I.zip"
     (item,) = expand_sources([path])
-    counts = Counter(type(result).__name__ for result in read_events(item))
-    assert counts == {"dict": 25_993}
+    counts = Counter(isinstance(result, Rejected) for result in read_events(item))
+    assert counts == {False: 25_993}
 
 
-def _pipeline_results() -> list[tuple[str, dict[str, Any]]]:
+PipelineResults = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def pipeline_results(corpus: Path) -> PipelineResults:
+    """(integration, processed sample) of every log-pipeline test of the partner rules."""
     results = []
-    for path in sorted(PIPELINE_TESTS.glob("*/log-pipeline-tests/*_tests.yaml")):
+    for path in sorted((corpus / PIPELINE_TESTS).glob("*/log-pipeline-tests/*_tests.yaml")):
         for test in yaml.safe_load(path.read_text())["tests"]:
             results.append((path.parent.parent.name, test["result"]))
     return results
 
 
-PIPELINE_RESULTS = _pipeline_results()
-
-
 @pytest.mark.parametrize("format", ["ndjson", "auto"])
-def test_integrations_extras_pipeline_results(tmp_path: Path, format: str) -> None:
-    assert len(PIPELINE_RESULTS) == 3
+def test_integrations_extras_pipeline_results(
+    pipeline_results: PipelineResults, tmp_path: Path, format: str
+) -> None:
+    assert len(pipeline_results) == 3
     path = tmp_path / "results.ndjson"
-    path.write_text("".join(json.dumps(result) + "\n" for _, result in PIPELINE_RESULTS))
+    path.write_text("".join(json.dumps(result) + "\n" for _, result in pipeline_results))
     (item,) = expand_sources([path])
     results = list(read_events(item, format=format))
     assert all(not isinstance(result, Rejected) for result in results)
-    assert len(results) == len(PIPELINE_RESULTS)
-    for event, (integration, result) in zip(results, PIPELINE_RESULTS, strict=True):
+    assert len(results) == len(pipeline_results)
+    for event, (integration, result) in zip(results, pipeline_results, strict=True):
         assert not isinstance(event, Rejected)
         assert event["attributes"] == result["custom"], integration
         assert event["message"] == result["message"]
@@ -238,8 +253,10 @@ def test_integrations_extras_pipeline_results(tmp_path: Path, format: str) -> No
         assert event["timestamp"] == parse_timestamp(result["timestamp"])
 
 
-def test_pipeline_result_timestamps_are_read_by_magnitude() -> None:
-    stamps = {integration: result["timestamp"] for integration, result in PIPELINE_RESULTS}
+def test_pipeline_result_timestamps_are_read_by_magnitude(
+    pipeline_results: PipelineResults,
+) -> None:
+    stamps = {integration: result["timestamp"] for integration, result in pipeline_results}
     assert parse_timestamp(stamps["appomni"]) == 1_737_666_349_315  # epoch ms
     # contrast_security_adr's result carries epoch *seconds* (its detectedTime)
     assert parse_timestamp(stamps["contrast_security_adr"]) == 1_765_979_488_000

@@ -1,5 +1,8 @@
 """`engine.ingest` end to end over the real corpus: counts preserved, re-ingest idempotent, and
-Datadog's own CloudTrail rule queries find the attack they target once the logs are archived."""
+Datadog's own CloudTrail rule queries find the attack they target once the logs are archived.
+
+The Stratus tests run on the corpus's 35 files and on the 11 kept in `tests/fixtures/stratus`.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +15,27 @@ from typing import Any
 import pytest
 import yaml
 
-from engine import ingest, search
+from engine import ingest, run, search
 from engine.archive.reader import open_archive
 from engine.errors import IngestError
 from engine.search import count
 
-STRATUS_EVENTS = 310
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module", params=["sample", "corpus"])
+def stratus_dir(request: pytest.FixtureRequest) -> Path:
+    if request.param == "sample":
+        return FIXTURES / "stratus"
+    corpus: Path = request.getfixturevalue("corpus")
+    return corpus / "stratus-red-team-detonation-logs" / "detonation-logs"
 
 
 @pytest.fixture(scope="module")
-def stratus_dir(corpus: Path) -> Path:
-    return corpus / "stratus-red-team-detonation-logs" / "detonation-logs"
+def stratus_events(stratus_dir: Path) -> int:
+    """How many CloudTrail records the Stratus files hold (310 in the corpus)."""
+    files = sorted(stratus_dir.glob("*.json"))
+    return sum(len(json.loads(path.read_text())) for path in files)
 
 
 @pytest.fixture(scope="module")
@@ -43,29 +56,40 @@ def technique_of(stratus_dir: Path) -> dict[str, str]:
     return owners
 
 
-def test_stratus_cloudtrail_counts_are_preserved(stratus_archive: Path) -> None:
+def test_stratus_cloudtrail_counts_are_preserved(
+    stratus_archive: Path, stratus_events: int, stratus_dir: Path
+) -> None:
     archive = open_archive(stratus_archive)
-    assert archive.info().events == STRATUS_EVENTS
+    assert archive.info().events == stratus_events
     frame = archive.scan().collect()
-    assert frame["id"].n_unique() == STRATUS_EVENTS
+    assert frame["id"].n_unique() == stratus_events
     assert set(frame["source"].to_list()) == {"cloudtrail"}
+    if stratus_dir.name == "detonation-logs":
+        assert stratus_events == 310
 
 
-def test_report_figures(stratus_dir: Path, tmp_path: Path) -> None:
+def test_report_figures(stratus_dir: Path, stratus_events: int, tmp_path: Path) -> None:
     report = ingest(stratus_dir, tmp_path)
-    assert (report.files, report.events_read, report.events_written) == (35, 310, 310)
+    files = len(list(stratus_dir.glob("*.json")))
+    assert (report.files, report.events_read, report.events_written) == (
+        files,
+        stratus_events,
+        stratus_events,
+    )
     assert report.rejected == 0 and report.duplicates == 0
     assert report.partitions == len({p.parent for p in tmp_path.glob("index=main/dt=*/hour=*/*")})
     assert report.bytes_written == open_archive(tmp_path).info().bytes
     assert report.events_per_second > 0
 
 
-def test_reingest_adds_no_duplicates(stratus_dir: Path, tmp_path: Path) -> None:
+def test_reingest_adds_no_duplicates(
+    stratus_dir: Path, stratus_events: int, tmp_path: Path
+) -> None:
     ingest(stratus_dir, tmp_path)
     again = ingest(stratus_dir, tmp_path)
     assert again.events_written == 0
-    assert again.duplicates == STRATUS_EVENTS
-    assert open_archive(tmp_path).info().events == STRATUS_EVENTS
+    assert again.duplicates == stratus_events
+    assert open_archive(tmp_path).info().events == stratus_events
 
 
 @pytest.mark.parametrize(
@@ -114,9 +138,9 @@ def test_reingest_adds_no_duplicates(stratus_dir: Path, tmp_path: Path) -> None:
             id="AWS Disable Cloudtrail with event selectors",
         ),
         pytest.param(
-            "source:cloudtrail @evt.name:GetPasswordData @level:Error",
-            "aws.credential-access.ec2-get-password-data",
-            id="failed GetPasswordData calls (remapped @level)",
+            "source:cloudtrail @evt.name:LeaveOrganization @level:Error",
+            "aws.defense-evasion.organizations-leave",
+            id="failed LeaveOrganization call (remapped @level)",
         ),
     ],
 )
@@ -149,6 +173,45 @@ def test_made_public_rules_do_not_fire_on_sharing_with_one_account(
     # the Stratus ec2-share-ami / ec2-share-ebs-snapshot techniques share with one account id
     # (`items[].userId`), not with everyone (`items[].group: all`)
     assert count(query, str(stratus_archive)) == 0
+
+
+#: (OOTB rule, the Stratus technique its result's logs come from) of the sample's threshold rules
+OOTB_RESULTS = [
+    ("AWS CloudTrail configuration modified", "aws.defense-evasion.cloudtrail-delete"),
+    ("AWS CloudTrail configuration modified", "aws.defense-evasion.cloudtrail-stop"),
+    (
+        "AWS Disable Cloudtrail with event selectors",
+        "aws.defense-evasion.cloudtrail-event-selectors",
+    ),
+    (
+        "AWS IAM User created with AdministratorAccess policy attached",
+        "aws.persistence.iam-create-admin-user",
+    ),
+]
+
+
+def test_ootb_rules_find_the_stratus_techniques(
+    stratus_archive: Path, stratus_dir: Path, technique_of: dict[str, str]
+) -> None:
+    ootb = FIXTURES / "ootb-rules" / "default_log_detection_rules.json"
+    outcome = run(ootb, str(stratus_archive))
+    found = sorted(
+        {
+            (result.rule_name, technique_of[log_id])
+            for result in outcome.results
+            for log_id in result.log_ids
+        }
+    )
+    if stratus_dir == FIXTURES / "stratus":
+        assert found == OOTB_RESULTS
+    else:
+        assert set(OOTB_RESULTS) <= set(found)
+    assert {stat.rule for stat in outcome.stats if stat.error is None} == {
+        *(name for name, _ in OOTB_RESULTS),
+        "A Kubernetes user attempted to perform a high number of actions that were denied",
+        "AWS CloudWatch log group deleted",
+        "AWS SES add verified identity followed by the deletion of the identity",
+    }
 
 
 def test_otrf_captures_ingest_with_counts_preserved(corpus: Path, tmp_path: Path) -> None:

@@ -1,8 +1,12 @@
-"""Builders for detection tests: rules as Datadog JSON and events at `T + n` seconds."""
+"""Builders for detection tests: rules as Datadog JSON, events at `T + n` seconds, archives."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+from engine import ingest
 
 T = 1_704_067_200_000  # 2024-01-01T00:00:00.000Z, "T" in SPEC §8
 
@@ -72,3 +76,11 @@ def times(result: Any) -> tuple[int, int]:
     first = round(result.first_seen.timestamp() * 1000 - T) // 1000
     last = round(result.last_seen.timestamp() * 1000 - T) // 1000
     return first, last
+
+
+def archive_of(logs: list[dict[str, Any]], root: Path) -> Path:
+    """An archive under `root` holding `logs` (ingested from a JSON-lines file)."""
+    source = root / "logs.ndjson"
+    source.write_text("\n".join(json.dumps(item) for item in logs))
+    ingest(source, root / "archive")
+    return root / "archive"

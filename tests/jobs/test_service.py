@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
-from engine import ingest
 from engine.archive.layout import list_data_files
 from engine.errors import ConflictError, InvalidRequestError, NotFoundError, UnknownIndexError
 from engine.jobs.service import INTERRUPTED, JobService
 from engine.jobs.settings import ServiceSettings
 from engine.store import connect
 from engine.store.jobs import JobRecord, JobStore
-from tests.detect.builders import T, at, event, rule
+from tests.detect.builders import T, archive_of, at, event, rule
 
 TC1_EVENTS = [event(s) for s in (0, 60, 120, 180)] + [event(s, "bob") for s in (0, 900)]
 R1 = rule(message="{{@usr.id}} failed {{events_matched}} times")
@@ -42,11 +41,7 @@ def definition(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("service")
-    logs = root / "logs.ndjson"
-    logs.write_text("\n".join(json.dumps(item) for item in TC1_EVENTS))
-    ingest(logs, root / "archive")
-    return root / "archive"
+    return archive_of(TC1_EVENTS, tmp_path_factory.mktemp("service"))
 
 
 @pytest.fixture

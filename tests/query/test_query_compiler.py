@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 from query_cases import SPEC_2_10
 
-from engine.archive.event import normalize_event
+from engine.archive.event import is_engine_event, normalize_event
+from engine.archive.formats import read_records
 from engine.errors import QuerySyntaxError
 from engine.match import match
 from engine.query import compile_node, compile_query, parse
@@ -159,6 +160,43 @@ def test_match_accepts_events_without_timestamp() -> None:
         True,
         False,
     ]
+
+
+def _canonical_shaped(**fields: object) -> dict[str, object]:
+    """A dict carrying every canonical key (SPEC §1.1), as a user may write one by hand."""
+    keys = ("id", "timestamp", "host", "service", "source", "status", "message", "trace_id")
+    return {
+        **dict.fromkeys(keys),
+        "id": "e1",
+        "timestamp": 0,
+        "tags": [],
+        "attributes": {},
+    } | fields
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        pytest.param("status:warn", {"status": "WARN"}, id="status"),
+        pytest.param("env:prod", {"tags": ["env:PROD"]}, id="tags"),
+        pytest.param("env:prod", {"tags": "env:PROD, team:a"}, id="tags-as-text"),
+        pytest.param("@usr.id:alice", {"usr": {"id": "alice"}}, id="extra-key-is-an-attribute"),
+    ],
+)
+def test_match_normalises_events_that_look_canonical(query: str, fields: dict[str, object]) -> None:
+    # whatever keys an event carries, it is read as ingest stores it (status and tags lower-cased)
+    assert match(query, [_canonical_shaped(**fields)]) == [True]
+    without_trace_id = _canonical_shaped(**fields)
+    del without_trace_id["trace_id"]
+    assert match(query, [without_trace_id]) == [True]
+
+
+def test_events_the_engine_built_are_taken_as_they_are() -> None:
+    built = normalize_event({"timestamp": 1_700_000_000_000, "status": "WARN", "tags": ["A:B"]})
+    assert is_engine_event(built) and not is_engine_event(dict(built))
+    (read,) = read_records([built], format="cloudtrail")  # not re-read as CloudTrail
+    assert read is built
+    assert match("status:warn a:b", [built]) == [True]
 
 
 def test_parse_results_are_cached() -> None:

@@ -1,8 +1,9 @@
 """Every query of the real published Datadog rules parses, compiles and re-renders.
 
-Sources (`../shared/corpus/datadog-rules`): the out-of-the-box log detection rules, the partner
-rules of integrations-extras and the API-format examples. Queries are read from `queries[].query`,
-`filters[].query`, `thirdPartyCases[].query` and `options.thirdPartyRuleOptions.rootQueries`.
+Sources (`datadog-rules` of the public corpus, see tests/corpus.py): the out-of-the-box log
+detection rules, the partner rules of integrations-extras and the API-format examples. Queries are
+read from `queries[].query`, `filters[].query`, `thirdPartyCases[].query` and
+`options.thirdPartyRuleOptions.rootQueries`.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ import polars as pl
 import pytest
 
 from engine.query import compile_query, parse
+from tests.corpus import corpus_params
 
-RULES = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "datadog-rules"
 _QUERY_KEYS = frozenset({"query", "rootQueries"})
 
 
-def _rules() -> list[tuple[str, dict[str, Any]]]:
+def _rules(corpus: Path) -> list[tuple[str, dict[str, Any]]]:
+    rules = corpus / "datadog-rules"
     found: list[tuple[str, dict[str, Any]]] = []
     for rule in json.loads(
-        (RULES / "ootb-default-rules/default_log_detection_rules.json").read_text()
+        (rules / "ootb-default-rules/default_log_detection_rules.json").read_text()
     ):
         found.append((f"ootb/{rule['name']}", rule))
-    for path in sorted(RULES.glob("partner-rules-integrations-extras/*/*.json")):
+    for path in sorted(rules.glob("partner-rules-integrations-extras/*/*.json")):
         found.append((f"partner/{path.stem}", json.loads(path.read_text())))
     examples = json.loads(
-        (RULES / "api-format-examples/terraform_provider_test_rules.json").read_text()
+        (rules / "api-format-examples/terraform_provider_test_rules.json").read_text()
     )
     for example in examples:
         found.append((f"api/{example['rule']['type']}/{example['rule']['name']}", example["rule"]))
@@ -46,11 +48,13 @@ def _queries(node: Any, key: str | None = None) -> list[str]:
     return []
 
 
-CORPUS = [
-    (f"{name}#{index}", query)
-    for name, rule in _rules()
-    for index, query in enumerate(dict.fromkeys(_queries(rule)))
-]
+def _corpus_queries(corpus: Path) -> list[Any]:
+    return [
+        pytest.param(query, id=f"{name}#{index}")
+        for name, rule in _rules(corpus)
+        for index, query in enumerate(dict.fromkeys(_queries(rule)))
+    ]
+
 
 SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
@@ -66,11 +70,11 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def test_corpus_is_present_and_large() -> None:
-    assert len(CORPUS) >= 150
+def test_corpus_is_present_and_large(corpus: Path) -> None:
+    assert len(_corpus_queries(corpus)) >= 150
 
 
-@pytest.mark.parametrize("query", [query for _, query in CORPUS], ids=[name for name, _ in CORPUS])
+@pytest.mark.parametrize("query", corpus_params(_corpus_queries))
 def test_real_rule_query_parses_compiles_and_round_trips(query: str) -> None:
     node = parse(query)
     compile_query(node, {})

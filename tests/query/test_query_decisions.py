@@ -5,11 +5,14 @@ Each row: a query, a list of events (one archive), and which of them match.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from query_cases import attrs, msg, tagged
 
+from engine import ingest, search
 from engine.match import match
 from engine.query import parse
 
@@ -280,6 +283,15 @@ DECISIONS: list[Row] = [
     ),
     ("free-range-decimal-token", "[2 TO 3]", [msg("took 2.5 s"), msg("took 4 s")], [True, False]),
     ("free-range-non-numeric-bound", "[a TO c]", [msg("b")], [False]),
+    (
+        "free-range-any-number",
+        "[* TO *]",
+        [msg("1"), msg("took 2.5 s"), msg("one"), {}],
+        [True, True, False, False],
+    ),
+    ("free-range-any-number-not", "NOT [* TO *]", [msg("1"), msg("one"), {}], [False, True, True]),
+    ("free-range-any-number-minus", "-[* TO *]", [msg("1"), msg("one")], [False, True]),
+    ("free-range-any-number-exclusive", "{* TO *}", [msg("v 7"), msg("v")], [True, False]),
     ("free-list-column", "boom", [attrs(error={"message": ["ok", "Boom!"]})], [True]),
     # -- full text (§2.5) -----------------------------------------------------------------------
     (
@@ -298,6 +310,25 @@ DECISIONS: list[Row] = [
     ),
     ("full-text-star", "*:*", [{}, msg("x")], [True, True]),
     ("full-text-only-strings", "*:200", [attrs(x=200), attrs(y="200")], [False, True]),
+    (
+        "full-text-number-in-a-mixed-column",
+        "*:404",
+        [attrs(http={"status_code": 404}), attrs(http={"status_code": "404"}), attrs(a="x")],
+        [False, True, False],
+    ),
+    (
+        "full-text-number-in-a-mixed-array",
+        "*:404",
+        [attrs(a=[404, "x"]), attrs(a=["404", 1]), msg("404")],
+        [False, True, True],
+    ),
+    ("full-text-boolean-is-not-text", "*:true", [attrs(a=True), attrs(a="true")], [False, True]),
+    (
+        "full-text-range-reads-strings",
+        "*:[400 TO 500]",
+        [attrs(a=404), attrs(a="got 404"), attrs(a="x")],
+        [False, True, False],
+    ),
     # -- grouped values ------------------------------------------------------------------------
     ("group-and", '@a:("x" AND "y")', [attrs(a=["x", "y"]), attrs(a="x")], [True, False]),
     ("group-implicit-and", "@a:(x y)", [attrs(a=["x", "y"]), attrs(a="x")], [True, False]),
@@ -344,3 +375,16 @@ def test_ddsource_alias_parses_to_source() -> None:
 
 def test_full_text_then_free_text_grammar_wins() -> None:
     assert parse("*:hello world") == parse("*:hello AND world")
+
+
+def test_full_text_reads_only_strings_across_archive_files(tmp_path: Path) -> None:
+    # the first file stores @http.status_code as a number, the second as text: the archive reads
+    # both as text, and the number 404 must still not match `*:404`
+    for name, code in (("numbers", 404), ("strings", "404")):
+        source = tmp_path / f"{name}.ndjson"
+        event = {"id": name, "timestamp": "2024-03-04T10:00:00Z", "attributes": {"http": {}}}
+        event["attributes"]["http"]["status_code"] = code
+        source.write_text(json.dumps(event))
+        ingest(source, tmp_path / "archive")
+    found = search("*:404", str(tmp_path / "archive"))
+    assert found["id"].to_list() == ["strings"]

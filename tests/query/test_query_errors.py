@@ -444,6 +444,61 @@ ERRORS: list[tuple[str, str, tuple[str, ...], tuple[int, int, int]]] = [
         (1, 1, 7),
     ),
     (
+        "equals-after-a-field",
+        "@evt.name=ConsoleLogin",
+        (
+            "invalid query at line 1, column 10: '=' cannot follow a field: a field and its value are separated by ':'",
+            "  @evt.name=ConsoleLogin",
+            "           ^",
+            "hint: write @evt.name:ConsoleLogin",
+        ),
+        (1, 10, 1),
+    ),
+    (
+        "equals-with-spaces-and-a-phrase",
+        'source:okta @evt.name = "Console Login"',
+        (
+            "invalid query at line 1, column 23: '=' cannot follow a field: a field and its value are separated by ':'",
+            '  source:okta @evt.name = "Console Login"',
+            "                        ^",
+            'hint: write @evt.name:"Console Login"',
+        ),
+        (1, 23, 1),
+    ),
+    (
+        "double-equals-after-a-field",
+        "@evt.name==ConsoleLogin",
+        (
+            "invalid query at line 1, column 10: '==' cannot follow a field: a field and its value are separated by ':'",
+            "  @evt.name==ConsoleLogin",
+            "           ^^",
+            "hint: write @evt.name:ConsoleLogin",
+        ),
+        (1, 10, 2),
+    ),
+    (
+        "not-equals-after-a-field",
+        "@usr.id!=svc",
+        (
+            "invalid query at line 1, column 8: '!=' cannot follow a field: a field and its value are separated by ':'",
+            "  @usr.id!=svc",
+            "         ^^",
+            "hint: write -@usr.id:svc",
+        ),
+        (1, 8, 2),
+    ),
+    (
+        "comparison-after-a-field",
+        "@http.status_code>=400",
+        (
+            "invalid query at line 1, column 18: '>=' cannot follow a field: a field and its value are separated by ':'",
+            "  @http.status_code>=400",
+            "                   ^^",
+            "hint: write @http.status_code:>=400",
+        ),
+        (1, 18, 2),
+    ),
+    (
         "dangling-escape",
         "abc\\",
         (

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import QuerySyntaxError
+from engine.match import match
 from engine.query import Phrase, Term, compile_query, parse
 from engine.query.cidr import Block, in_blocks
 from engine.query.text import contains_tokens
@@ -200,3 +202,139 @@ def test_free_text_tokens_agree_with_the_python_reference(message: str, words: l
     expected = _reference(message, _tokens(" ".join(words)))
     got = pl.DataFrame({"m": [message]}).select(contains_tokens(pl.col("m"), value)).item()
     assert got == expected
+
+
+# ---- full text reads only string leaves (SPEC §2.5, §2.11) ---------------------------------------
+
+LEAVES = st.one_of(
+    st.sampled_from(["404", "got 404", "true", "2.5", "Hello", "x-2", "7e2", ""]),
+    st.sampled_from([404, 2, 700, 2.5, -3, True, False]),
+)
+TREES = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=2),
+    ),
+    max_leaves=6,
+)
+FULL_TEXT_VALUES = ["404", "true", "2", "5", "hello", "x", '"2.5"', "[2 TO 5]", ">400", "<=2"]
+
+
+def _string_leaves(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _string_leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _string_leaves(item)]
+    return []
+
+
+def _numbers(text: str) -> list[float]:
+    found = (parse_number(token) for token in re.findall(r"[\w.+\-]+", text))
+    return [number for number in found if number is not None]
+
+
+def _full_text_reference(value: str, texts: list[str]) -> bool:
+    if value.startswith("["):
+        low, high = (float(bound) for bound in value[1:-1].split(" TO "))
+        return any(low <= number <= high for text in texts for number in _numbers(text))
+    if value[0] in "<>":
+        op, bound = re.fullmatch(r"([<>]=?)(.*)", value).groups()  # type: ignore[union-attr]
+        compare = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
+        return any(compare[op](n, float(bound)) for text in texts for n in _numbers(text))
+    return any(_reference(text, _tokens(value)) for text in texts)
+
+
+@FAST
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"attributes": st.dictionaries(st.sampled_from(["a", "b"]), TREES, max_size=2)},
+            optional={"message": st.sampled_from(["got 404", "hello", "2"])},
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(FULL_TEXT_VALUES),
+)
+def test_full_text_agrees_with_a_reference_over_string_leaves(
+    events: list[dict[str, Any]], value: str
+) -> None:
+    expected = [
+        _full_text_reference(
+            value, [*_string_leaves(event["attributes"]), *_string_leaves(event.get("message"))]
+        )
+        for event in events
+    ]
+    assert match(f"*:{value}", events) == expected
+
+
+# ---- field-less comparisons and ranges on free text (SPEC §2.4, §2.7) ----------------------------
+
+BOUNDS = ["*", "-3", "0", "2", "2.5", "10", "1e2", "a"]
+
+
+def _bound_test(low: str, high: str, include_low: bool, include_high: bool) -> Any:
+    """The naive predicate of a range on one number (None: the range can never hold)."""
+    bounds = [bound for bound in (low, high) if bound != "*"]
+    if any(parse_number(bound) is None for bound in bounds):
+        return None  # a non-numeric bound on free text matches nothing
+
+    def test(number: float) -> bool:
+        above = low == "*" or number > float(low) or (include_low and number == float(low))
+        below = high == "*" or number < float(high) or (include_high and number == float(high))
+        return above and below
+
+    return test
+
+
+RANGES = st.one_of(
+    st.tuples(st.sampled_from(BOUNDS), st.sampled_from(BOUNDS), st.sampled_from("[{")).map(
+        lambda t: (f"{t[2]}{t[0]} TO {t[1]}{']' if t[2] == '[' else '}'}", t)
+    ),
+    st.tuples(st.sampled_from([">", ">=", "<", "<="]), st.sampled_from(BOUNDS[1:])).map(
+        lambda t: (f"{t[0]}{t[1]}", t)
+    ),
+)
+
+
+def _free_range_reference(form: tuple[str, ...], message: str | None) -> bool:
+    if len(form) == 3:
+        low, high, bracket = form
+        test = _bound_test(low, high, bracket == "[", bracket == "[")
+    else:
+        op, bound = form
+        low, high = (bound, "*") if op[0] == ">" else ("*", bound)
+        test = _bound_test(low, high, op.endswith("="), op.endswith("="))
+    if test is None or message is None:
+        return False
+    return any(test(number) for number in _numbers(message))
+
+
+@FAST
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(
+                st.sampled_from(["1", "2.5", "-3", "10", "1e2", "abc", "x-2", " ", ", ", "inf"]),
+                max_size=5,
+            ).map("".join),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    RANGES,
+    st.sampled_from(["{}", "NOT {}", "-{}"]),
+)
+def test_free_text_ranges_agree_with_a_reference(
+    messages: list[str | None], value: tuple[str, tuple[str, ...]], shape: str
+) -> None:
+    text, form = value
+    events = [{} if message is None else {"message": message} for message in messages]
+    expected = [_free_range_reference(form, message) for message in messages]
+    if shape != "{}":
+        expected = [not holds for holds in expected]
+    assert match(shape.format(text), events) == expected

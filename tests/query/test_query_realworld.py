@@ -16,10 +16,7 @@ import pytest
 
 from engine.match import match
 
-PARTNER = (
-    Path(__file__).resolve().parents[3]
-    / "shared/corpus/datadog-rules/partner-rules-integrations-extras/bottomline_recordandreplay"
-)
+PARTNER = "datadog-rules/partner-rules-integrations-extras/bottomline_recordandreplay"
 
 SAMPLE: dict[str, Any] = {
     "timestamp": 1673975069199,
@@ -60,8 +57,8 @@ def _maintenance_on_vip() -> dict[str, Any]:
     return event
 
 
-def _rule_query(stem: str) -> str:
-    rule = json.loads((PARTNER / f"{stem}.json").read_text())
+def _rule_query(corpus: Path, stem: str) -> str:
+    rule = json.loads((corpus / PARTNER / f"{stem}.json").read_text())
     query: str = rule["queries"][0]["query"]
     return query
 
@@ -76,8 +73,8 @@ RULES = [
 
 
 @pytest.mark.parametrize(("stem", "expected"), RULES, ids=[stem for stem, _ in RULES])
-def test_partner_rule_on_its_pipeline_sample(stem: str, expected: list[bool]) -> None:
-    assert match(_rule_query(stem), [SAMPLE, _maintenance_on_vip()]) == expected
+def test_partner_rule_on_its_pipeline_sample(corpus: Path, stem: str, expected: list[bool]) -> None:
+    assert match(_rule_query(corpus, stem), [SAMPLE, _maintenance_on_vip()]) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,8 @@
-"""Every real Datadog rule of the corpus loads (or is refused for its type, by name)."""
+"""Every real Datadog rule of the corpus loads (or is refused for its type, by name).
+
+The OOTB rule tests run on the whole corpus file and on the sample of it kept in
+`tests/fixtures/ootb-rules` (which a fresh clone has).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,28 @@ from engine.errors import RuleValidationError
 from engine.rules import Rule, Then, contains_then, load_rule, load_rules, validate_rule
 
 RULES = "datadog-rules"
+OOTB = "default_log_detection_rules.json"
+OOTB_SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "ootb-rules" / OOTB
+#: (rules, THEN rules) of each OOTB file
+OOTB_SIZES = {"sample": (11, 3), "corpus": (83, 3)}
+
+
+@pytest.fixture(scope="module", params=list(OOTB_SIZES))
+def ootb_file(request: pytest.FixtureRequest) -> Path:
+    if request.param == "sample":
+        return OOTB_SAMPLE
+    corpus: Path = request.getfixturevalue("corpus")
+    return corpus / RULES / "ootb-default-rules" / OOTB
 
 
 @pytest.fixture(scope="module")
-def ootb(corpus: Path) -> list[Rule]:
-    return load_rules(corpus / RULES / "ootb-default-rules" / "default_log_detection_rules.json")
+def ootb(ootb_file: Path) -> list[Rule]:
+    return load_rules(ootb_file)
 
 
 @pytest.fixture(scope="module")
-def ootb_raw(corpus: Path) -> list[dict[str, Any]]:
-    path = corpus / RULES / "ootb-default-rules" / "default_log_detection_rules.json"
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def ootb_raw(ootb_file: Path) -> list[dict[str, Any]]:
+    return json.loads(ootb_file.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +47,34 @@ def api_examples(corpus: Path) -> list[dict[str, Any]]:
     return [item["rule"] for item in json.loads(path.read_text(encoding="utf-8"))]
 
 
-def test_ootb_rules_all_load(ootb: list[Rule]) -> None:
-    assert len(ootb) == 83
-    assert Counter(r.type for r in ootb) == {"log_detection": 82, "signal_correlation": 1}
-    assert Counter(r.detection_method for r in ootb) == {
-        "threshold": 68,
-        "new_value": 6,
-        "anomaly_detection": 6,
-        "impossible_travel": 2,
-        "third_party": 1,
-    }
+def _kinds(rules: list[Rule]) -> tuple[Counter[str], Counter[str]]:
+    return Counter(r.type for r in rules), Counter(r.detection_method for r in rules)
+
+
+def test_ootb_rules_all_load(corpus: Path) -> None:
+    assert _kinds(load_rules(corpus / RULES / "ootb-default-rules" / OOTB)) == (
+        {"log_detection": 82, "signal_correlation": 1},
+        {
+            "threshold": 68,
+            "new_value": 6,
+            "anomaly_detection": 6,
+            "impossible_travel": 2,
+            "third_party": 1,
+        },
+    )
+
+
+def test_ootb_sample_holds_every_kind_of_rule() -> None:
+    assert _kinds(load_rules(OOTB_SAMPLE)) == (
+        {"log_detection": 10, "signal_correlation": 1},
+        {
+            "threshold": 7,
+            "new_value": 1,
+            "anomaly_detection": 1,
+            "impossible_travel": 1,
+            "third_party": 1,
+        },
+    )
 
 
 def test_partner_rules_all_load(corpus: Path) -> None:
@@ -80,11 +113,12 @@ def test_api_format_examples(api_examples: list[dict[str, Any]]) -> None:
     }
 
 
-def test_every_condition_parses(ootb: list[Rule]) -> None:
+def test_every_condition_parses(ootb: list[Rule], ootb_file: Path) -> None:
     conditions = [cond for rule in ootb for cond in rule.case_conditions()]
     assert len(conditions) == sum(len(rule.cases) for rule in ootb)
     then_rules = sorted(r.name for r in ootb if any(contains_then(c) for c in r.case_conditions()))
-    assert len(then_rules) == 3
+    sizes = OOTB_SIZES["sample" if ootb_file == OOTB_SAMPLE else "corpus"]
+    assert (len(ootb), len(then_rules)) == sizes
     assert "AWS CreateIndex followed by ListResources via long term access key" in then_rules
 
 
@@ -129,7 +163,7 @@ def test_no_information_lost(ootb: list[Rule], ootb_raw: list[dict[str, Any]]) -
 
 def test_corpus_rules_convert_to_jobs(ootb: list[Rule]) -> None:
     jobs = [rule.to_job_definition(0, 86_400_000, "main") for rule in ootb]
-    assert len(jobs) == 83
+    assert len(jobs) == len(ootb)
     assert all(job.cases == rule.cases for job, rule in zip(jobs, ootb, strict=True))
     assert not any(
         "decreaseCriticalityBasedOnEnv" in job.normalized_json()["options"] for job in jobs

@@ -21,6 +21,7 @@ from engine.rules.template import (
     wrap_message,
 )
 from engine.rules.template_parse import parse_template
+from tests.corpus import corpus_params
 
 T = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
@@ -445,17 +446,29 @@ def test_any_text_renders_or_raises_template_error(template: str) -> None:
 
 # -- the real rule corpus --------------------------------------------------------------------
 
-RULES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "datadog-rules"
+OOTB_SAMPLE = (
+    Path(__file__).resolve().parent.parent
+    / "fixtures"
+    / "ootb-rules"
+    / "default_log_detection_rules.json"
+)
 
 
-def _corpus_rules() -> list[dict[str, Any]]:
-    ootb = RULES_DIR / "ootb-default-rules" / "default_log_detection_rules.json"
-    rules: list[dict[str, Any]] = json.loads(ootb.read_text()) if ootb.is_file() else []
-    partner_files = sorted(RULES_DIR.glob("partner-rules-integrations-extras/*/*.json"))
+def _rules_of(corpus: Path) -> list[dict[str, Any]]:
+    """The corpus's 83 OOTB rules and 11 partner rules."""
+    rules_dir = corpus / "datadog-rules"
+    ootb = rules_dir / "ootb-default-rules" / "default_log_detection_rules.json"
+    rules: list[dict[str, Any]] = json.loads(ootb.read_text())
+    partner_files = sorted(rules_dir.glob("partner-rules-integrations-extras/*/*.json"))
     return rules + [json.loads(path.read_text()) for path in partner_files]
 
 
-CORPUS_RULES = _corpus_rules()
+def _rule_params(corpus: Path) -> list[Any]:
+    return [
+        pytest.param(rule, id=f"{i:02d}-{rule['name'][:50]}")
+        for i, rule in enumerate(_rules_of(corpus))
+    ]
+
 
 CLOUDTRAIL = dataclasses.replace(
     CONTEXT,
@@ -468,14 +481,19 @@ CLOUDTRAIL = dataclasses.replace(
 )
 
 
-def test_corpus_holds_83_ootb_and_11_partner_rules() -> None:
-    assert len(CORPUS_RULES) == 83 + 11
+def test_corpus_holds_83_ootb_and_11_partner_rules(corpus: Path) -> None:
+    assert len(_rules_of(corpus)) == 83 + 11
 
 
 @pytest.mark.parametrize(
     "rule",
-    CORPUS_RULES,
-    ids=[f"{i:02d}-{rule['name'][:50]}" for i, rule in enumerate(CORPUS_RULES)],
+    [
+        *[
+            pytest.param(rule, id=f"sample-{rule['name'][:50]}")
+            for rule in json.loads(OOTB_SAMPLE.read_text())
+        ],
+        *corpus_params(_rule_params),
+    ],
 )
 def test_corpus_message_renders(rule: dict[str, Any]) -> None:
     check_template(rule["message"], rule["name"])
@@ -487,7 +505,8 @@ def test_corpus_message_renders(rule: dict[str, Any]) -> None:
 
 
 def test_corpus_message_fills_attributes_and_tags() -> None:
-    rule = next(r for r in CORPUS_RULES if r["name"] == "AWS CloudWatch log group deleted")
+    sample = json.loads(OOTB_SAMPLE.read_text())
+    rule = next(r for r in sample if r["name"] == "AWS CloudWatch log group deleted")
     rendered = render_message(rule["message"], CLOUDTRAIL)
     assert "`alice` should be making this API call to your `prod` environment" in rendered
     assert "log group name: `/aws/audit`" in rendered

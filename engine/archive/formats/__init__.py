@@ -2,14 +2,16 @@
 
 `read_events` reads one `InputFile` in the named format (or detects it, `auto`) and yields a
 canonical `LogEvent` per record, or a `Rejected` (file, line, reason) for each record or stretch of
-the file that cannot be read; a bad record never stops the rest of the file. See docs/ingest.md.
+the file that cannot be read; a bad record never stops the rest of the file. `read_records` reads
+records already in memory (parsed JSON values) the same way. See docs/ingest.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
-from engine.archive.event import EventError, LogEvent
+from engine.archive.event import EventError, LogEvent, is_engine_event
 from engine.archive.formats import (
     cloudtrail,
     datadog_archive,
@@ -24,7 +26,17 @@ from engine.archive.formats.records import Rejected, Value, iter_values
 from engine.archive.sources import InputFile
 from engine.errors import IngestError
 
-__all__ = ["FORMATS", "Rejected", "detect_format", "read_events"]
+__all__ = [
+    "FORMATS",
+    "Rejected",
+    "detect_format",
+    "read_events",
+    "read_records",
+    "records_to_events",
+]
+
+#: The `Rejected.source` of records given in memory.
+MEMORY_SOURCE = "logs"
 
 #: Every accepted `--format` name; `auto` detects the format per file.
 FORMATS: tuple[str, ...] = (
@@ -52,15 +64,53 @@ def read_events(
     Raises `IngestError` at once for an unknown format name, and on first iteration when the
     file cannot be opened.
     """
+    _check_format(format)
+    return _events(file.name, iter_values(file), format, timestamp_field)
+
+
+def read_records(
+    records: Iterable[Any], *, format: str = "auto", timestamp_field: str | None = None
+) -> Iterator[LogEvent | Rejected]:
+    """Every event of in-memory `records` (parsed JSON values), read as a file of them would be.
+
+    `auto` detects the format from the first object, as for a file; a record that wraps others
+    (`{"Records": [...]}`) is unwrapped. Events the engine itself built (`make_event`) are passed
+    through as they are. A `Rejected` names the record by its 1-based position.
+    """
+    _check_format(format)
+    values = (
+        Value(number, dict(record) if _other_mapping(record) else record, True)
+        for number, record in enumerate(records, start=1)
+    )
+    return _events(MEMORY_SOURCE, values, format, timestamp_field)
+
+
+def records_to_events(
+    records: Iterable[Any], *, format: str = "auto", timestamp_field: str | None = None
+) -> list[LogEvent]:
+    """`read_records` for callers that need every record: an `EventError` names the first one
+    that cannot be read (`log 3: the record has no timestamp`)."""
+    events: list[LogEvent] = []
+    for item in read_records(records, format=format, timestamp_field=timestamp_field):
+        if isinstance(item, Rejected):
+            raise EventError(f"log {item.line}: {item.reason}")
+        events.append(item)
+    return events
+
+
+def _other_mapping(record: Any) -> bool:
+    """A mapping that is not a dict (read as the dict it holds)."""
+    return isinstance(record, Mapping) and not isinstance(record, dict)
+
+
+def _check_format(format: str) -> None:
     if format not in FORMATS:
         raise IngestError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
-    return _events(file, format, timestamp_field)
 
 
 def _events(
-    file: InputFile, name: str, timestamp_field: str | None
+    source: str, values: Iterator[Value | Rejected], name: str, timestamp_field: str | None
 ) -> Iterator[LogEvent | Rejected]:
-    values = iter_values(file)
     if name == "auto":
         name, values = resolve(values)
     format = FORMAT_TABLE[name]
@@ -68,14 +118,17 @@ def _events(
         if isinstance(item, Rejected):
             yield item
             continue
+        if is_engine_event(item.value):
+            yield item.value
+            continue
         for number, record in _records(format, item):
             try:
                 event = build_event(format, record, timestamp_field)
             except EventError as exc:
-                yield Rejected(file.name, number, str(exc))
+                yield Rejected(source, number, str(exc))
                 continue
             except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                yield Rejected(file.name, number, f"cannot read the record: {exc}")
+                yield Rejected(source, number, f"cannot read the record: {exc}")
                 continue
             yield event
 

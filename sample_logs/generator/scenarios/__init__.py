@@ -1,0 +1,1 @@
+"""One module per planted scenario: its timeline, its `PLANTED` entry and the events it plants."""
