@@ -9,6 +9,7 @@ any field the text leaves out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -55,25 +56,29 @@ def editable_text(document: dict[str, Any]) -> str:
     return orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode()
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the editor's form goes: a new rule, or a stored rule's new version."""
+
+    action: str
+    title: str
+    rule_id: str | None = None
+
+
+NEW_RULE = Target("/rules/new", "New rule")
+
+
+def _edit_target(rule_id: str, document: dict[str, Any]) -> Target:
+    return Target(f"/rules/{rule_id}/edit", f"Edit {document.get('name', rule_id)}", rule_id)
+
+
 def _editor(
-    request: Request,
-    viewer: Viewer,
-    *,
-    text: str,
-    action: str,
-    title: str,
-    check: RuleCheck | None = None,
-    rule_id: str | None = None,
-    status: int = 200,
+    request: Request, viewer: Viewer, target: Target, text: str, check: RuleCheck | None = None
 ) -> Response:
-    service = service_of(request)
-    context = {
-        "text": text,
-        "action": action,
-        "title": title,
-        "check": check or check_rule_text(service, text),
-        "rule_id": rule_id,
-    }
+    """The editor page over `text` (a 400 when `check` found problems in a sent text)."""
+    check = check or check_rule_text(service_of(request), text)
+    context = {"text": text, "target": target, "check": check}
+    status = 400 if request.method == "POST" and not check.ok else 200
     return page(request, "editor.html", context, status=status, viewer=viewer)
 
 
@@ -89,9 +94,7 @@ def new_rule(
     if from_id:
         original = rule_entry(service_of(request), from_id)
         document = {**original.document, "name": f"Copy of {original.name}"}
-    return _editor(
-        request, viewer, text=editable_text(document), action="/rules/new", title="New rule"
-    )
+    return _editor(request, viewer, NEW_RULE, editable_text(document))
 
 
 @router.post("/rules/new")
@@ -100,17 +103,8 @@ def create_rule(request: Request, viewer: Posting, rule: Annotated[str, Form()] 
     caller = viewer.require(RULES_WRITE)
     service = service_of(request)
     check = check_rule_text(service, rule)
-    if not check.ok:
-        return _editor(
-            request,
-            viewer,
-            text=rule,
-            action="/rules/new",
-            title="New rule",
-            check=check,
-            status=400,
-        )
-    assert check.payload is not None
+    if check.payload is None or not check.ok:
+        return _editor(request, viewer, NEW_RULE, rule, check)
     document = service.create_rule(check.payload, caller=caller)
     viewer.session.flash(f"Created the rule {document['name']!r}.", "success")
     return RedirectResponse(f"/rules/{document['id']}", status_code=303)
@@ -131,14 +125,7 @@ def edit_rule(request: Request, viewer: Viewing, rule_id: str) -> Response:
     """The editor over a stored rule."""
     viewer.require(RULES_WRITE)
     document = _stored(request, rule_id)
-    return _editor(
-        request,
-        viewer,
-        text=editable_text(document),
-        action=f"/rules/{rule_id}/edit",
-        title=f"Edit {document.get('name', rule_id)}",
-        rule_id=rule_id,
-    )
+    return _editor(request, viewer, _edit_target(rule_id, document), editable_text(document))
 
 
 @router.post("/rules/{rule_id}/edit")
@@ -150,18 +137,8 @@ def update_rule(
     document = _stored(request, rule_id)
     service = service_of(request)
     check = check_rule_text(service, rule)
-    if not check.ok:
-        return _editor(
-            request,
-            viewer,
-            text=rule,
-            action=f"/rules/{rule_id}/edit",
-            title=f"Edit {document.get('name', rule_id)}",
-            check=check,
-            rule_id=rule_id,
-            status=400,
-        )
-    assert check.payload is not None
+    if check.payload is None or not check.ok:
+        return _editor(request, viewer, _edit_target(rule_id, document), rule, check)
     saved = service.update_rule(rule_id, check.payload, caller=caller)
     viewer.session.flash(f"Saved version {saved['version']} of {saved['name']!r}.", "success")
     return RedirectResponse(f"/rules/{rule_id}", status_code=303)
