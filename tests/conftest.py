@@ -84,3 +84,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return template.format(database=name)
+
+
+#: Where the browser tests (tests/web) write their screenshots.
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the browser tests left their screenshots."""
+    if any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")

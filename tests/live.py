@@ -1,4 +1,4 @@
-"""A real `hindsight serve` on a loopback port, in a thread, for tests that speak HTTP to it."""
+"""A real `hindsight serve` (API and web app) on a loopback port, in a thread, for HTTP tests."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from typing import Any
 
 import uvicorn
 
-from engine.api import create_app
 from engine.api.protocol import DatadogH11Protocol
 from engine.jobs.service import JobService
 from engine.jobs.settings import ServerSettings
 from engine.store.keys import KeyPair, KeyStore
+from engine.web import create_server_app
 
 
 def free_port() -> int:
@@ -48,7 +48,7 @@ def live_server(settings: ServerSettings) -> Iterator[LiveServer]:
     service = JobService(settings)
     keys = KeyStore(service.db)
     pair = keys.create(name="tester")
-    app = create_app(service, keys, settings)
+    app = create_server_app(service, keys, settings)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

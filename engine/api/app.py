@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 
 from engine.api.auth import SECURITY_SCHEMES, Authenticator
 from engine.api.bodies import BodyLimit
+from engine.api.docs import install_docs
 from engine.api.errors import install_error_handlers
 from engine.api.routes.histsignals import histsignals_router
 from engine.api.routes.jobs import jobs_router
@@ -48,6 +49,8 @@ def create_app(service: JobService, keys: KeyStore, settings: ServerSettings) ->
         version="0.1.0",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        docs_url=None,  # served by install_docs with local assets
+        redoc_url=None,
         strict_content_type=False,
     )
     app.state.service = service
@@ -62,6 +65,7 @@ def create_app(service: JobService, keys: KeyStore, settings: ServerSettings) ->
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _document_security(app)
+    install_docs(app)
     return app
 
 

@@ -58,12 +58,12 @@ def serve_command(
     port: int | None,
     max_concurrent_jobs: int | None,
 ) -> None:
-    """Serve the Datadog-compatible Historical Jobs API over an archive."""
+    """Serve the web app and the Datadog-compatible Historical Jobs API over an archive."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    from engine.api import create_app  # noqa: PLC0415
     from engine.api.protocol import DatadogH11Protocol  # noqa: PLC0415
     from engine.jobs.service import JobService  # noqa: PLC0415
+    from engine.web import create_server_app  # noqa: PLC0415
 
     settings = load_settings(
         config,
@@ -91,9 +91,13 @@ def serve_command(
     if settings.host not in LOOPBACK:
         err_console.print(f"warning: listening on {settings.host}, not only on loopback")
     service = JobService(settings, database=store)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    err_console.print(
+        f"Web app: http://{host}:{settings.port}/  (API docs: /docs)", markup=False, highlight=False
+    )
     try:
         uvicorn.run(
-            create_app(service, keys, settings),
+            create_server_app(service, keys, settings),
             host=settings.host,
             port=settings.port,
             log_level="info",

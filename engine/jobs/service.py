@@ -192,6 +192,17 @@ class JobService:
         if not self.rules.delete(rule_id):
             raise NotFoundError(f"rule {rule_id} was not found")
 
+    def check_rule(self, payload: Any) -> Rule:
+        """The rule a create or update request would store, validated as the rules API does.
+
+        Raises `InvalidRequestError` when `payload` is not an object and `RuleValidationError`
+        (every problem, each with its JSON path) when the rule is invalid; stores nothing.
+        """
+        if not isinstance(payload, Mapping):
+            raise InvalidRequestError("the request body must be a rule object")
+        body = {key: value for key, value in payload.items() if key not in _RESPONSE_ONLY}
+        return validate_rule({"type": "log_detection", **body}, source="request body")
+
     def _store_rule(
         self,
         rule_id: str,
@@ -201,11 +212,8 @@ class JobService:
         created_ms: int,
         caller: Caller | None,
     ) -> dict[str, Any]:
-        if not isinstance(payload, Mapping):
-            raise InvalidRequestError("the request body must be a rule object")
-        body = {key: value for key, value in payload.items() if key not in _RESPONSE_ONLY}
         try:
-            rule = validate_rule({"type": "log_detection", **body}, source="request body")
+            rule = self.check_rule(payload)
         except RuleValidationError as exc:
             raise InvalidRequestError(str(exc)) from None
         who = caller or Caller()

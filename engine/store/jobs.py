@@ -252,6 +252,21 @@ class JobStore:
                 .values(signal_id=signal_id, document=document, search=search)
             )
 
+    def severity_counts(self, job_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """How many results of each severity each of these jobs has (jobs without any: absent)."""
+        if not job_ids:
+            return {}
+        query = (
+            sa.select(results.c.job_id, results.c.severity, sa.func.count())
+            .where(results.c.job_id.in_(list(job_ids)))
+            .group_by(results.c.job_id, results.c.severity)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with self.db.begin() as connection:
+            for job_id, severity, count in connection.execute(query):
+                counts.setdefault(str(job_id), {})[str(severity)] = int(count)
+        return counts
+
     def searchable(
         self, job_id: str | None = None, *, start_ms: int | None = None, end_ms: int | None = None
     ) -> list[tuple[int, str, dict[str, Any]]]:
