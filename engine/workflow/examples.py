@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import orjson
 import yaml
@@ -53,6 +53,8 @@ _YamlLoader.yaml_implicit_resolvers = {
 class TestDefinitionError(HindsightError):
     """A tests file, test or example event that cannot be read (the message names it)."""
 
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -78,7 +80,8 @@ class Expectation(ResultExpectation):
     """A test's expected outcome.
 
     `fires` and `count` speak of the results as a whole; the per-result fields apply to every
-    result; `results` gives one expectation per result, in trigger-time order (and so their count).
+    result; `results` gives one expectation per result (and so their count), in trigger-time
+    order, then by group-by values.
     """
 
     fires: bool | None = None

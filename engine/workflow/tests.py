@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from engine.errors import HindsightError
 from engine.jobs.result import JobResult
@@ -61,6 +61,8 @@ class GotResult:
 class TestOutcome:
     """The outcome of one test."""
 
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
     name: str
     status: Status
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -88,6 +90,8 @@ class RuleTestReport(Report):
 @dataclass
 class TestRunReport(Report):
     """The tests of every rule of a run (`hindsight test`)."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class
 
     rules: list[RuleTestReport]
     seconds: float
@@ -194,7 +198,7 @@ def run_test(rule: Rule, test: RuleTest, folder: Path) -> TestOutcome:
     stat = outcome.stats[0]
     if stat.error is not None:
         return TestOutcome(test.name, "error", error=f"the rule cannot run: {stat.error}")
-    results = outcome.results
+    results = sorted(outcome.results, key=lambda r: (r.timestamp, list(r.group_by.values())))
     mismatches = compare(test.expect, results)
     return TestOutcome(
         test.name,
@@ -256,6 +260,9 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+test_rule.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def run_tests(paths: Sequence[str | Path]) -> TestRunReport:
