@@ -23,7 +23,7 @@ from engine.detect.lifecycle import form_signals
 from engine.detect.prepare import RulePlan, matches, plan_rule
 from engine.detect.threshold import instants, matched_cases, matched_instants
 from engine.errors import HindsightError
-from engine.jobs.plan import ScanPlan
+from engine.jobs.plan import TIME, ScanPlan
 from engine.jobs.result import JobResult
 from engine.jobs.source import LogSource
 from engine.rules.loader import load_rule, load_rules
@@ -50,6 +50,9 @@ class RuleStats:
     results_by_severity: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    #: with `run(..., keep_matches=True)`: the matched events (`id`, `_t` epoch ms, one boolean
+    #: column per query name)
+    matches: pl.DataFrame | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -145,6 +148,7 @@ def run(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     max_results: int | None = None,
+    keep_matches: bool = False,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
@@ -174,7 +178,7 @@ def run(
             continue
         began_rule = time.perf_counter()
         try:
-            found = _detect(rule_plan, scanned, source, job_id, stat)
+            found = _detect(rule_plan, scanned, source, job_id, stat, keep_matches)
         except HindsightError as exc:
             stat.error = str(exc)
             found = []
@@ -238,11 +242,19 @@ def _scan(
 
 
 def _detect(
-    rule: RulePlan, scanned: pl.DataFrame, source: LogSource, job_id: str | None, stat: RuleStats
+    rule: RulePlan,
+    scanned: pl.DataFrame,
+    source: LogSource,
+    job_id: str | None,
+    stat: RuleStats,
+    keep_matches: bool = False,
 ) -> list[JobResult]:
     rows = scanned.filter(pl.any_horizontal([query.flag for query in rule.queries]))
     for query in rule.queries:
         stat.events_matched[query.name] = int(rows[query.flag].sum())
+    if keep_matches:
+        flags = [pl.col(query.flag).alias(query.name) for query in rule.queries]
+        stat.matches = rows.select("id", TIME, *flags)
     frame = matches(rule, rows)
     if frame.height == 0:
         return []
