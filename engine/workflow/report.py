@@ -57,6 +57,8 @@ def duration_text(milliseconds: float) -> str:
     """A duration as `1h 02m 03s`, `4m 05s`, `12s` or `350 ms` (negative durations keep a sign)."""
     sign = "-" if milliseconds < 0 else ""
     remaining = abs(milliseconds)
+    if remaining == 0:
+        return "0s"
     if remaining < 1000:
         return f"{sign}{remaining:.0f} ms"
     seconds = round(remaining / 1000)
