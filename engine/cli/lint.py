@@ -87,10 +87,12 @@ def print_lint(report: LintReport) -> None:
             matches = ", ".join(f"{k}: {number(v)}" for k, v in rule.cost.estimated_matches.items())
             costs.add_row(escape(rule.rule), str(len(rule.cost.columns)), escape(matches))
     out_console.print(costs)
-    sample = "every row" if report.sample_complete else f"a sample of {number(report.sample_rows)}"
+    sample = (
+        "every row" if report.sample_complete else f"a sample of {number(report.sample_rows)} rows"
+    )
     out_console.print(
         f"{len(report.rules)} rule(s): {report.count('error')} error(s), "
         f"{report.count('warning')} warning(s), {report.count('info')} info; a scan reads "
         f"{number(report.rows_in_range)} rows in {report.files_in_range} files "
-        f"({size(report.bytes_in_range)}) after partition pruning; checked on {sample} rows"
+        f"({size(report.bytes_in_range)}) after partition pruning; checked on {sample}"
     )
