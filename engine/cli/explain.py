@@ -120,9 +120,8 @@ def print_explanation(report: Explanation) -> None:
             out_console.print(f"  {event.timestamp} {escape(event.id)}")
             for query, failures in event.failures.items():
                 for failure in failures:
-                    out_console.print(
-                        f"    {escape(query)}: ✗ {escape(failure.clause)} — {escape(failure.reason)}"
-                    )
+                    clause, reason = escape(failure.clause), escape(failure.reason)
+                    out_console.print(f"    {escape(query)}: ✗ {clause} — {reason}")
 
 
 def _value(value: float | None) -> str:
