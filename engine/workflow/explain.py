@@ -167,7 +167,7 @@ class _Cases:
                 while earlier >= 0 and self.rows[earlier][TIME] > moment - self.window:
                     if self.check(condition.first, earlier)[0]:
                         held = time_text(self.rows[earlier][TIME])
-                        return second, f"{text}; before it, {condition.first} held at {held}"
+                        return second, f"{text}; {condition.first} held at {held}, in the window"
                     earlier -= 1
                 return False, f"{text}; but {condition.first} held at no instant of the window"
 
