@@ -24,6 +24,7 @@ from engine.cli.common import (
     start_option,
 )
 from engine.jobs.run import JobRun, run
+from engine.workflow.lint import preflight
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
@@ -61,6 +62,10 @@ def run_command(
     if output_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
     opened = open_archive(archive)
+    for warning in preflight(list(rules), opened, start=start, end=end, index=index):
+        err_console.print(
+            "lint: {rule}: {severity}: {where}: {message}".format(**warning), markup=False
+        )
     if err_console.is_terminal:
         with Progress(
             TextColumn("[bold]scan[/]"),

@@ -446,3 +446,36 @@ def _case_findings(rule: Rule, names: list[str], window: int) -> list[Finding]:
                 )
             )
     return found
+
+
+#: Severities a preflight (before `hindsight run`, at job creation) reports.
+PREFLIGHT: tuple[Severity, ...] = ("error", "warning")
+#: Checks a preflight leaves to the run itself (which refuses those rules with its own message).
+_RUN_REPORTS = frozenset({"invalid-rule", "unsupported"})
+
+
+def preflight(
+    rules: RuleSource | Sequence[RuleSource],
+    archive: Any,
+    *,
+    start: TimeInput = None,
+    end: TimeInput = None,
+    index: str = "main",
+) -> list[dict[str, str]]:
+    """The lint errors and warnings a run or a job creation reports (never raises)."""
+    try:
+        report = lint(rules, archive, start=start, end=end, index=index)
+    except HindsightError:
+        return []  # the run or the job reports the problem itself
+    return [
+        {
+            "rule": rule.rule,
+            "severity": item.severity,
+            "check": item.check,
+            "where": item.where,
+            "message": item.message,
+        }
+        for rule in report.rules
+        for item in rule.findings
+        if item.severity in PREFLIGHT and item.check not in _RUN_REPORTS
+    ]

@@ -269,3 +269,16 @@ def test_cli(archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     path.write_text(json.dumps(rule(q("source:auth", group_by=["@nope"]))))
     assert main(["lint", str(path), "--archive", str(archive)]) == 1
     assert main(["lint", str(tmp_path / "missing.json"), "--archive", str(archive)]) == 2
+
+
+def test_run_prints_lint_warnings_first(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(rule(q("@evt.nmae:ConsoleLogin"))))
+    assert main(["run", str(path), "--archive", str(archive)]) == 0
+    err = capsys.readouterr().err
+    assert "lint: R1: warning: queries[0].query: no log of the archive has @evt.nmae" in err
+    path.write_text(json.dumps(rule(q("source:auth @evt.outcome:failure"))))
+    assert main(["run", str(path), "--archive", str(archive)]) == 0
+    assert "lint:" not in capsys.readouterr().err
