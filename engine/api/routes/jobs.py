@@ -21,8 +21,8 @@ from engine.api.models import ConvertRequest, RunJobRequest
 from engine.errors import ConflictError, InvalidRequestError, NotFoundError
 from engine.jobs.service import Caller, JobService
 from engine.rules.models import JobDefinition
-from engine.workflow.lint import preflight
 from engine.store.jobs import JobRecord
+from engine.workflow.lint import preflight
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10
