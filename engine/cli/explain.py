@@ -139,6 +139,8 @@ def explain_query_command(query: str, event: Path) -> int:
     Exits 0 when the query matches every log of the file, 1 otherwise.
     """
     events = file_events(event, "auto", 0)
+    if not events:
+        raise click.BadParameter(f"{event} holds no log", param_hint="EVENT")
     verdicts = evaluate_clauses(query, events_to_frame(events))
     for number, verdict in enumerate(verdicts, start=1):
         if len(verdicts) > 1:

@@ -39,8 +39,7 @@ def test_run_answers_201_with_a_job_id(api: Api, family: str) -> None:
     assert response.status_code == 201
     assert response.headers["content-type"] == "application/vnd.api+json"
     assert response.json() == {
-        "data": {"id": response.json()["data"]["id"], "type": "historicalDetectionsJob"},
-        "meta": {"warnings": []},
+        "data": {"id": response.json()["data"]["id"], "type": "historicalDetectionsJob"}
     }
     assert api.service.jobs.get(response.json()["data"]["id"]) is not None
 

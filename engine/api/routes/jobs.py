@@ -72,7 +72,8 @@ def jobs_router(service: JobService) -> APIRouter:
         warnings = preflight(
             rule, service.archive, start=record.from_ms, end=record.to_ms, index=index
         )
-        document["meta"] = {"warnings": warnings}  # lint errors and warnings of the job's rule
+        if warnings:  # lint errors and warnings of the job's rule (SPEC TC-30's body otherwise)
+            document["meta"] = {"warnings": warnings}
         return JsonApiResponse(document, status_code=201)
 
     @router.get(
