@@ -13,6 +13,7 @@ from engine.cli.common import (
     archive_option,
     cli,
     end_option,
+    format_option,
     index_option,
     number,
     out_console,
@@ -32,13 +33,7 @@ MARKDOWN_ROWS = 25
 @index_option
 @start_option
 @end_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json", "markdown")
 @click.option("--fail-on-change", is_flag=True, help="Exit with status 1 when anything differs.")
 def diff_command(
     old: str,

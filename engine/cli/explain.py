@@ -13,6 +13,7 @@ from engine.cli.common import (
     archive_option,
     cli,
     end_option,
+    format_option,
     index_option,
     out_console,
     start_option,
@@ -35,13 +36,7 @@ from engine.workflow.explain import Explanation, InstantExplanation, explain
 @index_option
 @start_option
 @end_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json")
 def explain_command(
     rule: Path,
     archive: Path,

@@ -12,6 +12,7 @@ from engine.cli.common import (
     archive_option,
     cli,
     end_option,
+    format_option,
     index_option,
     number,
     out_console,
@@ -30,13 +31,7 @@ _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 @index_option
 @start_option
 @end_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json")
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),

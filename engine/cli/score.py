@@ -12,6 +12,7 @@ from engine.cli.common import (
     archive_option,
     cli,
     end_option,
+    format_option,
     index_option,
     out_console,
     start_option,
@@ -32,13 +33,7 @@ from engine.workflow.score import ScoreReport, score
 @index_option
 @start_option
 @end_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json")
 def score_command(
     rules: tuple[Path, ...],
     archive: Path,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from engine.cli.common import cli, out_console
+from engine.cli.common import cli, format_option, out_console
 from engine.workflow.junit import write_junit
 from engine.workflow.tests import Mismatch, TestRunReport, run_tests
 
@@ -23,13 +23,7 @@ _MARKS = {"passed": "[green]PASSED[/]", "failed": "[red]FAILED[/]", "error": "[r
     default=None,
     help="Also write the outcome as JUnit XML to this file.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json")
 def test_command(rules: tuple[Path, ...], junit: Path | None, output_format: str) -> int:
     """Run the unit tests of RULES (rule files or folders; default rules/)."""
     paths = list(rules) or [Path("rules")]
