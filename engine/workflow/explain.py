@@ -5,7 +5,7 @@ aggregate over its window `(t - W, t]` and the events counted, every case's cond
 numbers (`a = 3, needs > 3`), the case that held (the engine's choice) and what the instant did to
 the signal lifecycle (opened, extended, raised, or nothing). It then tells each result's story
 (how it closed: keepAlive or maxSignalDuration) and, for the group's events in the span that no
-query matched, which clause of each query failed and why (`clauses.py`). Every number comes from
+query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every number comes from
 the engine's own detection code (`trace.py`); the explanation only reads it.
 """
 
@@ -13,28 +13,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from engine.archive.frame import frame_to_events
-from engine.detect.keys import field_column, text_values
 from engine.detect.lifecycle import SEVERITY_RANK
 from engine.detect.threshold import CASE, WINDOW_START, aggregate_column, window_ms
 from engine.jobs.plan import TIME
 from engine.jobs.run import RuleInput, TimeInput, as_rules
-from engine.query import compile_query, parse
 from engine.rules.conditions import OPERATORS, AllOf, AnyOf, Comparison, Condition, Then
-from engine.rules.models import legacy_filter_text
 from engine.times import parse_time
-from engine.workflow.clauses import Verdict, evaluate_clauses
 from engine.workflow.examples import duration_ms
 from engine.workflow.report import Report, time_text
 from engine.workflow.trace import Trace, of_group, trace
+from engine.workflow.unmatched import UnmatchedEvent, unmatched_events
 
-#: Events of the group that no query matched, listed per explanation (all are counted).
-MAX_UNMATCHED = 50
 #: Event ids listed per query and instant (all are counted).
 MAX_EVENT_IDS = 20
 _SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
@@ -92,24 +86,6 @@ class ResultStory:
     events_matched: int
     instants: int
     ended: str
-
-
-@dataclass
-class ClauseFailure:
-    """A clause that failed on an event, and why."""
-
-    clause: str
-    reason: str
-
-
-@dataclass
-class UnmatchedEvent:
-    """An event of the group that no query matched, with each query's failing clauses."""
-
-    id: str
-    timestamp: str
-    failures: dict[str, list[ClauseFailure]]
-    verdicts: dict[str, list[Verdict]] = field(repr=False)
 
 
 @dataclass
@@ -205,7 +181,7 @@ def explain(
     )
     options = loaded.options
     instants = _instants(steps, low, high)
-    unmatched, total = _unmatched(steps, low, high)
+    unmatched, total = unmatched_events(steps, low, high)
     return Explanation(
         rule=loaded.name,
         group_by=dict(zip(steps.plan.group_by_paths, steps.group, strict=True)),
@@ -354,61 +330,3 @@ def _stories(steps: Trace) -> list[ResultStory]:
             )
         )
     return stories
-
-
-def _unmatched(steps: Trace, low: int, high: int) -> tuple[list[UnmatchedEvent], int]:
-    """The group's events of the span that no query matched, with each query's failures."""
-    rule = steps.plan.rule
-    schema = steps.source.schema
-    same_group = []
-    for query in rule.queries:
-        if len(query.groupByFields) != len(steps.group) or not query.groupByFields:
-            continue
-        tests = []
-        for name, value in zip(query.groupByFields, steps.group, strict=True):
-            values = text_values(name, schema)
-            column = field_column(name)
-            listed = column != "tags" and isinstance(schema.get(column), pl.List)
-            tests.append(values.list.contains(value) if listed else values == value)
-        same_group.append(pl.all_horizontal(tests))
-    if not same_group:
-        return [], 0
-    legacy = legacy_filter_text(rule.filters)
-    texts = {
-        name: [*query.filter_texts(), *([legacy] if legacy else [])]
-        for name, query in zip(rule.query_names(), rule.queries, strict=True)
-    }
-    matched = [
-        pl.all_horizontal([compile_query(parse(t), schema) for t in query_texts])
-        for query_texts in texts.values()
-    ]
-    frame = steps.source.scan(low, high + 1).filter(
-        pl.any_horizontal(same_group).fill_null(False) & ~pl.any_horizontal(matched)
-    )
-    (rows, count) = steps.source.collect_all(
-        [frame.sort("timestamp", "id").head(MAX_UNMATCHED), frame.select(pl.len())], low, high
-    )
-    events = frame_to_events(rows)
-    verdicts = {
-        name: [evaluate_clauses(text, rows) for text in query_texts]
-        for name, query_texts in texts.items()
-    }
-    found = []
-    for position, event in enumerate(events):
-        failures: dict[str, list[ClauseFailure]] = {}
-        mine: dict[str, list[Verdict]] = {}
-        for name, per_text in verdicts.items():
-            trees = [trees_of_text[position] for trees_of_text in per_text]
-            mine[name] = trees
-            failures[name] = [
-                ClauseFailure(leaf.clause, leaf.reason) for tree in trees for leaf in tree.failing()
-            ]
-        found.append(
-            UnmatchedEvent(
-                id=event["id"],
-                timestamp=time_text(event["timestamp"]) or "",
-                failures=failures,
-                verdicts=mine,
-            )
-        )
-    return found, int(count.item())
