@@ -5,8 +5,8 @@ aggregate over its window `(t - W, t]` and the events counted, every case's cond
 numbers (`a = 3, needs > 3`), the case that held (the engine's choice) and what the instant did to
 the signal lifecycle (opened, extended, raised, or nothing). It then tells each result's story
 (how it closed: keepAlive or maxSignalDuration) and, for the group's events in the span that no
-query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every number comes from
-the engine's own detection code (`trace.py`); the explanation only reads it.
+query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every
+number comes from the engine's own detection code (`trace.py`); the explanation only reads it.
 """
 
 from __future__ import annotations

@@ -117,21 +117,19 @@ def test_rule(
     when `tests` is None), a rule dict, or a `Rule`. `tests` is a list of test dicts, or the path
     of a YAML tests file (example event files are relative to it).
     """
-    folder = Path.cwd()
-    if isinstance(tests, str | Path):
-        folder = Path(tests).parent
-    elif isinstance(rule, str | Path):
-        folder = Path(rule).parent
+    folder = Path(tests).parent if isinstance(tests, str | Path) else Path.cwd()
+    name = Path(rule).stem if isinstance(rule, str | Path) else None
+    try:
+        given = None if tests is None else _given(tests)
+    except TestDefinitionError as exc:
+        source = str(rule) if isinstance(rule, str | Path) else None
+        return RuleTestReport(name or "rule", source, _tests_source(tests), error=str(exc))
     if isinstance(rule, str | Path):
-        return _file_report(Path(rule), None if tests is None else _given(tests))
+        path = Path(rule)
+        return _file_report(path, given, folder if given is not None else path.parent)
     loaded = rule if isinstance(rule, Rule) else load_rule(rule)
     report = RuleTestReport(loaded.name, None, _tests_source(tests))
-    try:
-        given = _given(tests) if tests is not None else []
-    except TestDefinitionError as exc:
-        report.error = str(exc)
-        return report
-    report.outcomes = [run_test(loaded, test, folder) for test in given]
+    report.outcomes = [run_test(loaded, test, folder) for test in given or []]
     return report
 
 
@@ -146,7 +144,9 @@ def _given(tests: Sequence[Mapping[str, Any] | RuleTest] | str | Path) -> list[R
     return parse_tests(items, "tests")
 
 
-def _file_report(path: Path, given: list[RuleTest] | None) -> RuleTestReport:
+def _file_report(
+    path: Path, given: list[RuleTest] | None, folder: Path | None = None
+) -> RuleTestReport:
     report = RuleTestReport(path.stem, str(path), None)
     try:
         rules = load_rules(path)
@@ -169,7 +169,7 @@ def _file_report(path: Path, given: list[RuleTest] | None) -> RuleTestReport:
                 problem = f"test {test.name!r}: no rule named {test.rule!r} in {path} ({names})"
             report.outcomes.append(TestOutcome(test.name, "error", error=problem))
             continue
-        report.outcomes.append(run_test(chosen, test, path.parent))
+        report.outcomes.append(run_test(chosen, test, folder or path.parent))
     return report
 
 

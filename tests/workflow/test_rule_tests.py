@@ -294,3 +294,18 @@ def test_bundled_tests_catch_a_changed_rule(
     write(tmp_path / "okta-brute-force.tests.yaml", tests)
     report = test_rule(tmp_path / "okta-brute-force.json")
     assert [o.status for o in report.outcomes] == statuses
+
+
+def test_a_tests_file_given_apart_from_the_rule_reads_events_beside_itself(tmp_path: Path) -> None:
+    rule_path = write(tmp_path / "rules" / "r.json", json.dumps(R1))
+    events = "\n".join(json.dumps({**FAIL, "timestamp": f"+{n}s"}) for n in range(4))
+    write(tmp_path / "suite" / "auth.ndjson", events + "\n")
+    tests = write(
+        tmp_path / "suite" / "checks.yaml",
+        "- {name: t, events_file: auth.ndjson, expect: {count: 1}}\n",
+    )
+    report = test_rule(rule_path, tests)
+    assert [o.status for o in report.outcomes] == ["passed"]
+    broken = write(tmp_path / "suite" / "broken.yaml", "- {name: t}\n")
+    report = test_rule(rule_path, broken)
+    assert report.error is not None and "expect: is required" in report.error
