@@ -7,7 +7,10 @@ The Python API (the `hindsight` CLI calls the same functions):
 - `open_archive(root)` / `search(query, archive)`: read and query an archive;
 - `load_rule(path_or_dict)` / `load_rules(path_or_dir)`: Datadog detection rules;
 - `run(rules, logs)`: the job results (histsignals) the rules would have produced;
-- `convert(database, result_ids, ...)`: job results of the job service -> signals.
+- `convert(database, result_ids, ...)`: job results of the job service -> signals;
+- `test_rule(rule)`: a rule's unit tests, in memory; `diff(old, new, logs)`: two versions of
+  rules on one scan; `score(rules, logs, labels)`: against labelled attacks; `lint(rules, archive)`:
+  a preflight on a sample; `explain(rule, logs, group=..., at=...)`: why it fired, or not.
 """
 
 from engine.archive.ingest import IngestReport, ingest
@@ -28,6 +31,11 @@ from engine.query import parse
 from engine.rules import JobDefinition, Rule, load_rule, load_rules
 from engine.search import count, search
 from engine.signals.convert import convert_results as convert
+from engine.workflow.diff import diff
+from engine.workflow.explain import explain
+from engine.workflow.lint import lint
+from engine.workflow.score import score
+from engine.workflow.tests import test_rule
 
 __all__ = [
     "Archive",
@@ -46,12 +54,17 @@ __all__ = [
     "UnsupportedRuleError",
     "convert",
     "count",
+    "diff",
+    "explain",
     "ingest",
+    "lint",
     "load_rule",
     "load_rules",
     "match",
     "open_archive",
     "parse",
     "run",
+    "score",
     "search",
+    "test_rule",
 ]

@@ -11,11 +11,23 @@ from collections.abc import Sequence
 
 import click
 
-from engine.cli import ingest, run, search, service
+from engine.cli import diff, explain, ingest, lint, run, score, search, service, test
 from engine.cli.common import EXIT_USER_ERROR, cli, show_warnings
 from engine.errors import HindsightError
 
-__all__ = ["cli", "ingest", "main", "run", "search", "service"]
+__all__ = [
+    "cli",
+    "diff",
+    "explain",
+    "ingest",
+    "lint",
+    "main",
+    "run",
+    "score",
+    "search",
+    "service",
+    "test",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from engine.cli.common import (
 from engine.errors import RuleValidationError
 from engine.jobs.run import JobRun, run
 from engine.rules.loader import RuleEntry, RuleSetValidationError, rule_entries
+from engine.workflow.lint import preflight
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
@@ -110,6 +111,10 @@ def run_command(
         raise refused[0] if len(refused) == 1 else RuleSetValidationError(refused)
     opened = open_archive(archive)
     selected = [entry.rule for entry in loaded if entry.rule is not None]
+    for warning in preflight(selected, opened, start=start, end=end, index=index):
+        err_console.print(
+            "lint: {rule}: {severity}: {where}: {message}".format(**warning), markup=False
+        )
     if err_console.is_terminal:
         with Progress(
             TextColumn("[bold]run[/]"),

@@ -28,7 +28,7 @@ from engine.detect.lifecycle import form_signals
 from engine.detect.prepare import RulePlan, matches, plan_rule
 from engine.detect.threshold import instants, matched_cases, matched_instants
 from engine.errors import HindsightError, UnsupportedRuleError
-from engine.jobs.plan import ScanPlan
+from engine.jobs.plan import TIME, ScanPlan
 from engine.jobs.result import JobResult
 from engine.jobs.source import LogSource
 from engine.rules.loader import load_rule, load_rules
@@ -61,6 +61,9 @@ class RuleStats:
     results_by_severity: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    #: with `run(..., keep_matches=True)`: the matched events (`id`, `_t` epoch ms, one boolean
+    #: column per query name)
+    matches: pl.DataFrame | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -159,6 +162,7 @@ def run(
     format: str = "auto",
     timestamp_field: str | None = None,
     strict: bool = False,
+    keep_matches: bool = False,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
@@ -201,7 +205,7 @@ def run(
             tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
 
         try:
-            found = _detect(rule_plan, scanned, source, job_id, stat, step)
+            found = _detect(rule_plan, scanned, source, job_id, stat, step, keep_matches)
         except HindsightError as exc:
             stat.error = str(exc)
             found = []
@@ -300,11 +304,15 @@ def _detect(
     job_id: str | None,
     stat: RuleStats,
     step: ProgressCallback,
+    keep_matches: bool = False,
 ) -> list[JobResult]:
     """The rule's results; `step` is told the fraction of this rule's work done."""
     rows = scanned.filter(pl.any_horizontal([query.flag for query in rule.queries]))
     for query in rule.queries:
         stat.events_matched[query.name] = int(rows[query.flag].sum())
+    if keep_matches:
+        flags = [pl.col(query.flag).alias(query.name) for query in rule.queries]
+        stat.matches = rows.select("id", TIME, *flags)
     frame = matches(rule, rows)
     step(DETECTION_STEPS[0])
     if frame.height == 0:

@@ -21,7 +21,9 @@ from engine.api.guards import checked_job_id
 from engine.api.models import ConvertRequest, RunJobRequest
 from engine.errors import ConflictError, InvalidRequestError, NotFoundError
 from engine.jobs.service import Caller, JobService
+from engine.rules.models import JobDefinition
 from engine.store.jobs import JobRecord
+from engine.workflow.lint import preflight
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10
@@ -65,7 +67,15 @@ def jobs_router(service: JobService) -> APIRouter:
             record = service.submit(attributes, caller=caller)
         except NotFoundError:  # only a fromRule naming an unknown rule
             raise ApiError(404, [error_object(404)]) from None
-        return JsonApiResponse(created_job(record), status_code=201)
+        document = created_job(record)
+        rule = JobDefinition.model_validate(record.definition).to_rule()
+        index = service.archive_index(record.index_name)
+        warnings = preflight(
+            rule, service.archive, start=record.from_ms, end=record.to_ms, index=index
+        )
+        if warnings:  # lint errors and warnings of the job's rule (SPEC TC-30's body otherwise)
+            document["meta"] = {"warnings": warnings}
+        return JsonApiResponse(document, status_code=201)
 
     @router.get(
         "/jobs",
