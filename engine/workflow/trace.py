@@ -79,7 +79,7 @@ def trace(
     options = rule.options
     signals = (
         form_signals(
-            matched_instants(planned, evaluated),
+            matched_instants(planned, evaluated, frame),
             keep_alive_ms=options.keepAlive * 1000,
             max_duration_ms=options.maxSignalDuration * 1000,
         )

@@ -31,6 +31,7 @@ def test_a_signal_shows_each_targets_delivery(tmp_path: Path) -> None:
                 "message": "Confirmed",
             }
             response = web.post("/convert", form)
+            web.service.deliveries.join()  # notifications go out in the background
             html = web.get(response.headers["location"]).text
             listing = web.get("/signals").text
     rows = dict(re.findall(r'<tr data-target="([^"]+)">(.*?)</tr>', html, re.S))
