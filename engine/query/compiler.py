@@ -108,7 +108,13 @@ class Compiler:
         if isinstance(node, And):
             return _all([self.compile(child) for child in node.children])
         if isinstance(node, Or):
-            return _any([self.compile(child) for child in node.children])
+            words = [word for word in map(_word_value, node.children) if word is not None]
+            if len(words) < 2:
+                return _any([self.compile(child) for child in node.children])
+            # many free-text words: one regex, not one per word
+            others = [self.compile(c) for c in node.children if _word_value(c) is None]
+            places = self.text_targets(DEFAULT_TEXT_COLUMNS)
+            return _any([*others, self.words_search(places, words)])
         if isinstance(node, Not):
             inner = self.compile(node.child)
             return (not inner) if isinstance(inner, bool) else ~inner
@@ -205,13 +211,18 @@ class Compiler:
         if isinstance(value, Wildcard) and value.is_star:
             return True
         if isinstance(value, Term | Phrase | Wildcard):
-            pattern = text.token_regex(value)
-            if pattern is None:
-                return False
-            return _any(
-                [place.any(lambda expr, _dtype: expr.str.contains(pattern)) for place in places]
-            )
+            return self.words_search(places, [value])
         return _any([self._numeric_tokens(place, value) for place in places])
+
+    @staticmethod
+    def words_search(places: list[Target], values: list[Term | Phrase | Wildcard]) -> Compiled:
+        """Free text holding any of `values` (none the match-all `*`) in `places`: one regex."""
+        pattern = text.token_regex(*values)
+        if pattern is None:
+            return False
+        return _any(
+            [place.any(lambda expr, _dtype: expr.str.contains(pattern)) for place in places]
+        )
 
     @staticmethod
     def _numeric_tokens(place: Target, value: Comparison | Range) -> Compiled:
@@ -222,6 +233,16 @@ class Compiler:
         body = place.expr.list.join("\n") if place.is_list else place.expr
         tokens = text.numeric_tokens(body)
         return tokens.list.eval(test.fill_null(False)).list.any().fill_null(False)
+
+
+def _word_value(node: Node) -> Term | Phrase | Wildcard | None:
+    """The value of free text of words, a phrase or a wildcard (not the match-all `*`)."""
+    if not isinstance(node, FreeText):
+        return None
+    value = node.value
+    if isinstance(value, Term | Phrase) or (isinstance(value, Wildcard) and not value.is_star):
+        return value
+    return None
 
 
 def _string_only(place: Target) -> Target:

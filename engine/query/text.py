@@ -80,15 +80,26 @@ def _wildcard_tokens(parts: tuple[str | Glob, ...]) -> list[list[str | Glob]]:
     return tokens
 
 
-def token_regex(value: Term | Phrase | Wildcard) -> str | None:
-    """The regex that finds `value` in a text, or None when it can match nothing."""
+def token_body(value: Term | Phrase | Wildcard) -> str | None:
+    """The token sequence of `value` as a regex (no context), or None when it matches nothing."""
     if isinstance(value, Wildcard):
         patterns = [_token_pattern(items) for items in _wildcard_tokens(value.parts)]
     else:
         patterns = words(value.text)
     if not patterns:
         return None
-    body = (NON_WORD + "+").join(patterns)
+    return (NON_WORD + "+").join(patterns)
+
+
+def token_regex(*values: Term | Phrase | Wildcard) -> str | None:
+    """The regex that finds any of `values` in a text, or None when none can match anything.
+
+    Several values make one alternation, so an OR of many free-text words is one regex.
+    """
+    bodies = [body for body in map(token_body, values) if body is not None]
+    if not bodies:
+        return None
+    body = bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
     return f"(?i)(?:^|{NON_WORD}){body}(?:{NON_WORD}|$)"
 
 

@@ -40,7 +40,7 @@ from engine.times import parse_time
 from engine.workflow.lint_options import option_findings
 from engine.workflow.lint_query import SEVERITIES, Finding, Severity, check_query, known_column
 from engine.workflow.report import Report, time_text
-from engine.workflow.sample import ArchiveSample, take_sample
+from engine.workflow.sample import SAMPLE_ROWS, ArchiveSample, take_sample
 
 
 @dataclass
@@ -127,15 +127,19 @@ def lint(
     start: TimeInput = None,
     end: TimeInput = None,
     index: str = "main",
+    sample_rows: int = SAMPLE_ROWS,
 ) -> LintReport:
-    """Lint rules (files, folders, rules or dicts) against an archive index (never a full scan)."""
+    """Lint rules (files, folders, rules or dicts) against an archive index (never a full scan).
+
+    The sample holds at most `sample_rows` rows.
+    """
     began = time.perf_counter()
     items: Sequence[RuleSource] = (
         [rules] if isinstance(rules, str | Path | Rule | dict) else list(rules)
     )
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
-    sample = take_sample(archive, index, low, high)
+    sample = take_sample(archive, index, low, high, max_rows=sample_rows)
     reports = []
     for name, source, rule, error in _load(items):
         report = RuleLint(name, source)
@@ -315,10 +319,11 @@ def preflight(
     start: TimeInput = None,
     end: TimeInput = None,
     index: str = "main",
+    sample_rows: int = SAMPLE_ROWS,
 ) -> list[dict[str, str]]:
     """The lint errors and warnings a run or a job creation reports (never raises)."""
     try:
-        report = lint(rules, archive, start=start, end=end, index=index)
+        report = lint(rules, archive, start=start, end=end, index=index, sample_rows=sample_rows)
     except HindsightError:
         return []  # the run or the job reports the problem itself
     return [

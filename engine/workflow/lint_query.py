@@ -101,23 +101,54 @@ def _column_mean_length(sample: ArchiveSample, column: str) -> float:
     return float(mean or 0.0)
 
 
-def _attribute_holders(sample: ArchiveSample, text: str) -> list[str]:
-    """String attribute columns where some sampled value equals `text` exactly."""
+def _attribute_holders(sample: ArchiveSample, texts: set[str]) -> dict[str, list[str]]:
+    """For each of `texts`, the string attribute columns where some sampled value equals it.
+
+    One pass over the sample for all the query's free-text words, however many there are.
+    """
     columns = [
         name
         for name, dtype in sample.schema.items()
         if name.startswith("@") and isinstance(dtype, pl.String) and name in sample.rows.columns
     ]
-    if not columns or sample.rows.height == 0:
-        return []
-    found = sample.rows.select([(pl.col(name) == text).any().alias(name) for name in columns])
-    return [name for name, hit in found.row(0, named=True).items() if hit]
+    if not texts or not columns or sample.rows.height == 0:
+        return {}
+    found = (
+        sample.rows.lazy()
+        .select(columns)
+        .unpivot(variable_name="column", value_name="value")
+        .filter(pl.col("value").is_in(sorted(texts)))
+        .unique()
+        .group_by("value")
+        .agg(pl.col("column").sort())
+        .collect()
+    )
+    return dict(zip(found["value"].to_list(), found["column"].to_list(), strict=True))
+
+
+def _message_presence(sample: ArchiveSample) -> float:
+    """The share of sampled logs that have some default free-text field."""
+    texts = [c for c in DEFAULT_TEXT_COLUMNS if c in sample.rows.columns]
+    if not texts or sample.rows.height == 0:
+        return 0.0
+    share = sample.rows.select(
+        pl.any_horizontal([pl.col(c).is_not_null() for c in texts]).mean()
+    ).item()
+    return float(share or 0.0)
 
 
 def check_query(node: Node, where: str, sample: ArchiveSample) -> list[Finding]:
     """Every finding of one parsed query."""
     findings: list[Finding] = []
-    for leaf, negated in leaves(node):
+    found = list(leaves(node))
+    words = {
+        leaf.value.text
+        for leaf, _ in found
+        if isinstance(leaf, FreeText) and isinstance(leaf.value, Term | Phrase)
+    }
+    holders = _attribute_holders(sample, words)
+    present = _message_presence(sample) if words else 0.0
+    for leaf, negated in found:
         field = field_of(leaf)
         if field is not None:
             findings += _field_findings(field, negated, where, sample)
@@ -126,7 +157,7 @@ def check_query(node: Node, where: str, sample: ArchiveSample) -> list[Finding]:
             if isinstance(leaf, FieldMatch) and isinstance(leaf.value, Term | Phrase):
                 findings += _case_findings(field, leaf.value, where, sample)
         if isinstance(leaf, FreeText):
-            findings += _free_text_findings(leaf, where, sample)
+            findings += _free_text_findings(leaf, where, sample, holders, present)
     return list(dict.fromkeys(findings))
 
 
@@ -219,7 +250,13 @@ def _wildcard_findings(
     ]
 
 
-def _free_text_findings(leaf: FreeText, where: str, sample: ArchiveSample) -> list[Finding]:
+def _free_text_findings(
+    leaf: FreeText,
+    where: str,
+    sample: ArchiveSample,
+    holders: dict[str, list[str]],
+    present: float,
+) -> list[Finding]:
     value = leaf.value
     findings: list[Finding] = []
     word = isinstance(value, Term) and value.text.lower() in _OPERATOR_WORDS
@@ -237,17 +274,9 @@ def _free_text_findings(leaf: FreeText, where: str, sample: ArchiveSample) -> li
         )
         return findings
     if isinstance(value, Term | Phrase) and sample.rows.height:
-        holders = _attribute_holders(sample, value.text)
-        texts = [c for c in DEFAULT_TEXT_COLUMNS if c in sample.rows.columns]
-        present = (
-            sample.rows.select(
-                pl.any_horizontal([pl.col(c).is_not_null() for c in texts]).mean()
-            ).item()
-            if texts
-            else 0.0
-        )
-        if holders:
-            options = " or ".join(f"{h}:{value}" for h in holders[:3])
+        columns = holders.get(value.text, [])
+        if columns:
+            options = " or ".join(f"{h}:{value}" for h in columns[:3])
             findings.append(
                 Finding(
                     "warning",
@@ -255,17 +284,17 @@ def _free_text_findings(leaf: FreeText, where: str, sample: ArchiveSample) -> li
                     where,
                     f"free text {value} only reads message (and "
                     f"{', '.join(DEFAULT_TEXT_COLUMNS[1:])}); the sample has it as the value "
-                    f"of {', '.join(holders[:3])}: did you mean {options}?",
+                    f"of {', '.join(columns[:3])}: did you mean {options}?",
                 )
             )
-        elif (present or 0.0) < 0.01:
+        elif present < 0.01:
             findings.append(
                 Finding(
                     "info",
                     "free-text-without-message",
                     where,
                     f"free text {value} only reads message, which "
-                    f"{100 - 100 * (present or 0.0):.0f}% of the sampled logs lack",
+                    f"{100 - 100 * present:.0f}% of the sampled logs lack",
                 )
             )
     return findings

@@ -338,3 +338,43 @@ def test_free_text_ranges_agree_with_a_reference(
     if shape != "{}":
         expected = [not holds for holds in expected]
     assert match(shape.format(text), events) == expected
+
+
+# ---- an OR of free-text words is one regex, with the same answers ---------------------------
+
+WORD_VALUES = st.sampled_from(
+    (
+        "hello",
+        "World",
+        "web*",
+        "*ing",
+        "h?llo",
+        '"hello world"',
+        '"a-b"',
+        "x_y",
+        "5",
+        "é",
+        '"-"',
+        "*",
+    )
+)
+WORD_MESSAGES = st.lists(
+    st.text(alphabet="helowrdabxy_5-é WEBINGing*", max_size=20) | st.none(), min_size=1, max_size=6
+)
+
+
+@FAST
+@given(st.lists(WORD_VALUES, min_size=2, max_size=6), WORD_MESSAGES)
+def test_an_or_of_free_text_agrees_with_each_word_alone(
+    values: list[str], messages: list[str | None]
+) -> None:
+    events = [{"message": message} for message in messages]
+    combined = match(" OR ".join(values), events)
+    alone = [match(value, events) for value in values]
+    assert combined == [any(hits) for hits in zip(*alone, strict=True)]
+
+
+def test_an_or_of_many_free_text_words_compiles_to_one_regex_per_field() -> None:
+    node = parse(" OR ".join(f"word{number}" for number in range(300)))
+    expression = compile_query(node, {"message": pl.String()})
+    assert str(expression).count("str.contains") == 1
