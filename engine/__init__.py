@@ -15,7 +15,7 @@ The Python API (the `hindsight` CLI calls the same functions):
 
 from engine.archive.ingest import IngestReport, ingest
 from engine.archive.reader import Archive, open_archive
-from engine.errors import (
+from engine.core.errors import (
     ArchiveError,
     HindsightError,
     IngestError,

@@ -21,9 +21,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse as _StarletteJSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.archive.event import json_text
-from engine.errors import ServiceError, UnknownIndexError
-from engine.store.database import StoreUnavailableError
+from engine.core.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceError,
+    StoreUnavailableError,
+    UnavailableError,
+    UnknownIndexError,
+)
+from engine.core.json import json_text
 
 log = logging.getLogger("hindsight.api")
 
@@ -115,11 +122,27 @@ def bad_parameter(name: str, detail: str) -> ApiError:
     return problem(400, f"{name}: {detail}", source={"parameter": name})
 
 
+#: The HTTP status of each kind of refused service request (the most specific class wins).
+STATUSES: dict[type[ServiceError], int] = {
+    ServiceError: 400,
+    InvalidRequestError: 400,
+    UnknownIndexError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    UnavailableError: 503,
+}
+
+
+def status_of(exc: ServiceError) -> int:
+    """The HTTP status a refused service request answers with (the one place that decides it)."""
+    return next(STATUSES[kind] for kind in type(exc).__mro__ if kind in STATUSES)
+
+
 def service_error(exc: ServiceError) -> ApiError:
     """The generic body of a refused service request (routes map the endpoint-specific ones)."""
     if isinstance(exc, UnknownIndexError):
-        return ApiError(exc.status, [str(exc)])
-    return problem(exc.status, str(exc))
+        return ApiError(status_of(exc), [str(exc)])
+    return problem(status_of(exc), str(exc))
 
 
 # --- readable validation messages ----------------------------------------------------------------

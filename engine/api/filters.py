@@ -26,7 +26,7 @@ from typing import Any, TypeVar, assert_never
 from engine import match
 from engine.api.errors import ApiError, problem
 from engine.api.paging import Listed
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query import (
     And,
     Cidr,

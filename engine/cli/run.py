@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.archive.event import format_timestamp
 from engine.archive.reader import open_archive
 from engine.cli.common import (
     EXIT_USER_ERROR,
@@ -31,12 +30,12 @@ from engine.cli.common import (
     out_console,
     start_option,
 )
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleSetValidationError, RuleValidationError
+from engine.core.severity import SEVERITIES_DESCENDING
+from engine.core.times import format_timestamp
 from engine.jobs.run import JobRun, run
-from engine.rules.loader import RuleEntry, RuleSetValidationError, rule_entries
+from engine.rules.loader import RuleEntry, rule_entries
 from engine.workflow.lint import preflight
-
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 #: Exit statuses of `hindsight run` (user errors exit with `EXIT_USER_ERROR` too).
 EXIT_RAN = 0  # every selected rule ran, with or without results
@@ -223,9 +222,11 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
 
 
 def _print_summary(outcome: JobRun, skipped: list[Skipped]) -> None:
-    table = Table("rule", "results", *SEVERITY_ORDER, "events scanned", "matched", "time")
+    table = Table("rule", "results", *SEVERITIES_DESCENDING, "events scanned", "matched", "time")
     for stat in outcome.stats:
-        severities = [number(stat.results_by_severity.get(name, 0)) for name in SEVERITY_ORDER]
+        severities = [
+            number(stat.results_by_severity.get(name, 0)) for name in SEVERITIES_DESCENDING
+        ]
         matched = sum(stat.events_matched.values())
         table.add_row(
             stat.rule,

@@ -8,10 +8,12 @@ import click
 import orjson
 
 from engine.cli.common import cli, err_console, out_console
+from engine.core.errors import StoreError
+from engine.core.severity import SEVERITIES
 from engine.jobs.settings import load_settings
-from engine.signals.convert import SEVERITIES, convert_results
+from engine.signals.convert import convert_results
 from engine.store import connect
-from engine.store.database import StoreError, read_only_message
+from engine.store.database import read_only_message
 from engine.store.keys import SCOPES, KeyStore
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

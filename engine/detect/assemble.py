@@ -16,15 +16,15 @@ from typing import Any
 
 import polars as pl
 
-from engine.detect.lifecycle import SEVERITY_RANK, SignalSpan
+from engine.core.severity import severity_name
+from engine.core.times import from_epoch_ms
+from engine.detect.lifecycle import SignalSpan
 from engine.detect.prepare import RulePlan
 from engine.detect.threshold import aggregate_column, signal_key_positions, window_ms
 from engine.jobs.plan import TIME
-from engine.jobs.result import MAX_SAMPLES, JobResult, QueryDetail, Sample, from_epoch_ms
+from engine.jobs.result import MAX_SAMPLES, JobResult, QueryDetail, Sample
 from engine.jobs.source import LogSource
 from engine.rules.template import MessageContext, render_message
-
-_SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
 def attached_events(
@@ -173,7 +173,7 @@ def _result(
     group_by = dict(zip(spec.groupSignalsBy or paths, signal.key, strict=True))
     sources = list(dict.fromkeys(s.log["source"] for s in samples if s.log.get("source")))
     tags = list(dict.fromkeys([*spec.tags, *(f"source:{name}" for name in sources)]))
-    severity = _SEVERITY_NAMES[signal.severity]
+    severity = severity_name(signal.severity)
     title = spec.name + (f" - {case.name}" if case.name else "")
     first_log = samples[0].log if samples else {}
     context = MessageContext(

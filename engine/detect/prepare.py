@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.core.errors import UnsupportedRuleError
 from engine.detect.keys import numeric_values, text_values
-from engine.errors import UnsupportedRuleError
 from engine.jobs.plan import TIME, ScanPlan
 from engine.query import compile_query, parse
 from engine.rules.models import Rule, legacy_filter_text

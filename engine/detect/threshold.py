@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import polars as pl
 
-from engine.detect.lifecycle import SEVERITY_RANK, MatchedInstant
+from engine.core.severity import SEVERITY_RANK
+from engine.detect.lifecycle import MatchedInstant
 from engine.detect.prepare import QueryPlan, RulePlan
 from engine.jobs.plan import TIME
 from engine.rules.conditions import OPERATORS, AllOf, AnyOf, Comparison, Condition, Then

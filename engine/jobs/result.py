@@ -7,24 +7,14 @@ logs. `to_histsignal()` renders the exact SPEC §4.3 document the Historical Job
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from engine.core.times import format_timestamp
 from engine.rules.template import wrap_message
 
 RULE_TYPE_LABELS = {"log_detection": "Log Detection", "signal_correlation": "Signal Correlation"}
 MAX_SAMPLES = 10
-
-
-def iso_ms(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds, as signals render times (`2024-01-01T00:03:00.000Z`)."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def from_epoch_ms(epoch_ms: int) -> datetime:
-    """An aware UTC datetime from epoch milliseconds."""
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -75,7 +65,7 @@ class Sample:
             "id": self.id,
             "queryIndex": self.query_index,
             "content": {
-                "timestamp": iso_ms(from_epoch_ms(log["timestamp"])),
+                "timestamp": format_timestamp(log["timestamp"]),
                 "host": log.get("host"),
                 "service": log.get("service"),
                 "source": log.get("source"),
@@ -138,8 +128,8 @@ class JobResult:
                     "detectionMethod": self.detection_method,
                     "id": self.rule_id,
                 },
-                "first_seen": iso_ms(self.first_seen),
-                "last_seen": iso_ms(self.last_seen),
+                "first_seen": format_timestamp(self.first_seen),
+                "last_seen": format_timestamp(self.last_seen),
                 "events_matched": self.events_matched,
             },
             "triggeringRuleCase": {
@@ -158,7 +148,7 @@ class JobResult:
             "type": "signal",
             "attributes": {
                 "message": wrap_message(self.message),
-                "timestamp": iso_ms(self.timestamp),
+                "timestamp": format_timestamp(self.timestamp),
                 "tags": self.tags,
                 "status": self.severity,
                 "service": self.services,
@@ -175,9 +165,9 @@ class JobResult:
             "case": self.case_name,
             "severity": self.severity,
             "group_by": self.group_by,
-            "timestamp": iso_ms(self.timestamp),
-            "first_seen": iso_ms(self.first_seen),
-            "last_seen": iso_ms(self.last_seen),
+            "timestamp": format_timestamp(self.timestamp),
+            "first_seen": format_timestamp(self.first_seen),
+            "last_seen": format_timestamp(self.last_seen),
             "events_matched": self.events_matched,
             "events_per_query": self.events_per_query,
             "title": self.title,

@@ -23,17 +23,17 @@ from typing import Any
 import orjson
 import polars as pl
 
+from engine.core.errors import HindsightError, UnsupportedRuleError
+from engine.core.times import parse_time
 from engine.detect.assemble import build_results
 from engine.detect.lifecycle import form_signals
 from engine.detect.prepare import RulePlan, matches, plan_rule
 from engine.detect.threshold import instants, matched_cases, matched_instants
-from engine.errors import HindsightError, UnsupportedRuleError
 from engine.jobs.plan import TIME, ScanPlan
 from engine.jobs.result import JobResult
 from engine.jobs.source import LogSource
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import JobDefinition, Rule
-from engine.times import parse_time
 
 SUPPORTED_TYPES = ("log_detection",)
 SUPPORTED_METHODS = ("threshold",)

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from engine.archive.reader import Archive, open_archive
-from engine.errors import (
+from engine.core.errors import (
     ConflictError,
     HindsightError,
     InvalidRequestError,
     NotFoundError,
     RuleValidationError,
+    StoreUnavailableError,
     UnknownIndexError,
 )
 from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES, run
@@ -34,12 +35,7 @@ from engine.rules.validation import validate_from_rule, validate_job_definition,
 from engine.signals.convert import convert
 from engine.signals.delivery import DeliveryQueue, Notice
 from engine.store import Database, connect
-from engine.store.database import (
-    StoppedError,
-    StoreUnavailableError,
-    read_only_message,
-    retried,
-)
+from engine.store.database import StoppedError, read_only_message, retried
 from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
 from engine.store.rules import RuleStore
 from engine.store.signals import SignalRecord, SignalStore

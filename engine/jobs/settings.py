@@ -24,12 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.errors import HindsightError
+from engine.core.errors import SettingsError
 from engine.signals.notify import NotificationSettings
-
-
-class SettingsError(HindsightError):
-    """A configuration file or option that cannot be used (names the file and field)."""
 
 
 class ServiceSettings(BaseModel):

@@ -13,7 +13,7 @@ from engine.archive.formats import records_to_events
 from engine.archive.frame import events_to_frame, frame_to_events
 from engine.archive.reader import Archive, collect, collect_all, open_archive, time_filter
 from engine.archive.schema import Schema
-from engine.errors import ArchiveError
+from engine.core.errors import ArchiveError
 
 SLICE_ROWS = 2_000_000
 

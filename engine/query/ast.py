@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
 
-from engine.query.fields import attribute_column
+from engine.core.columns import attribute_column
 
 Span = tuple[int, int]
 

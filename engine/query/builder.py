@@ -15,6 +15,7 @@ from typing import Literal
 
 from lark import Token, Tree
 
+from engine.core.columns import RESERVED_ALIASES, RESERVED_FIELDS, attribute_column
 from engine.query import cidr
 from engine.query.ast import (
     And,
@@ -37,7 +38,6 @@ from engine.query.ast import (
     Value,
     Wildcard,
 )
-from engine.query.fields import RESERVED_ALIASES, RESERVED_FIELDS, attribute_column
 from engine.query.lexical import (
     LocatedSyntaxError,
     attribute_path,

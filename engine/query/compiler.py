@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.core.columns import RAW_COLUMN, child_prefix
 from engine.query import cidr, predicates, text
 from engine.query.ast import (
     And,
@@ -36,9 +37,9 @@ from engine.query.ast import (
     Value,
     Wildcard,
 )
-from engine.query.fields import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED, RAW_COLUMN, child_prefix
 from engine.query.parser import parse
 from engine.query.predicates import ValuePredicate
+from engine.query.text import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED
 from engine.query.values import is_string
 
 #: A compiled clause: a polars boolean expression, or a constant known at compile time.

@@ -15,7 +15,7 @@ from pathlib import Path
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query.ast import Node
 from engine.query.builder import Builder
 from engine.query.diagnostics import diagnose

@@ -25,7 +25,7 @@ import polars as pl
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from engine.errors import HindsightError
+from engine.core.errors import ConditionError
 
 __all__ = [
     "OPERATORS",
@@ -103,32 +103,6 @@ Condition = Comparison | AllOf | AnyOf | Then
 
 def _wrap(item: Condition, bare: tuple[type, ...]) -> str:
     return str(item) if isinstance(item, bare) else f"({item})"
-
-
-class ConditionError(HindsightError, ValueError):
-    """A case condition that does not parse, or names an unknown query.
-
-    Carries the condition `text`, the 1-based `line`/`column` of the problem, a `reason`, and the
-    identifiers the rule defines (`known`).
-    """
-
-    def __init__(
-        self, text: str, reason: str, *, line: int, column: int, known: Sequence[str]
-    ) -> None:
-        self.text = text
-        self.reason = reason
-        self.line = line
-        self.column = column
-        self.known = tuple(known)
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        """One line: the condition, where it is wrong and why."""
-        where = (
-            f"line {self.line}, column {self.column}" if self.line > 1 else f"column {self.column}"
-        )
-        return f"invalid condition {self.text!r} at {where}: {self.reason}"
 
 
 _TERMINALS = {

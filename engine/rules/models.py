@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from engine.core.times import EARLIEST_MS, LATEST_MS
 from engine.rules.conditions import Condition, parse_condition
 from engine.rules.options import JobOptions, RuleOptions, Severity, WireModel
-from engine.times import EARLIEST_MS, LATEST_MS
 
 if TYPE_CHECKING:
     from engine.rules.options import DetectionMethod
@@ -325,7 +325,7 @@ class Rule(DefinitionHelpers, WireModel):
         into every query's `additionalFilters`. Raises `RuleValidationError` when `case_index`
         is out of range or the result is not a valid job (e.g. a `hardcoded` rule).
         """
-        from engine.errors import RuleValidationError  # noqa: PLC0415
+        from engine.core.errors import RuleValidationError  # noqa: PLC0415
         from engine.rules.validation import validate_job_definition  # noqa: PLC0415
 
         cases = [case.to_json() for case in self.cases]

@@ -20,9 +20,9 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import QuerySyntaxError, RuleValidationError, TemplateError
+from engine.core.errors import ConditionError, QuerySyntaxError, RuleValidationError, TemplateError
 from engine.query import parse
-from engine.rules.conditions import ConditionError, parse_condition
+from engine.rules.conditions import parse_condition
 from engine.rules.models import (
     SUPPORTED_RULE_TYPES,
     FromRule,

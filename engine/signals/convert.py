@@ -17,15 +17,14 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-from engine.errors import InvalidRequestError, NotFoundError
+from engine.core.errors import InvalidRequestError, NotFoundError
+from engine.core.severity import SEVERITIES
 from engine.rules.template import wrap_message
 from engine.signals.delivery import Notice, Send, deliver_now
 from engine.signals.notify import NotificationSettings, Notifier
 from engine.store import Database, connect
 from engine.store.jobs import JobStore, ResultRecord
 from engine.store.signals import SignalRecord, SignalStore
-
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 def signal_id_for(result_id: str) -> str:

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.core.errors import StoreUnavailableError
 from engine.signals.notify import Delivery, NotificationSettings, Notifier, distinct_targets
-from engine.store.database import StoreUnavailableError
 from engine.store.signals import DeliveryRecord, SignalStore
 
 log = logging.getLogger("hindsight.notifications")

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.core.times import format_timestamp
 from engine.signals.email import SmtpConfig, build_message, send_email
 from engine.signals.targets import WEBHOOK_NAME, Attempt, Channel, Target, parse_target
 from engine.signals.webhook import WebhookConfig, open_client, post_webhook, user_agent
@@ -92,7 +93,6 @@ class Delivery:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready document (camelCase keys, `at` as RFC 3339 UTC with milliseconds)."""
-        at = self.at.astimezone(UTC)
         return {
             "target": self.target,
             "channel": self.channel,
@@ -100,7 +100,7 @@ class Delivery:
             "outcome": self.outcome,
             "statusCode": self.status_code,
             "detail": self.detail,
-            "at": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+            "at": format_timestamp(self.at),
         }
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from engine.api.filters import select_jobs
-from engine.errors import ConflictError, QuerySyntaxError
+from engine.core.errors import ConflictError, QuerySyntaxError
 from engine.jobs.service import JobService
 from engine.query import parse
 from engine.store.jobs import ACTIVE, CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, JobRecord

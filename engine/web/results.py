@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from engine.api.models import ConvertRequest
-from engine.errors import InvalidRequestError, NotFoundError
+from engine.core.errors import InvalidRequestError, NotFoundError
 from engine.jobs.service import JobService
 from engine.store.jobs import JobRecord, ResultRecord
 from engine.web.access import SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing

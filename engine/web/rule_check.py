@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import InvalidRequestError, QuerySyntaxError, RuleValidationError
+from engine.core.errors import InvalidRequestError, QuerySyntaxError, RuleValidationError
 from engine.jobs.service import JobService
 from engine.query import parse
 

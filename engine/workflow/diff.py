@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from engine.errors import HindsightError
+from engine.core.errors import HindsightError
 from engine.jobs.result import JobResult
 from engine.jobs.run import JobRun, TimeInput, run
 from engine.workflow.report import Report, time_text

@@ -28,15 +28,15 @@ from typing import Any
 
 import polars as pl
 
+from engine.core.errors import HindsightError, RuleValidationError
+from engine.core.times import parse_time
 from engine.detect.keys import field_column, numeric_values, text_values
 from engine.detect.prepare import plan_rule
-from engine.errors import HindsightError, RuleValidationError
 from engine.jobs.plan import ScanPlan
 from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES, TimeInput
 from engine.query import compile_node, compile_query, parse
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import Rule, legacy_filter_text
-from engine.times import parse_time
 from engine.workflow.lint_options import option_findings
 from engine.workflow.lint_query import SEVERITIES, Finding, Severity, check_query, known_column
 from engine.workflow.report import Report, time_text

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from engine.errors import HindsightError
+from engine.core.errors import HindsightError, TestDefinitionError
 from engine.jobs.result import JobResult
 from engine.jobs.run import run
 from engine.rules.loader import load_rule, load_rules
@@ -23,7 +23,6 @@ from engine.workflow.examples import (
     Expectation,
     ResultExpectation,
     RuleTest,
-    TestDefinitionError,
     inline_tests,
     parse_tests,
     read_tests_file,

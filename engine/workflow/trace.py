@@ -15,20 +15,16 @@ from typing import Any
 
 import polars as pl
 
+from engine.core.errors import GroupError, UnsupportedRuleError
 from engine.detect.assemble import build_results
 from engine.detect.lifecycle import SignalSpan, form_signals
 from engine.detect.prepare import RulePlan, matches, plan_rule
 from engine.detect.threshold import instants, matched_cases, matched_instants, signal_key_positions
-from engine.errors import HindsightError, UnsupportedRuleError
 from engine.jobs.plan import ScanPlan
 from engine.jobs.result import JobResult
 from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES
 from engine.jobs.source import LogSource
 from engine.rules.models import Rule
-
-
-class GroupError(HindsightError):
-    """Group values that do not fit the rule's group-by fields."""
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import engine.jobs.service
-from engine.errors import HindsightError
+from engine.core.errors import HindsightError
 from tests.api.conftest import (
     EACH,
     HISTORICAL,

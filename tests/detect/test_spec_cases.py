@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleValidationError
 from engine.jobs.run import run
 from engine.rules.loader import load_rule
 from tests.detect.builders import T, at, event, query, rule, times

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.archive.layout import list_data_files
-from engine.errors import ConflictError, InvalidRequestError, NotFoundError, UnknownIndexError
+from engine.core.errors import ConflictError, InvalidRequestError, NotFoundError, UnknownIndexError
 from engine.jobs.service import INTERRUPTED, JobService
 from engine.jobs.settings import ServiceSettings
 from engine.store import connect

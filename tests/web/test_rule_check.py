@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.cli import main
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query import parse
 from engine.web.rule_check import check_rule_text, locate, path_parts
 from tests.web.conftest import EACH_FAILURE, SAMPLE_ARCHIVE, Web

@@ -19,7 +19,7 @@ from engine.api.errors import ApiError, error_object, responses
 from engine.api.filters import select_jobs
 from engine.api.guards import checked_job_id
 from engine.api.models import ConvertRequest, RunJobRequest
-from engine.errors import ConflictError, InvalidRequestError, NotFoundError
+from engine.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from engine.jobs.service import Caller, JobService
 from engine.rules.models import JobDefinition
 from engine.store.jobs import JobRecord

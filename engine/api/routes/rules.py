@@ -18,7 +18,7 @@ from engine.api.auth import scoped as needs
 from engine.api.bodies import INT64_MAX
 from engine.api.errors import ApiError, JsonResponse, responses
 from engine.api.guards import checked_id
-from engine.errors import InvalidRequestError, NotFoundError
+from engine.core.errors import InvalidRequestError, NotFoundError
 from engine.jobs.service import Caller, JobService
 
 RULES_PATH = "/api/v2/security_monitoring/rules"

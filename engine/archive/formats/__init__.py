@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from engine.archive.event import EventError, LogEvent, is_engine_event
+from engine.archive.event import LogEvent, is_engine_event
 from engine.archive.formats import (
     cloudtrail,
     datadog_archive,
@@ -24,7 +24,7 @@ from engine.archive.formats.detect import detect_format, resolve
 from engine.archive.formats.mapping import Format, build_event
 from engine.archive.formats.records import Rejected, Value, iter_values
 from engine.archive.sources import InputFile
-from engine.errors import IngestError
+from engine.core.errors import EventError, IngestError
 
 __all__ = [
     "FORMATS",

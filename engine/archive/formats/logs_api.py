@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.archive.event import EventError
 from engine.archive.formats.mapping import (
     EventFields,
     Format,
@@ -21,6 +20,7 @@ from engine.archive.formats.mapping import (
     reserved_from,
     tag_value,
 )
+from engine.core.errors import EventError
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("attributes.timestamp",)

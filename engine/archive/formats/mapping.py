@@ -11,13 +11,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from engine.archive.event import EventError, LogEvent, make_event
+from engine.archive.event import LogEvent, make_event
+from engine.core.errors import EventError
+from engine.core.times import EARLIEST_MS, LATEST_MS
 
 _MISSING = object()
-
-#: The range of timestamps a date can show (0001-01-01 to 9999-12-31, UTC).
-EARLIEST_MS = -62_135_596_800_000
-LATEST_MS = 253_402_300_799_999
 
 
 class EventFields(TypedDict, total=False):

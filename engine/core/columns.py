@@ -1,4 +1,4 @@
-"""Field names: how a query names a field and which archive column holds it.
+"""Column names: which archive column holds a field a query or a rule names.
 
 The storage convention is that the column name *is* the query path: reserved fields are top-level
 columns (`host`, `message`, ...), every attribute leaf is a column named `@a.b.c`, and calculated
@@ -21,12 +21,6 @@ RAW_COLUMN = "_raw"
 
 #: Query aliases of reserved fields (the intake name `ddsource` is `source`).
 RESERVED_ALIASES: dict[str, str] = {"ddsource": "source"}
-
-#: Columns the default (free-text) field searches, in order.
-DEFAULT_TEXT_COLUMNS: tuple[str, ...] = ("message", "@error.message", "@error.stack", "@title")
-
-#: Reserved columns the full-text `*:term` form searches besides every attribute.
-FULL_TEXT_RESERVED: tuple[str, ...] = ("message", "host", "service", "source", "status")
 
 _NEEDS_QUOTES = frozenset('."\\')
 
