@@ -13,6 +13,7 @@ The Python API (the `hindsight` CLI calls the same functions):
   a preflight on a sample; `explain(rule, logs, group=..., at=...)`: why it fired, or not.
 """
 
+import engine.detect.methods as _detection_methods  # every method registers itself  # noqa: F401
 from engine.archive.ingest import IngestReport, ingest
 from engine.archive.reader import Archive, open_archive
 from engine.core.errors import (

@@ -12,15 +12,13 @@ windows over the rule's matches frame, sorted by group and time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
 from engine.core.severity import SEVERITY_RANK
 from engine.detect.lifecycle import MatchedInstant
 from engine.detect.prepare import QueryPlan, RulePlan
 from engine.jobs.plan import TIME
-from engine.rules.conditions import OPERATORS, AllOf, AnyOf, Comparison, Condition, Then
+from engine.rules.conditions import condition_expr
 
 WINDOW_START = "_first"
 CASE = "_case"
@@ -65,26 +63,6 @@ def instants(rule: RulePlan, frame: pl.DataFrame) -> pl.DataFrame:
     return rolled.unique(subset=[*keys, TIME], keep="first", maintain_order=True)
 
 
-def condition_expr(
-    condition: Condition, columns: dict[str, str], recent: Callable[[pl.Expr], pl.Expr]
-) -> pl.Expr:
-    """A condition as a boolean expression over the instants frame (null aggregates are false)."""
-    if isinstance(condition, Comparison):
-        compare = OPERATORS[condition.op]
-        return compare(pl.col(columns[condition.name]), condition.value).fill_null(False)  # type: ignore[no-any-return]
-    if isinstance(condition, AllOf):
-        return pl.all_horizontal(
-            [condition_expr(item, columns, recent) for item in condition.items]
-        )
-    if isinstance(condition, AnyOf):
-        return pl.any_horizontal(
-            [condition_expr(item, columns, recent) for item in condition.items]
-        )
-    assert isinstance(condition, Then)
-    first = condition_expr(condition.first, columns, recent)
-    return condition_expr(condition.second, columns, recent) & recent(first)
-
-
 def matched_cases(rule: RulePlan, frame: pl.DataFrame) -> pl.DataFrame:
     """The instants frame with `_case`: the index of the first true case (null when none)."""
     keys = rule.key_columns
@@ -99,7 +77,11 @@ def matched_cases(rule: RulePlan, frame: pl.DataFrame) -> pl.DataFrame:
     conditions = rule.rule.case_conditions()
     for index in reversed(range(len(conditions))):
         condition = conditions[index]
-        holds = pl.lit(True) if condition is None else condition_expr(condition, columns, recent)
+        holds = (
+            pl.lit(True)
+            if condition is None
+            else condition_expr(condition, lambda name: pl.col(columns[name]), recent)
+        )
         choice = pl.when(holds).then(pl.lit(index, dtype=pl.Int32)).otherwise(choice)
     return frame.with_columns(choice.alias(CASE))
 

@@ -21,6 +21,7 @@ from engine.archive.reader import Archive, open_archive
 from engine.core.errors import (
     ConflictError,
     HindsightError,
+    InvalidDefinitionError,
     InvalidRequestError,
     NotFoundError,
     RuleValidationError,
@@ -211,7 +212,7 @@ class JobService:
         try:
             rule = self.check_rule(payload)
         except RuleValidationError as exc:
-            raise InvalidRequestError(str(exc)) from None
+            raise InvalidDefinitionError.of(exc) from None
         who = caller or Caller()
         document = {
             **rule.to_json(),
@@ -252,7 +253,7 @@ class JobService:
                 definition = from_rule.to_job_definition(rule)
                 rule_id, notifications = from_rule.id, list(from_rule.notifications or [])
         except RuleValidationError as exc:
-            raise InvalidRequestError(str(exc)) from None
+            raise InvalidDefinitionError.of(exc) from None
         _check_runnable(definition)
         self.archive_index(definition.index)
         self._check_range(definition)

@@ -29,7 +29,7 @@ from engine.archive.sources import expand_sources
 from engine.core.errors import EventError, HindsightError, IngestError, TestDefinitionError
 from engine.core.times import format_timestamp, parse_time, parse_timestamp
 from engine.rules.options import Severity
-from engine.rules.validation import pydantic_problems
+from engine.rules.problems import pydantic_problems
 
 #: Where relative times count from when a test gives no `start`.
 DEFAULT_START = "2024-01-01T00:00:00Z"
