@@ -18,6 +18,7 @@ from engine.archive.formats.mapping import (
     merge_extra,
     reserved_from,
 )
+from engine.archive.formats.registry import register
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "source", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("date", "timestamp")
@@ -44,9 +45,13 @@ def fields(record: dict[str, Any]) -> EventFields:
     return reserved_from(record) | mapped
 
 
-FORMAT = Format(
-    name="datadog-archive",
-    fields=fields,
-    looks_like=looks_like,
-    timestamp_keys=TIMESTAMP_KEYS,
+FORMAT = register(
+    Format(
+        name="datadog-archive",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=20,
+        listing=1,
+    )
 )

@@ -20,6 +20,7 @@ from engine.archive.formats.mapping import (
     reserved_from,
     tag_value,
 )
+from engine.archive.formats.registry import register
 from engine.core.errors import EventError
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "status", "message", "trace_id")
@@ -66,10 +67,14 @@ def fields(record: dict[str, Any]) -> EventFields:
     return reserved_from(body) | mapped
 
 
-FORMAT = Format(
-    name="logs-api",
-    fields=fields,
-    looks_like=looks_like,
-    timestamp_keys=TIMESTAMP_KEYS,
-    containers=("data",),
+FORMAT = register(
+    Format(
+        name="logs-api",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=30,
+        listing=3,
+        containers=("data",),
+    )
 )

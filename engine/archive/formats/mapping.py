@@ -39,13 +39,16 @@ class Format:
 
     `containers` are keys of a wrapping object whose list holds the records (`Records` of a
     CloudTrail file, `data` of a Logs API page); `timestamp_keys` names where the format looks
-    for the timestamp (for the "no timestamp" reason).
+    for the timestamp (for the "no timestamp" reason). `priority` orders `auto` detection (lowest
+    tried first; None for the fallback that is never detected), `listing` the `--format` choices.
     """
 
     name: str
     fields: Callable[[dict[str, Any]], EventFields]
     looks_like: Callable[[dict[str, Any]], bool]
     timestamp_keys: tuple[str, ...]
+    priority: int | None
+    listing: int
     containers: tuple[str, ...] = ()
 
 

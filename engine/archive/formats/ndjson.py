@@ -19,6 +19,7 @@ from engine.archive.formats.mapping import (
     merge_extra,
     reserved_from,
 )
+from engine.archive.formats.registry import register
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "source", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("timestamp", "date")
@@ -53,4 +54,13 @@ def fields(record: dict[str, Any]) -> EventFields:
     return reserved_from(record) | mapped
 
 
-FORMAT = Format(name="ndjson", fields=fields, looks_like=looks_like, timestamp_keys=TIMESTAMP_KEYS)
+FORMAT = register(
+    Format(
+        name="ndjson",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=50,
+        listing=2,
+    )
+)
