@@ -225,7 +225,7 @@ class Not:
     span: Span = dataclass_field(default=(0, 0), compare=False, repr=False)
 
     def __str__(self) -> str:
-        return "NOT " + _wrap(self.child, (And, Or))
+        return "NOT " + _wrap(self.child, (And, Or, Not))  # NOT NOT x would parse as x
 
 
 @dataclass(frozen=True)
