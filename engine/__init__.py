@@ -25,11 +25,12 @@ from engine.core.errors import (
     TemplateError,
     UnsupportedRuleError,
 )
-from engine.jobs.result import JobResult
-from engine.jobs.run import JobRun, RuleStats, run
 from engine.match import match
 from engine.query import parse
+from engine.results.outcome import JobRun, RuleStats
+from engine.results.result import JobResult
 from engine.rules import JobDefinition, Rule, load_rule, load_rules
+from engine.run import run
 from engine.search import count, search
 from engine.signals.convert import convert_results as convert
 from engine.workflow.diff import diff

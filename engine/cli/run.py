@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import orjson
-import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -33,8 +31,10 @@ from engine.cli.common import (
 from engine.core.errors import RuleSetValidationError, RuleValidationError
 from engine.core.severity import SEVERITIES_DESCENDING
 from engine.core.times import format_timestamp
-from engine.jobs.run import JobRun, run
+from engine.results.export import csv_frame, documents_text
+from engine.results.outcome import JobRun
 from engine.rules.loader import RuleEntry, rule_entries
+from engine.run import run
 from engine.workflow.lint import preflight
 
 #: Exit statuses of `hindsight run` (user errors exit with `EXIT_USER_ERROR` too).
@@ -198,12 +198,7 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
                 Console(file=handle, width=200).print(table)
         return
     if output_format in ("json", "jsonl"):
-        documents = [result.to_histsignal() for result in outcome.results]
-        text = (
-            orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n"
-            if output_format == "json"
-            else "".join(orjson.dumps(document).decode() + "\n" for document in documents)
-        )
+        text = documents_text(outcome.results, lines=output_format == "jsonl")
         if output is None:
             click.echo(text, nl=False)
         else:
@@ -214,7 +209,7 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
         assert output is not None
         frame.write_parquet(output)
         return
-    flat = frame.with_columns(pl.col("tags", "log_ids").list.join(","))
+    flat = csv_frame(frame)
     if output is None:
         click.echo(flat.write_csv(), nl=False)
     else:

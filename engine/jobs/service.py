@@ -28,11 +28,12 @@ from engine.core.errors import (
     StoreUnavailableError,
     UnknownIndexError,
 )
-from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES, run
+from engine.detect.base import RUNNABLE_TYPES, runnable_methods
 from engine.jobs.runner import Runner
 from engine.jobs.settings import ServiceSettings
 from engine.rules import JobDefinition, Rule, load_rules
 from engine.rules.validation import validate_from_rule, validate_job_definition, validate_rule
+from engine.run import run
 from engine.signals.convert import convert
 from engine.signals.delivery import DeliveryQueue, Notice
 from engine.store import Database, connect
@@ -457,14 +458,14 @@ class JobService:
 def _check_runnable(definition: JobDefinition) -> None:
     """Refuse a job the engine cannot run (its rule type or detection method), naming it."""
     rule_type = definition.type or "log_detection"
-    if rule_type not in SUPPORTED_TYPES:
-        runs = ", ".join(SUPPORTED_TYPES)
+    if rule_type not in RUNNABLE_TYPES:
+        runs = ", ".join(RUNNABLE_TYPES)
         raise InvalidRequestError(
             f"type: {rule_type!r} rules cannot run yet (the engine runs {runs})"
         )
     method = definition.detection_method
-    if method not in SUPPORTED_METHODS:
-        runs = ", ".join(SUPPORTED_METHODS)
+    if method not in runnable_methods():
+        runs = ", ".join(runnable_methods())
         raise InvalidRequestError(
             f"options.detectionMethod: {method!r} cannot run yet (the engine runs {runs})"
         )

@@ -83,9 +83,17 @@ _DEFAULT = MethodRules()
 _METHOD_RULES: dict[str, MethodRules] = {}
 
 
-def register_rules(method: MethodRules) -> None:
-    """Make `method` the rules of its `detectionMethod` name (a method's module calls it once)."""
+def register_rules(method: MethodRules) -> MethodRules | None:
+    """Make `method` the rules of its `detectionMethod` name (a method's module calls it once);
+    returns the rules it replaces, if any."""
+    replaced = _METHOD_RULES.get(method.name)
     _METHOD_RULES[method.name] = method
+    return replaced
+
+
+def unregister_rules(name: str) -> None:
+    """Give the method called `name` the defaults again."""
+    _METHOD_RULES.pop(name, None)
 
 
 def method_rules(name: Any) -> MethodRules:

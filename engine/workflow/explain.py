@@ -20,10 +20,12 @@ import polars as pl
 
 from engine.core.severity import severity_name
 from engine.core.times import parse_time
-from engine.detect.threshold import CASE, WINDOW_START, aggregate_column, window_ms
-from engine.jobs.plan import TIME
-from engine.jobs.run import RuleInput, TimeInput, as_rules
+from engine.detect.instants import CASE, WINDOW_START
+from engine.detect.methods.threshold import aggregate_column
+from engine.detect.prepare import window_ms
 from engine.rules.conditions import OPERATORS, AllOf, AnyOf, Comparison, Condition, Then
+from engine.run import RuleInput, TimeInput, as_rules
+from engine.scan.plan import TIME
 from engine.workflow.examples import duration_ms
 from engine.workflow.report import Report, time_text
 from engine.workflow.trace import Trace, of_group, trace

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.core.errors import RuleValidationError
-from engine.jobs.run import run
 from engine.rules.loader import load_rule
+from engine.run import run
 from tests.detect.builders import T, at, event, query, rule, times
 
 
