@@ -26,8 +26,8 @@ from starlette.types import Scope
 from engine.api import create_app
 from engine.api.errors import status_of, validation_detail
 from engine.core.errors import ServiceError
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServerSettings
+from engine.service.jobs import JobService
+from engine.service.settings import ServerSettings
 from engine.store.keys import KeyStore
 from engine.web import editor, jobs, keys, panel, results, rules, runs, signals
 from engine.web.access import (

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse
 
 from engine.core.errors import HindsightError
 from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
-from engine.jobs.service import JobService
+from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, SIGNALS_WRITE, Viewing
 from engine.web.jobs import job_rows

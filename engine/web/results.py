@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from engine.api.models import ConvertRequest
 from engine.core.errors import InvalidRequestError, NotFoundError
-from engine.jobs.service import JobService
+from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord, ResultRecord
 from engine.web.access import SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing
 from engine.web.access import safe_next as local_path

@@ -18,8 +18,8 @@ from typing import Any
 
 from engine.core.errors import InvalidRequestError, QuerySyntaxError, RuleValidationError
 from engine.core.errors import Problem as ValidationProblem
-from engine.jobs.service import JobService
 from engine.query import parse
+from engine.service.jobs import JobService
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from engine.core.errors import NotFoundError
 from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
-from engine.jobs.service import JobService
+from engine.service.jobs import JobService
 from engine.web.access import RULES_READ, RULES_WRITE, Posting, Viewing
 from engine.web.render import page
 

@@ -19,7 +19,8 @@ from engine.api.bodies import INT64_MAX
 from engine.api.errors import ApiError, JsonResponse, responses
 from engine.api.guards import checked_id
 from engine.core.errors import InvalidRequestError, NotFoundError, RuleValidationError
-from engine.jobs.service import Caller, JobService
+from engine.service.jobs import JobService
+from engine.service.rules import Caller
 
 RULES_PATH = "/api/v2/security_monitoring/rules"
 MAX_PAGE_SIZE = 100

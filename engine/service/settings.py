@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.core.errors import SettingsError
-from engine.signals.notify import NotificationSettings
+from engine.notify.notifier import NotificationSettings
 
 
 class ServiceSettings(BaseModel):

@@ -17,7 +17,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.signals.targets import EMAIL_ADDRESS, Attempt
+from engine.notify.targets import EMAIL_ADDRESS, Attempt
 
 __all__ = ["ATTACHMENT_NAME", "SmtpConfig", "build_message", "send_email"]
 

@@ -28,9 +28,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.core.times import format_timestamp
-from engine.signals.email import SmtpConfig, build_message, send_email
-from engine.signals.targets import WEBHOOK_NAME, Attempt, Channel, Target, parse_target
-from engine.signals.webhook import WebhookConfig, open_client, post_webhook, user_agent
+from engine.notify.email import SmtpConfig, build_message, send_email
+from engine.notify.targets import WEBHOOK_NAME, Attempt, Channel, Target, parse_target
+from engine.notify.webhook import WebhookConfig, open_client, post_webhook, user_agent
 
 __all__ = [
     "MAX_DELAY_SECONDS",

@@ -5,10 +5,10 @@
 plus an `undelivered` record for every target Hindsight does not deliver to (docs/notifications.md).
 """
 
-from engine.signals.email import SmtpConfig
-from engine.signals.notify import Delivery, NotificationSettings, Notifier
-from engine.signals.targets import Target, parse_target
-from engine.signals.webhook import WebhookConfig
+from engine.notify.email import SmtpConfig
+from engine.notify.notifier import Delivery, NotificationSettings, Notifier
+from engine.notify.targets import Target, parse_target
+from engine.notify.webhook import WebhookConfig
 
 __all__ = [
     "Delivery",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core.errors import StoreUnavailableError
-from engine.signals.notify import Delivery, NotificationSettings, Notifier, distinct_targets
+from engine.notify.notifier import Delivery, NotificationSettings, Notifier, distinct_targets
 from engine.store.signals import DeliveryRecord, SignalStore
 
 log = logging.getLogger("hindsight.notifications")

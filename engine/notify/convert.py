@@ -19,9 +19,9 @@ from typing import Any
 
 from engine.core.errors import InvalidRequestError, NotFoundError
 from engine.core.severity import SEVERITIES
+from engine.notify.delivery import Notice, Send, deliver_now
+from engine.notify.notifier import NotificationSettings, Notifier
 from engine.rules.template import wrap_message
-from engine.signals.delivery import Notice, Send, deliver_now
-from engine.signals.notify import NotificationSettings, Notifier
 from engine.store import Database, connect
 from engine.store.jobs import JobStore, ResultRecord
 from engine.store.signals import SignalRecord, SignalStore

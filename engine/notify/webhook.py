@@ -16,7 +16,7 @@ from importlib import metadata
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.signals.targets import Attempt
+from engine.notify.targets import Attempt
 
 __all__ = ["WebhookConfig", "open_client", "post_webhook", "retry_after_seconds", "user_agent"]
 

@@ -1,20 +1,16 @@
 """The job service: historical jobs submitted, run in the background, cancelled, deleted, kept.
 
-It owns the store, the background runner, the rule library and the notifier. The HTTP API and the
-CLI call it; it knows nothing of HTTP. Refusals are `ServiceError`s (400, 404, 409 statuses) the
-API maps to Datadog's error bodies.
+It owns the store, the background runner, the rule library (`rules.py`) and the notifier
+(`signals.py`). The HTTP API, the web app and the CLI call it; it knows nothing of HTTP. Refusals
+are `ServiceError`s, which the API maps to statuses and Datadog's error bodies.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from engine.archive.reader import Archive, open_archive
@@ -29,54 +25,29 @@ from engine.core.errors import (
     UnknownIndexError,
 )
 from engine.detect.base import RUNNABLE_TYPES, runnable_methods
-from engine.jobs.runner import Runner
-from engine.jobs.settings import ServiceSettings
-from engine.rules import JobDefinition, Rule, load_rules
-from engine.rules.validation import validate_from_rule, validate_job_definition, validate_rule
+from engine.notify.delivery import DeliveryQueue, Notice
+from engine.rules import JobDefinition
+from engine.rules.validation import validate_from_rule, validate_job_definition
 from engine.run import run
-from engine.signals.convert import convert
-from engine.signals.delivery import DeliveryQueue, Notice
+from engine.service.rules import Caller, RuleService, library_of
+from engine.service.runner import Runner
+from engine.service.settings import ServiceSettings
+from engine.service.signals import SignalService
 from engine.store import Database, connect
 from engine.store.database import StoppedError, read_only_message, retried
 from engine.store.jobs import COMPLETED, FAILED, JobRecord, JobStore, ResultRecord
 from engine.store.rules import RuleStore
-from engine.store.signals import SignalRecord, SignalStore
+from engine.store.signals import SignalStore
 
 T = TypeVar("T")
 
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
-_RESPONSE_ONLY = frozenset(
-    {
-        "id",
-        "version",
-        "createdAt",
-        "updatedAt",
-        "isDefault",
-        "isDeleted",
-        "creator",
-        "updater",
-        "creationAuthorId",
-        "updateAuthorId",
-        "defaultTags",
-        "isBeta",
-        "blocking",
-    }
-)
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who makes a request (the application key's name)."""
-
-    handle: str = "hindsight"
-    name: str = "Hindsight"
-
-
-class JobService:
-    """Historical jobs over one archive, persisted in one database."""
+class JobService(RuleService, SignalService):
+    """Historical jobs over one archive, persisted in one database (with its rules and signals)."""
 
     def __init__(
         self, settings: ServiceSettings, *, database: Database | None = None, start: bool = True
@@ -90,7 +61,7 @@ class JobService:
         self.signals = SignalStore(self.db)
         self.rules = RuleStore(self.db)
         self.deliveries = DeliveryQueue(settings.notifications, self.signals)
-        self.library = _library(settings)
+        self.library = library_of(settings)
         self.runner = Runner(self.execute, workers=settings.max_concurrent_jobs)
         #: Why the database refuses writes (None when it accepts them), checked at start-up.
         self.read_only = self.db.read_only()
@@ -125,7 +96,7 @@ class JobService:
             )
         self.db.close()
 
-    # --- indexes and rules --------------------------------------------------------------------
+    # --- indexes --------------------------------------------------------------------
 
     def archive_index(self, index: str) -> str:
         """The archive index a job's index name reads (raises `UnknownIndexError`)."""
@@ -135,98 +106,6 @@ class JobService:
                 "input_validation_error(Field 'index' is invalid: Invalid index): Index must exist"
             )
         return name
-
-    def find_rule(self, rule_id: str) -> Rule | None:
-        """A rule created through the API, else one of the library folder."""
-        stored = self.rules.get(rule_id)
-        if stored is not None:
-            return Rule.model_validate(stored.document)
-        return self.library.get(rule_id)
-
-    def rule_documents(self) -> list[dict[str, Any]]:
-        """Every rule, as the rules API shows it: the library's, then the API-created ones."""
-        library = [rule.to_json() for rule in self.library.values()]
-        return library + [stored.document for stored in self.rules.all()]
-
-    def rule_document(self, rule_id: str) -> dict[str, Any]:
-        """One rule as the rules API shows it (raises `NotFoundError`)."""
-        stored = self.rules.get(rule_id)
-        if stored is not None:
-            return stored.document
-        if rule_id in self.library:
-            return self.library[rule_id].to_json()
-        raise NotFoundError(f"rule {rule_id} was not found")
-
-    def create_rule(self, payload: Any, *, caller: Caller | None = None) -> dict[str, Any]:
-        """Validate and store a rule sent to `POST /security_monitoring/rules`."""
-        rule_id = "-".join(secrets.token_hex(2)[:3] for _ in range(3))
-        while self.rules.get(rule_id) is not None or rule_id in self.library:
-            rule_id = "-".join(secrets.token_hex(2)[:3] for _ in range(3))
-        now = int(time.time() * 1000)
-        return self._store_rule(rule_id, payload, version=1, created_ms=now, caller=caller)
-
-    def update_rule(
-        self, rule_id: str, payload: Any, *, caller: Caller | None = None
-    ) -> dict[str, Any]:
-        """Apply `PUT /security_monitoring/rules/{id}` (fields given replace the stored ones)."""
-        if rule_id in self.library and self.rules.get(rule_id) is None:
-            raise InvalidRequestError(f"rule {rule_id} belongs to the rule library: read-only")
-        stored = self.rules.get(rule_id)
-        if stored is None:
-            raise NotFoundError(f"rule {rule_id} was not found")
-        if not isinstance(payload, Mapping):
-            raise InvalidRequestError("the request body must be a rule object")
-        merged = {**stored.document, **payload}
-        version = int(stored.document.get("version") or 1) + 1
-        created_ms = int(stored.document.get("createdAt") or stored.created_ms)
-        return self._store_rule(
-            rule_id, merged, version=version, created_ms=created_ms, caller=caller
-        )
-
-    def delete_rule(self, rule_id: str) -> None:
-        """Apply `DELETE /security_monitoring/rules/{id}`."""
-        if rule_id in self.library and self.rules.get(rule_id) is None:
-            raise InvalidRequestError(f"rule {rule_id} belongs to the rule library: read-only")
-        if not self.rules.delete(rule_id):
-            raise NotFoundError(f"rule {rule_id} was not found")
-
-    def check_rule(self, payload: Any) -> Rule:
-        """The rule a create or update request would store, validated as the rules API does.
-
-        Raises `InvalidRequestError` when `payload` is not an object and `RuleValidationError`
-        (every problem, each with its JSON path) when the rule is invalid; stores nothing.
-        """
-        if not isinstance(payload, Mapping):
-            raise InvalidRequestError("the request body must be a rule object")
-        body = {key: value for key, value in payload.items() if key not in _RESPONSE_ONLY}
-        return validate_rule({"type": "log_detection", **body}, source="request body")
-
-    def _store_rule(
-        self,
-        rule_id: str,
-        payload: Any,
-        *,
-        version: int,
-        created_ms: int,
-        caller: Caller | None,
-    ) -> dict[str, Any]:
-        try:
-            rule = self.check_rule(payload)
-        except RuleValidationError as exc:
-            raise InvalidDefinitionError.of(exc) from None
-        who = caller or Caller()
-        document = {
-            **rule.to_json(),
-            "id": rule_id,
-            "version": version,
-            "createdAt": created_ms,
-            "isDefault": False,
-            "isDeleted": False,
-            "isEnabled": rule.isEnabled if rule.isEnabled is not None else True,
-            "creator": {"handle": who.handle, "name": who.name},
-        }
-        self.rules.put(rule_id, document)
-        return document
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -433,27 +312,6 @@ class JobService:
         subject = f"[Hindsight] job {record.status}"
         self.deliveries.submit(Notice(record.notifications, payload, subject, text, job_id=job_id))
 
-    # --- signals ------------------------------------------------------------------------------
-
-    def convert(
-        self,
-        result_ids: list[str],
-        *,
-        severity: str,
-        message: str,
-        notifications: list[str],
-    ) -> list[SignalRecord]:
-        """Convert job results to signals (SPEC §4.5); idempotent."""
-        return convert(
-            self.jobs,
-            self.signals,
-            self.deliveries.submit,
-            result_ids,
-            severity=severity,
-            message=message,
-            notifications=notifications,
-        )
-
 
 def _check_runnable(definition: JobDefinition) -> None:
     """Refuse a job the engine cannot run (its rule type or detection method), naming it."""
@@ -469,20 +327,3 @@ def _check_runnable(definition: JobDefinition) -> None:
         raise InvalidRequestError(
             f"options.detectionMethod: {method!r} cannot run yet (the engine runs {runs})"
         )
-
-
-def _library(settings: ServiceSettings) -> dict[str, Rule]:
-    """The rules of the library folder, by id (their `id`, else the file name)."""
-    found: dict[str, Rule] = {}
-    folder = settings.rules
-    if folder is None:
-        return found
-    if not folder.is_dir():
-        raise InvalidRequestError(f"rule library {folder} is not a folder")
-    for path in sorted(folder.rglob("*.json")):
-        loaded = load_rules(path)
-        for position, rule in enumerate(loaded):
-            slug = _SLUG.sub("-", path.stem.lower()).strip("-")
-            rule_id = rule.id or (slug if len(loaded) == 1 else f"{slug}-{position}")
-            found[rule_id] = rule.model_copy(update={"id": rule_id})
-    return found
