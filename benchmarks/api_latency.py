@@ -21,7 +21,7 @@ import httpx
 
 import engine
 from engine.core.times import format_timestamp
-from engine.jobs.settings import ServerSettings
+from engine.service.settings import ServerSettings
 from engine.store.jobs import JobRecord
 
 REPO = Path(__file__).resolve().parent.parent
