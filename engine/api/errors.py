@@ -30,7 +30,7 @@ from engine.core.errors import (
     UnavailableError,
     UnknownIndexError,
 )
-from engine.core.json import json_text
+from engine.core.json import json_text, json_type
 
 log = logging.getLogger("hindsight.api")
 
@@ -160,20 +160,6 @@ def _location(loc: Sequence[Any]) -> str:
     return text
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return "null" if value is None else "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -205,15 +191,15 @@ def _problem(kind: str, error: Mapping[str, Any], *, raw: bool) -> str:
     if kind in ("model_attributes_type", "dict_type", "model_type"):
         if isinstance(given, bytes | bytearray):
             return "must be a JSON object sent with Content-Type: application/json"
-        return f"must be a JSON object (got {_kind(given)})"
+        return f"must be a JSON object (got {json_type(given)})"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be an integer (got {shown})"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false (got {shown})"
     if kind in ("string_type", "str_type"):
-        return f"must be a string (got {_kind(given)})"
+        return f"must be a string (got {json_type(given)})"
     if kind == "list_type":
-        return f"must be an array (got {_kind(given)})"
+        return f"must be an array (got {json_type(given)})"
     for bound, words in (
         ("less_than_equal", "at most {le}"),
         ("greater_than_equal", "at least {ge}"),

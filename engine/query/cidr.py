@@ -22,10 +22,9 @@ import polars as pl
 from lark import Token
 
 from engine.query.ast import Cidr, Field
-from engine.query.lexical import LocatedSyntaxError, field_from_token
+from engine.query.lexical import LocatedSyntaxError, field_from_token, token_span
+from engine.query.scope import EXISTS, MISSING
 from engine.query.values import either, let
-
-_EXISTS, _MISSING = "_exists_", "_missing_"
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
@@ -185,14 +184,14 @@ def parse_call(token: Token, terminals: Callable[[str], str]) -> Cidr:
                 end,
                 "write an IPv4 or IPv6 network such as 10.0.0.0/8 or fe80::/10",
             ) from None
-    return Cidr(field, tuple(blocks), span=(token.start_pos or 0, token.end_pos or 0))
+    return Cidr(field, tuple(blocks), span=token_span(token))
 
 
 def _call_field(text: str, start: int, end: int, terminals: Callable[[str], str]) -> Field:
     """The field named by the first argument of `CIDR(...)`."""
     kind = "ATTR" if text.startswith("@") else "CALC" if text.startswith("#") else "TERM"
     pattern = terminals(kind)
-    if not re.fullmatch(pattern, text) or text == "*" or text.lower() in (_EXISTS, _MISSING):
+    if not re.fullmatch(pattern, text) or text == "*" or text.lower() in (EXISTS, MISSING):
         raise LocatedSyntaxError(
             f"invalid CIDR field {text!r}",
             start,

@@ -219,6 +219,11 @@ def _phrase_end(query: str, start: int) -> int:
     )
 
 
+def token_span(token: Token) -> Span:
+    """A token's `(start, end)` offsets into the query."""
+    return (token.start_pos or 0, token.end_pos or 0)
+
+
 def resolve_name(name: str, span: Span) -> Field:
     """The field a bare name (no `@`/`#`) refers to: reserved, `tags`, or a tag key."""
     if name in RESERVED_FIELDS:
@@ -232,7 +237,7 @@ def resolve_name(name: str, span: Span) -> Field:
 
 def field_from_token(token: Token) -> Field:
     """The field an `@path`, `#name` or bare-name token names (no `*`, no wildcards)."""
-    span = (token.start_pos or 0, token.end_pos or 0)
+    span = token_span(token)
     text = str(token.value)
     if token.type == "ATTR":
         path = attribute_path(text, span[0])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from lark import Token, Tree
 from lark.tree import Meta
@@ -29,10 +29,7 @@ from engine.query.ast import (
     And,
     Comparison,
     Exists,
-    Field,
-    FieldMatch,
     FreeText,
-    FullText,
     MatchAll,
     Node,
     Not,
@@ -40,7 +37,6 @@ from engine.query.ast import (
     Phrase,
     Range,
     Span,
-    Term,
     Value,
     Wildcard,
 )
@@ -49,24 +45,12 @@ from engine.query.lexical import (
     decode_phrase,
     decode_term,
     field_from_token,
-    resolve_name,
+    token_span,
     unescape,
-    wildcard_in_field,
 )
-
-_EXISTS, _MISSING = "_exists_", "_missing_"
+from engine.query.scope import Scope, apply_scope, field_in_group, scope_of
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The field that bare values inside `field:( ... )` inherit."""
-
-    kind: Literal["field", "fulltext", "exists", "missing"]
-    field: Field | None
-    span: Span
-    text: str
 
 
 @dataclass(frozen=True)
@@ -104,9 +88,7 @@ class FieldValue:
 
 
 def _span(item: Token | Meta) -> Span:
-    if isinstance(item, Token):
-        return (item.start_pos or 0, item.end_pos or 0)
-    return (item.start_pos, item.end_pos)
+    return token_span(item) if isinstance(item, Token) else (item.start_pos, item.end_pos)
 
 
 def _fixed(span: Span, value: T) -> Pending[T]:
@@ -222,7 +204,7 @@ class QueryTransformer(Transformer_NonRecursive[Token, Any]):
 
         def build(scope: Scope | None) -> Node:
             if scope is not None:
-                raise _field_in_group(name, scope)
+                raise field_in_group(name, scope)
             return self._field_clause(name, colon, value, span)
 
         return Pending(span, build)
@@ -245,7 +227,7 @@ class QueryTransformer(Transformer_NonRecursive[Token, Any]):
                 f"write {name.value}:value with no space after ':', or quote a value that "
                 f'holds spaces: {name.value}:"two words"',
             )
-        scope = self.scope(name)
+        scope = scope_of(name)
         match value:
             case ValueGroup():
                 return value.body.build(scope)
@@ -261,23 +243,11 @@ class QueryTransformer(Transformer_NonRecursive[Token, Any]):
                     f"escape it (\\{token.value}) or quote the value",
                 )
             case Pending():
-                return self.apply(scope, value.build(None), span)
+                return apply_scope(scope, value.build(None), span)
 
     def field(self, _meta: Meta, children: list[Token]) -> Token:
         """The field name of `field:value`."""
         return children[0]
-
-    def scope(self, token: Token) -> Scope:
-        """The scope a field name opens for its value."""
-        text = str(token.value)
-        span = _span(token)
-        if token.type == "TERM":
-            if text == "*":
-                return Scope("fulltext", None, span, text)
-            name = unescape(text).lower()  # like every tag key: `_EXISTS_:x` is `_exists_:x`
-            if name in (_EXISTS, _MISSING):
-                return Scope("exists" if name == _EXISTS else "missing", None, span, name)
-        return Scope("field", field_from_token(token), span, text)
 
     def cidr(self, _meta: Meta, children: list[Token]) -> Pending[Node]:
         """`CIDR(field, block, ...)`."""
@@ -285,7 +255,7 @@ class QueryTransformer(Transformer_NonRecursive[Token, Any]):
 
         def build(scope: Scope | None) -> Node:
             if scope is not None:
-                raise _field_in_group(token, scope)
+                raise field_in_group(token, scope)
             return cidr.parse_call(token, self.terminals)
 
         return Pending(_span(token), build)
@@ -314,7 +284,7 @@ class QueryTransformer(Transformer_NonRecursive[Token, Any]):
         def build(scope: Scope | None) -> Node:
             built = value()
             if scope is not None:
-                return self.apply(scope, built, span)
+                return apply_scope(scope, built, span)
             if isinstance(built, Wildcard) and built.is_star:
                 return MatchAll(span=built.span)
             return FreeText(built, span=built.span)
@@ -352,29 +322,6 @@ class QueryTransformer(Transformer_NonRecursive[Token, Any]):
     def value_field(self, meta: Meta, children: list[Token]) -> FieldValue:
         """An `@attribute` or `#field` where a value belongs."""
         return FieldValue(_span(meta), children[0])
-
-    def apply(self, scope: Scope, value: Value, span: Span) -> Node:
-        """The clause `scope:value` (also for values inheriting a grouped field)."""
-        if scope.kind == "fulltext":
-            if isinstance(value, Wildcard) and value.is_star:
-                return MatchAll(span=span)
-            return FullText(value, span=span)
-        if scope.kind == "field":
-            assert scope.field is not None
-            if isinstance(value, Wildcard) and value.is_star:
-                return Exists(scope.field, span=span)
-            return FieldMatch(scope.field, value, span=span)
-        if isinstance(value, Wildcard):
-            raise wildcard_in_field(str(value), value.span[0])
-        if not isinstance(value, Term | Phrase):
-            raise LocatedSyntaxError(
-                f"{scope.text} takes a field name, not a comparison or range",
-                value.span[0],
-                value.span[1],
-                f"write {scope.text}:@attribute or {scope.text}:tag_key",
-            )
-        exists = Exists(resolve_name(value.text, value.span), span=span)
-        return exists if scope.kind == "exists" else Not(exists, span=span)
 
     def comparison(self, meta: Meta, children: list[Token]) -> Pending[Value]:
         """`>5`, `<="x"`."""
@@ -430,14 +377,3 @@ def _bound(token: Token) -> str | None:
     if token.type == "PHRASE":
         return decode_phrase(text)
     return None if text == "*" else unescape(text)
-
-
-def _field_in_group(token: Token, scope: Scope) -> LocatedSyntaxError:
-    start, end = _span(token)
-    return LocatedSyntaxError(
-        f"a field cannot be used inside the value group of '{scope.text}:'",
-        start,
-        end,
-        f"inside {scope.text}:( ... ) write only values, e.g. {scope.text}:(x OR y); to "
-        "combine fields use (@a:x OR @b:y)",
-    )

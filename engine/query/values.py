@@ -4,8 +4,9 @@ A value is *numeric* when it is a number, or a string that parses fully as a fin
 `200`, `-2.5`, `.5`, `5.`, `1e3`, `+7`; not `inf`, `nan`, hex, `1_000` or padded text. Strings are
 tested with a regex guard and a cast, never with a Python callback.
 
-`either` / `any_of` / `all_of` are the one OR / AND fold of compiled clauses: constants known at
-compile time (a missing column, `*`) are folded away, expressions are combined with Kleene logic.
+`any_of` / `all_of` are the one OR / AND fold of compiled clauses: constants known at compile
+time (a missing column, `*`) are folded away, expressions are combined with Kleene logic
+(`either` / `both`).
 """
 
 from __future__ import annotations
@@ -31,28 +32,34 @@ def either(exprs: Sequence[pl.Expr]) -> pl.Expr:
     return exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)
 
 
+def both(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    """The AND of one or more boolean expressions (null where none is false and one is null)."""
+    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+
+
 def any_of(parts: Iterable[Compiled]) -> Compiled:
     """The OR of `parts`: True when one is True, False when none is an expression."""
-    exprs: list[pl.Expr] = []
-    for part in parts:
-        if part is True:
-            return True
-        if not isinstance(part, bool):
-            exprs.append(part)
-    return either(exprs) if exprs else False
+    return _fold(parts, True, either)
 
 
 def all_of(parts: Iterable[Compiled]) -> Compiled:
     """The AND of `parts`: False when one is False, True when none is an expression."""
+    return _fold(
+        parts, False, lambda exprs: exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+    )
+
+
+def _fold(
+    parts: Iterable[Compiled], absorbing: bool, combine: Callable[[list[pl.Expr]], pl.Expr]
+) -> Compiled:
+    """`combine` of the expressions of `parts`; `absorbing` (True for OR) decides at once."""
     exprs: list[pl.Expr] = []
     for part in parts:
-        if part is False:
-            return False
+        if part is absorbing:
+            return absorbing
         if not isinstance(part, bool):
             exprs.append(part)
-    if not exprs:
-        return True
-    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+    return combine(exprs) if exprs else not absorbing
 
 
 def let(value: pl.Expr, body: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:

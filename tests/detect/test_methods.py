@@ -11,7 +11,7 @@ attributes a result carries.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import pytest
@@ -42,14 +42,21 @@ THRESHOLD = rule(cases=[{"status": "low", "condition": "a > 0"}], window=0, keep
 LOGS = [event(0, "alice"), event(60, "bob"), event(120, "alice")]
 
 
-@pytest.fixture
-def every_event() -> Iterator[EveryEvent]:
-    method = EveryEvent()
+M = TypeVar("M", bound=DetectionMethod)
+
+
+def registered(method: M) -> Iterator[M]:
+    """`method`, registered for the time of a test."""
     register(method)
     try:
         yield method
     finally:
         unregister(method.name)
+
+
+@pytest.fixture
+def every_event() -> Iterator[EveryEvent]:
+    yield from registered(EveryEvent())
 
 
 def test_a_method_is_refused_until_it_is_registered() -> None:
@@ -100,12 +107,7 @@ class Remembering(EveryEvent):
 
 @pytest.fixture
 def remembering() -> Iterator[Remembering]:
-    method = Remembering()
-    register(method)
-    try:
-        yield method
-    finally:
-        unregister(method.name)
+    yield from registered(Remembering())
 
 
 def test_a_look_back_extends_the_scan_for_its_rule_only(remembering: Remembering) -> None:

@@ -15,13 +15,13 @@ from engine.archive.formats.mapping import (
     EventFields,
     Format,
     attributes_object,
-    json_type,
     merge_extra,
     reserved_from,
     tag_value,
 )
 from engine.archive.formats.registry import register
 from engine.core.errors import EventError
+from engine.core.json import json_type
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("attributes.timestamp",)

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from engine.archive.event import LogEvent, make_event
 from engine.core.errors import EventError
+from engine.core.json import json_type
 from engine.core.times import EARLIEST_MS, LATEST_MS
 
 _MISSING = object()
@@ -69,21 +70,6 @@ def require_object(record: Any) -> dict[str, Any]:
     if isinstance(record, dict):
         return record
     raise EventError(f"a log record must be a JSON object, not {json_type(record)}")
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a parsed value (for messages)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def resolve_path(record: Mapping[str, Any], path: str) -> Any:
@@ -155,6 +141,27 @@ def merge_extra(
         if key not in skip:
             attributes.setdefault(key, value)
     return attributes
+
+
+def canonical_fields(
+    record: Mapping[str, Any],
+    attributes: dict[str, Any],
+    *,
+    id_key: str,
+    timestamp: tuple[str | None, Any],
+    consumed: Iterable[str],
+) -> EventFields:
+    """A canonical-shaped record's fields: reserved keys, `tags`, the id under `id_key`, the
+    `timestamp` found `(key, value)`, and `attributes` plus every key not `consumed` (nor read)."""
+    time_key, value = timestamp
+    read = {id_key, "tags", *consumed, *([time_key] if time_key is not None else [])}
+    mapped: EventFields = {
+        "timestamp": value,
+        "id": record.get(id_key),
+        "tags": record.get("tags"),
+        "attributes": merge_extra(attributes, record, read),
+    }
+    return reserved_from(record) | mapped
 
 
 def attributes_object(value: Any, where: str) -> dict[str, Any]:
