@@ -3,8 +3,9 @@
 `check_rule_text` parses the text and runs `JobService.check_rule` (what `POST
 /security_monitoring/rules` runs). Each problem keeps the validation's path and message and, where
 it can be placed, the character range of the editor text it is about (UTF-16 offsets, as a
-browser's `setSelectionRange` counts): a JSON syntax error at its character, a query or template
-error at the offending character inside the string, any other problem on the whole value. A query
+browser's `setSelectionRange` counts): a JSON syntax error at its character, a query, condition or
+template error at the offending character inside the string (the line and column the validation
+problem carries), any other problem on the whole value. A query
 syntax error also carries the CLI's caret message (`QuerySyntaxError.render()`: position, reason,
 the query line, a caret under the problem, and the hint).
 """
