@@ -5,7 +5,8 @@ choices do not say in that grammar what the Sigma rule means, so `HindsightDatad
 changes them (the backend's own class is otherwise used as it is):
 
 - a backslash in a value is escaped (`\\`): the backend leaves it bare, and `\\x` means `x`;
-  tabs and newlines are escaped too;
+  every whitespace character and `@` are escaped too (the backend escapes only the space, and
+  a value cannot start with `@`);
 - Sigma's single-character wildcard `?` is written `?` (the backend writes `*`);
 - `|lte` is written `<=` (the backend writes `>=`);
 - an empty value is written `@f:""` (the backend writes `@f:`, a syntax error);
@@ -50,9 +51,14 @@ __all__ = [
 # conversion of the SigmaHQ corpus about a third faster. It is pyparsing's own, global switch.
 pyparsing.ParserElement.enable_packrat()
 
+#: Every character the query grammar reads as whitespace (Python's `\s`, `str.isspace`).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 #: Characters escaped in values, besides the wildcards: the backend's list, the backslash itself,
-#: and whitespace other than the space (already in the backend's list).
-ESCAPED = DatadogBackend.add_escaped + "\\\t\r\n"
+#: `@` (a value cannot start with it) and all whitespace.
+ESCAPED = DatadogBackend.add_escaped + "\\@" + WHITESPACE
 
 
 class UnsupportedSigmaError(SigmaFeatureNotSupportedByBackendError):

@@ -224,6 +224,9 @@ class _Converter:
         except SigmaError as exc:
             entry.error = _reason(exc)
             return
+        except Exception as exc:  # pySigma's own failures: reported per rule, never raised
+            entry.error = f"pySigma failed: {type(exc).__name__}: {exc}"
+            return
         entry.notes += notes
         entry.rule = self._checked(entry, converted)
 

@@ -62,8 +62,8 @@ def correlation_rule(
 ) -> tuple[dict[str, Any], list[str]]:
     """The Datadog rule of a correlation and its notes; `queries` maps `id(rule)` of each
     correlated rule to its Datadog search. Raises `UnsupportedSigmaError`."""
-    whole = backend.backend_processing_pipeline + pipeline
-    whole += backend.output_format_processing_pipeline[backend.default_format]
+    # the user's pipelines then the attribute names; the backend's own items read detections
+    whole = pipeline + backend.output_format_processing_pipeline[backend.default_format]
     whole.apply(rule)
     window, notes = _window(rule)
     members = [reference.rule for reference in rule.rules]

@@ -42,6 +42,9 @@ PIPELINE_FOLDER = Path(__file__).resolve().parent / "pipelines"
 #: The pipelines shipped with Hindsight, by name.
 SHIPPED: tuple[str, ...] = ("cloudtrail", "windows", "okta")
 
+#: The keys of a pySigma processing pipeline that hold its work (one at least).
+PIPELINE_KEYS = frozenset({"transformations", "postprocessing", "finalizers"})
+
 #: The custom rule attribute a pipeline sets to limit the query to one Datadog `source`.
 SOURCE_ATTRIBUTE = "datadog_source"
 
@@ -85,8 +88,11 @@ def _one(spec: str | os.PathLike[str]) -> ProcessingPipeline:
         raise SigmaPipelineError(f"Sigma pipeline {text}: cannot read the file: {exc}") from None
     except yaml.YAMLError as exc:
         raise SigmaPipelineError(f"Sigma pipeline {text}: not valid YAML: {exc}") from None
-    if not isinstance(definition, dict):
-        raise SigmaPipelineError(f"Sigma pipeline {text}: not a pipeline (a YAML mapping)")
+    if not isinstance(definition, dict) or not PIPELINE_KEYS & definition.keys():
+        keys = ", ".join(sorted(PIPELINE_KEYS))
+        raise SigmaPipelineError(
+            f"Sigma pipeline {text}: not a processing pipeline (a YAML mapping with {keys})"
+        )
     try:
         return ProcessingPipeline.from_dict(copy.deepcopy(definition))
     except (SigmaError, KeyError, TypeError, ValueError, AttributeError) as exc:
