@@ -11,33 +11,31 @@ import engine
 from engine.rules.sigma.convert import SigmaConversion
 from tests.sigma.helpers import convert_text, write
 
-BASE_RULES = """
-title: Failed console login
-id: 0e6e0e4e-1111-4c1a-9a1a-000000000001
-name: failed_login
+
+def login_rule(title: str, number: int, name: str, field: str) -> str:
+    """A CloudTrail ConsoleLogin rule, also matching `field` (`key: value`)."""
+    return f"""
+title: {title}
+id: 0e6e0e4e-1111-4c1a-9a1a-00000000000{number}
+name: {name}
 logsource:
     product: aws
     service: cloudtrail
 detection:
     selection:
         eventName: ConsoleLogin
-        errorMessage: Failed authentication
-    condition: selection
-level: low
----
-title: Successful console login
-id: 0e6e0e4e-1111-4c1a-9a1a-000000000002
-name: ok_login
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: ConsoleLogin
-        responseElements.ConsoleLogin: Success
+        {field}
     condition: selection
 level: low
 """
+
+
+SUCCESS_FIELD = "responseElements.ConsoleLogin: Success"
+BASE_RULES = (
+    login_rule("Failed console login", 1, "failed_login", "errorMessage: Failed authentication")
+    + "---"
+    + login_rule("Successful console login", 2, "ok_login", SUCCESS_FIELD)
+)
 
 FAILED = "source:cloudtrail @evt.name:ConsoleLogin AND @errorMessage:Failed\\ authentication"
 SUCCEEDED = "source:cloudtrail @evt.name:ConsoleLogin AND @responseElements.ConsoleLogin:Success"
@@ -304,20 +302,18 @@ def test_a_correlation_of_a_refused_rule_is_refused_naming_it(tmp_path: Path) ->
     )
 
 
-def test_aliases_group_each_rule_by_its_own_field(tmp_path: Path) -> None:
-    body = """\
-    type: temporal
-    rules:
-        - failed_login
-        - ok_login
+ALIASES = """\
     aliases:
         actor:
             failed_login: userIdentity.arn
             ok_login: userIdentity.principalId
     group-by:
         - actor
-    timespan: 5m
 """
+
+
+def test_aliases_group_each_rule_by_its_own_field(tmp_path: Path) -> None:
+    body = TEMPORAL.split("    group-by", maxsplit=1)[0] + ALIASES + "    timespan: 5m\n"
     rule = converted(tmp_path, correlation(body)).rule
     assert rule is not None
     assert [q["groupByFields"] for q in rule["queries"]] == [
@@ -327,21 +323,9 @@ def test_aliases_group_each_rule_by_its_own_field(tmp_path: Path) -> None:
 
 
 def test_a_count_over_rules_grouped_differently_is_refused(tmp_path: Path) -> None:
-    body = """\
-    type: event_count
-    rules:
-        - failed_login
-        - ok_login
-    aliases:
-        actor:
-            failed_login: userIdentity.arn
-            ok_login: userIdentity.principalId
-    group-by:
-        - actor
-    timespan: 5m
-    condition:
-        gte: 2
-"""
+    rules = "    rules:\n        - failed_login\n        - ok_login\n"
+    condition = "    condition:\n        gte: 2\n"
+    body = f"    type: event_count\n{rules}{ALIASES}    timespan: 5m\n{condition}"
     conversion = converted(tmp_path, correlation(body))
     assert conversion.error is not None
     assert conversion.error.startswith("a count over rules grouped by different fields")

@@ -153,17 +153,20 @@ class HindsightDatadogBackend(DatadogBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """`field: ''` -> `@field:""`; any other string as the backend writes it."""
-        if isinstance(cond.value, SigmaString) and len(cond.value) == 0:
-            return f'{self.escape_and_quote_field(cond.field)}:""'
-        return super().convert_condition_field_eq_val_str(cond, state)
+        return self._empty(cond) or super().convert_condition_field_eq_val_str(cond, state)
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """`|cased`: Datadog's attribute search is already case-sensitive."""
+        cased = super().convert_condition_field_eq_val_str_case_sensitive
+        return self._empty(cond) or cased(cond, state)
+
+    def _empty(self, cond: ConditionFieldEqualsValueExpression) -> str | None:
+        """`@field:""` for an empty string value (the backend writes `@field:`), else None."""
         if isinstance(cond.value, SigmaString) and len(cond.value) == 0:
             return f'{self.escape_and_quote_field(cond.field)}:""'
-        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+        return None
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
         """`|fieldref`: refused (Datadog's search cannot compare two fields of one log)."""

@@ -18,10 +18,10 @@ Each rule yields a `SigmaConversion`: the Datadog rule, or the converter's own r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from sigma.collection import SigmaCollection
@@ -188,14 +188,8 @@ class _Converter:
         entry = self.entries[id(rule)]
         if entry.error is not None:
             return
-        try:
-            self.backend.convert_rule(rule)
-            converted = [str(query) for query in rule.get_conversion_result()]
-        except SigmaError as exc:
-            entry.error = _reason(exc)
-            return
-        except Exception as exc:  # pySigma's own failures: reported per rule, never raised
-            entry.error = f"pySigma failed: {type(exc).__name__}: {exc}"
+        converted = _guarded(entry, lambda: _queries(self.backend, rule))
+        if converted is None:
             return
         query = datadog_query(converted, rule.custom_attributes.get(SOURCE_ATTRIBUTE))
         self.queries[id(rule)] = query
@@ -219,14 +213,12 @@ class _Converter:
                 )
                 return
             queries[id(referenced)] = self.queries[id(referenced)]
-        try:
-            converted, notes = correlation_rule(rule, queries, self.backend, self.pipeline)
-        except SigmaError as exc:
-            entry.error = _reason(exc)
+        outcome = _guarded(
+            entry, lambda: correlation_rule(rule, queries, self.backend, self.pipeline)
+        )
+        if outcome is None:
             return
-        except Exception as exc:  # pySigma's own failures: reported per rule, never raised
-            entry.error = f"pySigma failed: {type(exc).__name__}: {exc}"
-            return
+        converted, notes = outcome
         entry.notes += notes
         entry.rule = self._checked(entry, converted)
 
@@ -240,6 +232,26 @@ class _Converter:
             entry.error = f"the converted rule is not valid: {problems}"
             return None
         return rule
+
+
+T = TypeVar("T")
+
+
+def _guarded(entry: SigmaConversion, convert: Callable[[], T]) -> T | None:
+    """`convert()`, or None with the reason of its failure recorded as the entry's error."""
+    try:
+        return convert()
+    except SigmaError as exc:
+        entry.error = _reason(exc)
+    except Exception as exc:  # pySigma's own failures: reported per rule, never raised
+        entry.error = f"pySigma failed: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _queries(backend: HindsightDatadogBackend, rule: SigmaRule) -> list[str]:
+    """The backend's query for each condition of a rule (also of one only a correlation uses)."""
+    backend.convert_rule(rule)
+    return [str(query) for query in rule.get_conversion_result()]
 
 
 def datadog_query(queries: Sequence[str], source: Any = None) -> str:
