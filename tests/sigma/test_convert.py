@@ -8,7 +8,14 @@ import pytest
 
 import engine
 from engine.rules.sigma.convert import convert_sigma
-from tests.sigma.helpers import convert_one, convert_text, process_creation, rule_text, write
+from tests.sigma.helpers import (
+    convert_one,
+    convert_text,
+    process_creation,
+    query_of,
+    rule_text,
+    write,
+)
 
 SELECTION = """
 selection:
@@ -242,3 +249,25 @@ def test_a_folder_mixes_json_and_sigma_rules_and_skips_other_yaml(tmp_path: Path
         '"cases": [{"status": "info", "condition": "a > 0"}]}'
     )
     assert sorted(rule.name for rule in engine.load_rules(tmp_path)) == ["JSON rule", "Test rule"]
+
+
+def test_a_sigma_filter_in_the_folder_applies_to_the_rules_it_names(tmp_path: Path) -> None:
+    write(tmp_path, "rules/rule.yml", rule_text(SELECTION))
+    write(
+        tmp_path,
+        "rules/filters/not-admin.yml",
+        """
+        title: Not the admin
+        logsource:
+            product: windows
+            category: process_creation
+        filter:
+            rules:
+                - 5b0e5c55-0000-4000-8000-000000000001
+            selection:
+                User: admin
+            condition: not selection
+        """,
+    )
+    (converted,) = convert_sigma(tmp_path / "rules")
+    assert query_of(converted).endswith("AND (@Image:*\\\\reg.exe AND (NOT @User:admin))")

@@ -65,11 +65,6 @@ class SigmaConversion:
     #: `rule` as the engine loaded it (`validate_rule`)
     loaded: Rule | None = field(default=None, repr=False)
 
-    @property
-    def converted(self) -> bool:
-        """Whether the Sigma rule became a Datadog rule."""
-        return self.rule is not None
-
 
 def convert_sigma(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],

@@ -18,8 +18,8 @@ from engine.rules.models import Rule
 __all__ = ["SIGMA_SUFFIXES", "SigmaEntry", "is_sigma_file", "sigma_entries", "sigma_files"]
 
 SIGMA_SUFFIXES: tuple[str, ...] = (".yml", ".yaml")
-#: A top-level key only Sigma rules and correlations have.
-RULE_KEY = re.compile(r"^(detection|correlation):", re.MULTILINE)
+#: A top-level key only Sigma rules, correlations and filters have.
+RULE_KEY = re.compile(r"^(detection|correlation|filter):", re.MULTILINE)
 
 log = logging.getLogger("hindsight.sigma")
 
@@ -31,8 +31,9 @@ def is_sigma_file(path: str | os.PathLike[str]) -> bool:
 
 def sigma_files(path: str | os.PathLike[str]) -> list[Path]:
     """The Sigma files of a file or folder: a `.yml` file named, or the `.yml` files of a folder
-    (recursively, sorted) that hold a Sigma rule (a top-level `detection:` or `correlation:`
-    key), so other YAML beside rules (test fixtures, configuration) is left alone."""
+    (recursively, sorted) that hold a Sigma rule, correlation or filter (a top-level `detection:`,
+    `correlation:` or `filter:` key), so other YAML beside rules (fixtures, configuration) is
+    left alone."""
     root = Path(path)
     if root.is_dir():
         found = (p for p in root.rglob("*") if p.is_file() and is_sigma_file(p))
