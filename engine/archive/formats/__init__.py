@@ -15,6 +15,7 @@ from engine.archive.event import EventError, LogEvent, is_engine_event
 from engine.archive.formats import (
     cloudtrail,
     datadog_archive,
+    evtx_json,
     generic_json,
     intake,
     logs_api,
@@ -46,12 +47,13 @@ FORMATS: tuple[str, ...] = (
     "logs-api",
     "intake",
     "cloudtrail",
+    "evtx-json",
     "json",
 )
 
 FORMAT_TABLE: dict[str, Format] = {
     module.FORMAT.name: module.FORMAT
-    for module in (datadog_archive, ndjson, logs_api, intake, cloudtrail, generic_json)
+    for module in (datadog_archive, ndjson, logs_api, intake, cloudtrail, evtx_json, generic_json)
 }
 
 

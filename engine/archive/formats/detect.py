@@ -10,7 +10,8 @@ Formats are tried in this order, the first match wins (`DETECTION_ORDER`):
 4. `intake`: `ddsource` or `ddtags`, or `hostname` next to `timestamp` / `date`;
 5. `ndjson`: a `custom` object (pipeline sample content), or `timestamp` / `date` with any of
    `attributes`, `message`, `tags`, `host`, `service`;
-6. otherwise `json` (generic records).
+6. `evtx-json`: an `Event` object holding a `System` object;
+7. otherwise `json` (generic records).
 
 The decision is made once per file, on the first value that is a JSON object (values before it
 that are not valid JSON are still reported); an empty file is `json`.
@@ -22,7 +23,14 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from engine.archive.formats import cloudtrail, datadog_archive, intake, logs_api, ndjson
+from engine.archive.formats import (
+    cloudtrail,
+    datadog_archive,
+    evtx_json,
+    intake,
+    logs_api,
+    ndjson,
+)
 from engine.archive.formats.mapping import Format
 from engine.archive.formats.records import Rejected, Value, iter_values
 from engine.archive.sources import InputFile
@@ -33,6 +41,7 @@ DETECTION_ORDER: tuple[Format, ...] = (
     logs_api.FORMAT,
     intake.FORMAT,
     ndjson.FORMAT,
+    evtx_json.FORMAT,
 )
 FALLBACK = "json"
 
