@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import click
 
-from engine.cli import diff, explain, ingest, lint, run, score, search, service, test
+from engine.cli import diff, explain, ingest, lint, run, score, search, service, sigma, test
 from engine.cli.common import EXIT_USER_ERROR, cli, show_warnings
 from engine.core.errors import HindsightError
 
@@ -26,6 +26,7 @@ __all__ = [
     "score",
     "search",
     "service",
+    "sigma",
     "test",
 ]
 

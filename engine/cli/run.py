@@ -84,6 +84,13 @@ class Skipped:
     help="Stop at the first rule that cannot be loaded or run, and run nothing.",
 )
 @click.option(
+    "--sigma-pipeline",
+    "sigma_pipelines",
+    multiple=True,
+    metavar="NAME|FILE",
+    help="Field-mapping pipeline for Sigma rules (as `hindsight sigma convert --pipeline`).",
+)
+@click.option(
     "--fail-on-results",
     is_flag=True,
     help=f"Exit with status {EXIT_RESULTS_FOUND} when the rules produced results.",
@@ -98,12 +105,15 @@ def run_command(
     output_format: str,
     selectors: tuple[str, ...],
     strict: bool,
+    sigma_pipelines: tuple[str, ...],
     fail_on_results: bool,
 ) -> int:
-    """Run detection RULES (files or folders of rule JSON) over an archive."""
+    """Run detection RULES (files or folders of rule JSON and Sigma YAML) over an archive."""
     if output_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
-    entries = _select([entry for path in rules for entry in rule_entries(path)], selectors)
+    pipeline = list(sigma_pipelines) or None
+    found = [entry for path in rules for entry in rule_entries(path, sigma_pipeline=pipeline)]
+    entries = _select(found, selectors)
     loaded = [entry for entry in entries if entry.rule is not None]
     refused = [entry.error for entry in entries if entry.error is not None]
     if refused and (strict or not loaded):

@@ -187,6 +187,10 @@ class RuleSetValidationError(RuleValidationError):
         return str(self.args[0])
 
 
+class SigmaPipelineError(HindsightError, ValueError):
+    """A Sigma pipeline that cannot be read: names the file or name, and why."""
+
+
 class UnsupportedRuleError(HindsightError):
     """A rule the engine refuses to run (e.g. an unsupported rule type), named in the message."""
 

@@ -6,7 +6,10 @@ Accepted shapes (SPEC §3; Datadog's own exports):
   "Export to JSON" writes it;
 - a JSON:API resource wrapping a rule: `{"data": {"id": ..., "attributes": {...rule...}}}`;
 - for `load_rules` only: a JSON array of rules, or a rules list response `{"data": [...]}` whose
-  items are rule objects or JSON:API resources.
+  items are rule objects or JSON:API resources;
+- for `load_rules` only: Sigma rules (`.yml` / `.yaml` files, or those of a folder that hold a
+  Sigma rule), converted by `engine.rules.sigma` with the `sigma_pipeline` given (default: the
+  shipped pipelines).
 
 Every error names the file, plus the array index when the file holds several rules
 (`rules.json[3]`).
@@ -23,6 +26,8 @@ from typing import Any
 
 from engine.core.errors import RuleSetValidationError, RuleValidationError
 from engine.rules.models import Rule
+from engine.rules.sigma.files import is_sigma_file
+from engine.rules.sigma.loading import sigma_entries
 from engine.rules.validation import validate_rule
 
 __all__ = ["RuleEntry", "RuleSetValidationError", "load_rule", "load_rules", "rule_entries"]
@@ -43,13 +48,14 @@ def load_rule(rule: RuleSource) -> Rule:
     return validate_rule(_unwrap_resource(data), source=source)
 
 
-def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
-    """Every rule of a file (one rule or a list) or of a folder (`*.json`, recursively, sorted).
+def load_rules(path: str | os.PathLike[str], *, sigma_pipeline: Any = None) -> list[Rule]:
+    """Every rule of a file (one rule or a list) or of a folder (`*.json` and Sigma `*.yml`,
+    recursively, sorted); `sigma_pipeline` is the Sigma pipeline (see `engine.rules.sigma`).
 
     Raises the rule's `RuleValidationError` when one rule is invalid, and a
     `RuleSetValidationError` listing each invalid rule when several are.
     """
-    entries = rule_entries(path)
+    entries = rule_entries(path, sigma_pipeline=sigma_pipeline)
     errors = [entry.error for entry in entries if entry.error is not None]
     if len(errors) == 1:
         raise errors[0]
@@ -69,11 +75,12 @@ class RuleEntry:
     error: RuleValidationError | None = None
 
 
-def rule_entries(path: str | os.PathLike[str]) -> list[RuleEntry]:
+def rule_entries(path: str | os.PathLike[str], *, sigma_pipeline: Any = None) -> list[RuleEntry]:
     """Every rule of a file or folder (as `load_rules` reads them), each loaded or refused."""
     root = Path(path)
     files = sorted(p for p in root.rglob("*.json") if p.is_file()) if root.is_dir() else [root]
-    found: list[RuleEntry] = []
+    found = [RuleEntry(*entry) for entry in sigma_entries(path, sigma_pipeline)]
+    files = [file for file in files if not is_sigma_file(file)]
     for file in files:
         try:
             data = _read_json(file)

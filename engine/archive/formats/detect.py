@@ -10,7 +10,8 @@ Formats are tried by their registered priority, the first match wins (`detection
 4. `intake`: `ddsource` or `ddtags`, or `hostname` next to `timestamp` / `date`;
 5. `ndjson`: a `custom` object (pipeline sample content), or `timestamp` / `date` with any of
    `attributes`, `message`, `tags`, `host`, `service`;
-6. otherwise the fallback, `json` (generic records).
+6. `evtx-json`: an `Event` object holding a `System` object;
+7. otherwise the fallback, `json` (generic records).
 
 The decision is made once per file, on the first value that is a JSON object (values before it
 that are not valid JSON are still reported); an empty file is `json`.

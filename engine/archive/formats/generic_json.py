@@ -66,6 +66,6 @@ FORMAT = register(
         looks_like=looks_like,
         timestamp_keys=TIMESTAMP_KEYS,
         priority=None,
-        listing=6,
+        listing=7,
     )
 )
