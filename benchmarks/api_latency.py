@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 
 import engine
-from engine.jobs.settings import ServerSettings
+from engine.core.times import format_timestamp
+from engine.service.settings import ServerSettings
 from engine.store.jobs import JobRecord
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,9 +48,7 @@ def seed(service: Any, count: int) -> None:
     for number in range(count):
         item = copy.deepcopy(document)
         item["id"] = f"seed-{number:06d}"
-        item["attributes"]["timestamp"] = engine.archive.event.format_timestamp(
-            1_709_510_400_000 + number * 60_000
-        )
+        item["attributes"]["timestamp"] = format_timestamp(1_709_510_400_000 + number * 60_000)
         item["attributes"]["attributes"]["job_id"] = record.id
         documents.append(item)
     service.jobs.add_results(record.id, documents)

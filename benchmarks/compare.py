@@ -16,11 +16,12 @@ import duckdb
 import polars as pl
 
 import engine
+from engine.detect.instants import CASE
+from engine.detect.methods.threshold import instants, matched_cases
 from engine.detect.prepare import matches, plan_rule
-from engine.detect.threshold import CASE, instants, matched_cases
-from engine.jobs.plan import ScanPlan
-from engine.jobs.run import as_rules
-from engine.jobs.source import LogSource
+from engine.run import as_rules
+from engine.scan.plan import ScanPlan
+from engine.scan.source import LogSource
 
 FILTER_QUERY = "source:auth @evt.outcome:failure -@usr.id:svc_*"
 WINDOW_MS = 300_000

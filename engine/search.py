@@ -8,10 +8,10 @@ from datetime import datetime
 import polars as pl
 
 from engine.archive.reader import Archive, collect, open_archive
+from engine.core.columns import BASE_COLUMNS
+from engine.core.times import parse_time
 from engine.query import compile_query, parse
 from engine.query.ast import And, FieldKind, FieldMatch, Node, Or, Term
-from engine.query.fields import BASE_COLUMNS
-from engine.times import parse_time
 
 TimeArg = int | str | datetime | None
 

@@ -15,8 +15,8 @@ from typing import Any
 import uvicorn
 
 from engine.api.protocol import DatadogH11Protocol
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServerSettings
+from engine.service.jobs import JobService
+from engine.service.settings import ServerSettings
 from engine.store.keys import KeyPair, KeyStore
 from engine.web import create_server_app
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 import engine
-from engine.jobs.result import JobResult
+from engine.results.result import JobResult
 from sample_logs.generate import PLANTED
 from tests.conftest import REPO
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from engine.cli import main
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServiceSettings
+from engine.service.jobs import JobService
+from engine.service.settings import ServiceSettings
 from engine.store import connect
 from engine.store.keys import KeyStore
 from tests.conftest import REPO

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from engine.times import TimeArgumentError, parse_time
+from engine.core.errors import TimeArgumentError
+from engine.core.times import parse_time
 
 NOW = 1_709_553_600_000  # 2024-03-04T12:00:00Z
 

@@ -24,8 +24,8 @@ from engine.api.routes.histsignals import histsignals_router
 from engine.api.routes.jobs import jobs_router
 from engine.api.routes.rules import rules_router
 from engine.api.routes.signals import signals_router
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServerSettings
+from engine.service.jobs import JobService
+from engine.service.settings import ServerSettings
 from engine.store.keys import KeyStore
 
 #: The path families of the historical-jobs API (SPEC §5.4: both, identical behaviour).

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api.bodies import checked_body
 from engine.api.errors import ApiError
-from engine.jobs.service import Caller
+from engine.service.rules import Caller
 from engine.store.keys import KeyStore
 
 RULES_READ = "security_monitoring_rules_read"

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api.errors import ApiError, problem
-from engine.rules.validation import json_path
+from engine.rules.problems import json_path
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

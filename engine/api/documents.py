@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.api.errors import JSON_API, JsonResponse
-from engine.api.paging import Listed, iso_time
+from engine.api.paging import Listed
+from engine.core.times import format_timestamp
 from engine.store.jobs import COMPLETED, FAILED, RUNNING, JobRecord, ResultRecord
 from engine.store.signals import DeliveryRecord
 
@@ -96,7 +97,7 @@ def delivery_document(record: DeliveryRecord) -> dict[str, Any]:
         "outcome": record.outcome,
         "statusCode": record.status_code,
         "detail": record.detail,
-        "at": iso_time(record.at_ms),
+        "at": format_timestamp(record.at_ms),
     }
 
 

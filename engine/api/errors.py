@@ -21,9 +21,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse as _StarletteJSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.archive.event import json_text
-from engine.errors import ServiceError, UnknownIndexError
-from engine.store.database import StoreUnavailableError
+from engine.core.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceError,
+    StoreUnavailableError,
+    UnavailableError,
+    UnknownIndexError,
+)
+from engine.core.json import json_text, json_type
 
 log = logging.getLogger("hindsight.api")
 
@@ -115,11 +122,27 @@ def bad_parameter(name: str, detail: str) -> ApiError:
     return problem(400, f"{name}: {detail}", source={"parameter": name})
 
 
+#: The HTTP status of each kind of refused service request (the most specific class wins).
+STATUSES: dict[type[ServiceError], int] = {
+    ServiceError: 400,
+    InvalidRequestError: 400,
+    UnknownIndexError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    UnavailableError: 503,
+}
+
+
+def status_of(exc: ServiceError) -> int:
+    """The HTTP status a refused service request answers with (the one place that decides it)."""
+    return next(STATUSES[kind] for kind in type(exc).__mro__ if kind in STATUSES)
+
+
 def service_error(exc: ServiceError) -> ApiError:
     """The generic body of a refused service request (routes map the endpoint-specific ones)."""
     if isinstance(exc, UnknownIndexError):
-        return ApiError(exc.status, [str(exc)])
-    return problem(exc.status, str(exc))
+        return ApiError(status_of(exc), [str(exc)])
+    return problem(status_of(exc), str(exc))
 
 
 # --- readable validation messages ----------------------------------------------------------------
@@ -135,20 +158,6 @@ def _location(loc: Sequence[Any]) -> str:
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return "null" if value is None else "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _shown(value: Any) -> str:
@@ -182,15 +191,15 @@ def _problem(kind: str, error: Mapping[str, Any], *, raw: bool) -> str:
     if kind in ("model_attributes_type", "dict_type", "model_type"):
         if isinstance(given, bytes | bytearray):
             return "must be a JSON object sent with Content-Type: application/json"
-        return f"must be a JSON object (got {_kind(given)})"
+        return f"must be a JSON object (got {json_type(given)})"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be an integer (got {shown})"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false (got {shown})"
     if kind in ("string_type", "str_type"):
-        return f"must be a string (got {_kind(given)})"
+        return f"must be a string (got {json_type(given)})"
     if kind == "list_type":
-        return f"must be an array (got {_kind(given)})"
+        return f"must be an array (got {json_type(given)})"
     for bound, words in (
         ("less_than_equal", "at most {le}"),
         ("greater_than_equal", "at least {ge}"),

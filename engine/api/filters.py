@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, assert_never
 
-from engine import match
 from engine.api.errors import ApiError, problem
 from engine.api.paging import Listed
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
+from engine.match import match
 from engine.query import (
     And,
     Cidr,

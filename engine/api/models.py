@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-Severity = Literal["info", "low", "medium", "high", "critical"]
+from engine.core.severity import Severity
 
 
 class RequestModel(BaseModel):

@@ -16,14 +16,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlencode
 
 import orjson
 
 from engine.api.errors import bad_parameter
-from engine.times import EARLIEST_MS, LATEST_MS
+from engine.core.times import EARLIEST_MS, LATEST_MS, format_timestamp
 
 MAX_SIGNAL_LIMIT = 1000
 DEFAULT_SIGNAL_LIMIT = 10
@@ -68,19 +68,13 @@ class SignalListParams:
         if self.query:
             params["filter[query]"] = self.query
         if self.from_ms is not None:
-            params["filter[from]"] = iso_time(self.from_ms)
+            params["filter[from]"] = format_timestamp(self.from_ms)
         if self.to_ms is not None:
-            params["filter[to]"] = iso_time(self.to_ms)
+            params["filter[to]"] = format_timestamp(self.to_ms)
         params["sort"] = self.sort
         params["page[cursor]"] = cursor
         params["page[limit]"] = str(self.limit)
         return params
-
-
-def iso_time(epoch_ms: int) -> str:
-    """RFC 3339 UTC with milliseconds."""
-    moment = _EPOCH + timedelta(milliseconds=epoch_ms)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(name: str, value: str | int | None) -> int | None:
@@ -107,7 +101,7 @@ def parse_time(name: str, value: str | int | None) -> int | None:
     if not EARLIEST_MS <= epoch_ms <= LATEST_MS:
         raise bad_parameter(
             name,
-            f"must be between {iso_time(EARLIEST_MS)} and {iso_time(LATEST_MS)} "
+            f"must be between {format_timestamp(EARLIEST_MS)} and {format_timestamp(LATEST_MS)} "
             f"(epoch ms {EARLIEST_MS} to {LATEST_MS}; got {epoch_ms})",
         )
     return epoch_ms

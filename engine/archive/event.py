@@ -11,16 +11,14 @@ the engine is, whatever keys it carries.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypedDict, cast
 
-import orjson
-
-from engine.query.fields import RESERVED_FIELDS
+from engine.core.columns import RESERVED_FIELDS
+from engine.core.errors import EventError
+from engine.core.json import json_text
+from engine.core.times import parse_timestamp
 
 
 class LogEvent(TypedDict):
@@ -47,61 +45,7 @@ def is_engine_event(value: object) -> bool:
     return type(value) is EngineEvent
 
 
-class EventError(ValueError):
-    """A record that cannot become a log event (the reason is the message)."""
-
-
 _CANONICAL_KEYS = frozenset({"id", "timestamp", *RESERVED_FIELDS, "tags", "attributes"})
-
-
-def parse_timestamp(value: Any) -> int:
-    """Epoch milliseconds (UTC) from epoch numbers or RFC 3339 / ISO 8601 text.
-
-    Numbers are read by magnitude: below 1e11 as seconds, below 1e14 as milliseconds, below 1e17
-    as microseconds, otherwise nanoseconds. Text without a zone is taken as UTC.
-    """
-    if isinstance(value, bool) or value is None:
-        raise EventError(f"timestamp must be a number or a date string, not {value!r}")
-    if isinstance(value, int | float):
-        number = float(value)
-        if not math.isfinite(number):
-            raise EventError(f"timestamp is not finite: {value!r}")
-        magnitude = abs(number)
-        if magnitude < 1e11:
-            return round(number * 1000)
-        if magnitude < 1e14:
-            return round(number)
-        if magnitude < 1e17:
-            return round(number / 1000)
-        return round(number / 1_000_000)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise EventError("timestamp is empty")
-        try:
-            return parse_timestamp(float(text)) if _looks_numeric(text) else _parse_iso(text)
-        except (ValueError, OverflowError) as exc:
-            raise EventError(f"timestamp {value!r} is not a date: {exc}") from None
-    raise EventError(f"timestamp must be a number or a date string, not {type(value).__name__}")
-
-
-def _looks_numeric(text: str) -> bool:
-    return text.lstrip("+-").replace(".", "", 1).isdigit()
-
-
-def _parse_iso(text: str) -> int:
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1000)
-
-
-def format_timestamp(epoch_ms: int) -> str:
-    """RFC 3339 UTC text with milliseconds (`2024-01-01T00:00:00.000Z`)."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
 def normalize_tags(tags: Any) -> list[str]:
@@ -119,15 +63,6 @@ def normalize_tags(tags: Any) -> list[str]:
         if text:
             out.append(text)
     return out
-
-
-def json_text(value: Any, *, sort_keys: bool = False) -> str:
-    """Compact JSON text of `value`; integers beyond 64 bits (which orjson refuses) are kept."""
-    try:
-        option = orjson.OPT_SORT_KEYS if sort_keys else 0
-        return orjson.dumps(value, option=option).decode()
-    except TypeError:
-        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=str)
 
 
 def canonical_text(value: Any) -> str:

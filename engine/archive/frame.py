@@ -24,8 +24,9 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
-from engine.archive.event import LogEvent, canonical_text, json_text
-from engine.query.fields import BASE_COLUMNS, RAW_COLUMN, RESERVED_FIELDS, quote_segment
+from engine.archive.event import LogEvent, canonical_text
+from engine.core.columns import BASE_COLUMNS, RAW_COLUMN, RESERVED_FIELDS, quote_segment
+from engine.core.json import json_text
 
 TIMESTAMP_DTYPE = pl.Datetime("ms", "UTC")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1

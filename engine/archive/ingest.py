@@ -16,7 +16,7 @@ from engine.archive.event import LogEvent, distinguish_repeats
 from engine.archive.formats import FORMATS, Rejected, read_events
 from engine.archive.sources import expand_sources
 from engine.archive.writer import DEFAULT_BUFFER_BYTES, ArchiveWriter
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 
 CHUNK_EVENTS = 20_000
 MAX_REPORTED_REJECTIONS = 1000

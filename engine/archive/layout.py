@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 
 INDEX_PREFIX = "index="
 MANIFEST_NAME = "_manifest.json"

@@ -30,7 +30,7 @@ from engine.archive.schema import (
     schema_to_json,
     unify,
 )
-from engine.errors import ArchiveError
+from engine.core.errors import ArchiveError
 
 MANIFEST_VERSION = 1
 

@@ -20,7 +20,7 @@ from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
 from engine.archive.layout import HOUR_MS, index_dir, list_indexes, partition_start
 from engine.archive.manifest import FileEntry, IndexManifest
 from engine.archive.schema import Schema, conform
-from engine.errors import ArchiveError
+from engine.core.errors import ArchiveError
 
 
 @dataclass(frozen=True)

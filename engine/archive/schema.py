@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
-from engine.errors import ArchiveError
+from engine.core.errors import ArchiveError
 
 Schema = dict[str, pl.DataType]
 

@@ -19,7 +19,7 @@ from typing import IO, BinaryIO, Protocol
 
 import zstandard
 
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

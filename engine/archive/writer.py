@@ -26,8 +26,8 @@ from engine.archive.frame import BASE_SCHEMA, events_to_frame
 from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_dir, partition_of
 from engine.archive.manifest import IndexManifest
 from engine.archive.schema import conform, normalize_dtype, ordered, unify, unify_schemas
-from engine.errors import ArchiveError
-from engine.query.fields import RAW_COLUMN
+from engine.core.columns import RAW_COLUMN
+from engine.core.errors import ArchiveError
 
 DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
 ROW_GROUP_SIZE = 50_000

@@ -13,7 +13,7 @@ import click
 
 from engine.cli import diff, explain, ingest, lint, run, score, search, service, sigma, test
 from engine.cli.common import EXIT_USER_ERROR, cli, show_warnings
-from engine.errors import HindsightError
+from engine.core.errors import HindsightError
 
 __all__ = [
     "cli",

@@ -19,7 +19,7 @@ from engine.cli.common import (
     out_console,
     start_option,
 )
-from engine.jobs.result import iso_ms
+from engine.core.times import format_timestamp
 from engine.workflow.diff import ChangedResult, DiffReport, ResultSummary, diff
 
 #: Rows per section of the Markdown summary (a pull-request comment stays readable).
@@ -75,8 +75,8 @@ def _result_row(summary: ResultSummary) -> list[str]:
         summary.rule,
         _group(summary),
         summary.severity,
-        iso_ms(summary.first_seen),
-        iso_ms(summary.last_seen),
+        format_timestamp(summary.first_seen),
+        format_timestamp(summary.last_seen),
         str(summary.events_matched),
     ]
 
@@ -86,7 +86,7 @@ def _change_text(change: ChangedResult) -> str:
     for item in change.changes:
         old, new = item.old, item.new
         if hasattr(old, "isoformat"):
-            old, new = iso_ms(old), iso_ms(new)
+            old, new = format_timestamp(old), format_timestamp(new)
         parts.append(f"{item.field}: {old} → {new}")
     if change.events_only_old or change.events_only_new:
         parts.append(f"events -{change.events_only_old} +{change.events_only_new}")
@@ -117,7 +117,7 @@ def _print_tables(report: DiffReport) -> None:
                     [
                         change.old.rule,
                         _group(change.old),
-                        iso_ms(change.old.first_seen),
+                        format_timestamp(change.old.first_seen),
                         _change_text(change),
                     ],
                 )

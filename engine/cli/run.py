@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import orjson
-import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.archive.event import format_timestamp
 from engine.archive.reader import open_archive
 from engine.cli.common import (
     EXIT_USER_ERROR,
@@ -31,12 +28,14 @@ from engine.cli.common import (
     out_console,
     start_option,
 )
-from engine.errors import RuleValidationError
-from engine.jobs.run import JobRun, run
-from engine.rules.loader import RuleEntry, RuleSetValidationError, rule_entries
+from engine.core.errors import RuleSetValidationError, RuleValidationError
+from engine.core.severity import SEVERITIES_DESCENDING
+from engine.core.times import format_timestamp
+from engine.results.export import csv_frame, documents_text
+from engine.results.outcome import JobRun
+from engine.rules.loader import RuleEntry, rule_entries
+from engine.run import run
 from engine.workflow.lint import preflight
-
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 #: Exit statuses of `hindsight run` (user errors exit with `EXIT_USER_ERROR` too).
 EXIT_RAN = 0  # every selected rule ran, with or without results
@@ -209,12 +208,7 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
                 Console(file=handle, width=200).print(table)
         return
     if output_format in ("json", "jsonl"):
-        documents = [result.to_histsignal() for result in outcome.results]
-        text = (
-            orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n"
-            if output_format == "json"
-            else "".join(orjson.dumps(document).decode() + "\n" for document in documents)
-        )
+        text = documents_text(outcome.results, lines=output_format == "jsonl")
         if output is None:
             click.echo(text, nl=False)
         else:
@@ -225,7 +219,7 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
         assert output is not None
         frame.write_parquet(output)
         return
-    flat = frame.with_columns(pl.col("tags", "log_ids").list.join(","))
+    flat = csv_frame(frame)
     if output is None:
         click.echo(flat.write_csv(), nl=False)
     else:
@@ -233,9 +227,11 @@ def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> 
 
 
 def _print_summary(outcome: JobRun, skipped: list[Skipped]) -> None:
-    table = Table("rule", "results", *SEVERITY_ORDER, "events scanned", "matched", "time")
+    table = Table("rule", "results", *SEVERITIES_DESCENDING, "events scanned", "matched", "time")
     for stat in outcome.stats:
-        severities = [number(stat.results_by_severity.get(name, 0)) for name in SEVERITY_ORDER]
+        severities = [
+            number(stat.results_by_severity.get(name, 0)) for name in SEVERITIES_DESCENDING
+        ]
         matched = sum(stat.events_matched.values())
         table.add_row(
             stat.rule,

@@ -9,7 +9,6 @@ import orjson
 import polars as pl
 from rich.table import Table
 
-from engine.archive.event import format_timestamp
 from engine.archive.frame import frame_to_events
 from engine.archive.reader import open_archive
 from engine.cli.common import (
@@ -23,6 +22,7 @@ from engine.cli.common import (
     size,
     start_option,
 )
+from engine.core.times import format_timestamp
 from engine.search import count, search, tag_named_like_a_field
 
 #: The table's columns unless `--columns` says otherwise.

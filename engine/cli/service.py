@@ -8,10 +8,12 @@ import click
 import orjson
 
 from engine.cli.common import cli, err_console, out_console
-from engine.jobs.settings import load_settings
-from engine.signals.convert import SEVERITIES, convert_results
+from engine.core.errors import StoreError
+from engine.core.severity import SEVERITIES
+from engine.notify.convert import convert_results
+from engine.service.settings import load_settings
 from engine.store import connect
-from engine.store.database import StoreError, read_only_message
+from engine.store.database import read_only_message
 from engine.store.keys import SCOPES, KeyStore
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -62,7 +64,7 @@ def serve_command(
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from engine.api.protocol import DatadogH11Protocol  # noqa: PLC0415
-    from engine.jobs.service import JobService  # noqa: PLC0415
+    from engine.service.jobs import JobService  # noqa: PLC0415
     from engine.web import create_server_app  # noqa: PLC0415
 
     settings = load_settings(

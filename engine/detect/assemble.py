@@ -10,21 +10,21 @@ every log id, and up to 10 samples (earliest first) whose full logs are read bac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from engine.detect.lifecycle import SEVERITY_RANK, SignalSpan
-from engine.detect.prepare import RulePlan
-from engine.detect.threshold import aggregate_column, signal_key_positions, window_ms
-from engine.jobs.plan import TIME
-from engine.jobs.result import MAX_SAMPLES, JobResult, QueryDetail, Sample, from_epoch_ms
-from engine.jobs.source import LogSource
+from engine.core.severity import severity_name
+from engine.core.times import from_epoch_ms
+from engine.detect.base import Detection
+from engine.detect.lifecycle import SignalSpan
+from engine.detect.prepare import RulePlan, signal_key_positions, window_ms
+from engine.results.result import MAX_SAMPLES, JobResult, QueryDetail, Sample
 from engine.rules.template import MessageContext, render_message
-
-_SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
+from engine.scan.plan import TIME
+from engine.scan.source import LogSource
 
 
 def attached_events(
@@ -124,16 +124,18 @@ def _facts(
 def build_results(
     rule: RulePlan,
     matches: pl.DataFrame,
-    instants: pl.DataFrame,
+    detection: Detection,
     signals: Sequence[SignalSpan],
     source: LogSource,
     *,
     job_id: str | None = None,
+    extra: Callable[[SignalSpan], dict[str, Any]] | None = None,
 ) -> list[JobResult]:
-    """The job results of a rule's signals."""
+    """The job results of a rule's signals (`extra`: a result's method-specific attributes)."""
     if not signals:
         return []
-    facts = _facts(rule, attached_events(rule, matches, signals), instants, signals)
+    attached = attached_events(rule, matches, signals)
+    facts = _facts(rule, attached, detection.instants, signals)
     sample_ids = [log_id for fact in facts for log_id, _ in fact.samples]
     low = min(signal.first_seen for signal in signals)
     high = max(signal.last_seen for signal in signals) + 1
@@ -141,16 +143,19 @@ def build_results(
     results = []
     for signal, fact in zip(signals, facts, strict=True):
         samples = [Sample(i, q, logs[i]) for i, q in fact.samples if i in logs]
-        results.append(_result(rule, signal, fact, samples, job_id))
+        attributes = extra(signal) if extra is not None else {}
+        results.append(_result(rule, detection, signal, fact, samples, job_id, attributes))
     return results
 
 
 def _result(
     rule: RulePlan,
+    detection: Detection,
     signal: SignalSpan,
     fact: _SignalFacts,
     samples: list[Sample],
     job_id: str | None,
+    extra: dict[str, Any],
 ) -> JobResult:
     spec = rule.rule
     case = spec.cases[signal.case]
@@ -165,7 +170,7 @@ def _result(
             metric=next(iter(spec.queries[query.index].metric_fields()), None),
             events_count=per_query[query.name],
             distinct_values=fact.distinct.get(query.index, []) if query.distinct else [],
-            value=fact.last.get(aggregate_column(query)),
+            value=fact.last.get(detection.values.get(query.index, "")),
         )
         for query in rule.queries
     ]
@@ -173,7 +178,7 @@ def _result(
     group_by = dict(zip(spec.groupSignalsBy or paths, signal.key, strict=True))
     sources = list(dict.fromkeys(s.log["source"] for s in samples if s.log.get("source")))
     tags = list(dict.fromkeys([*spec.tags, *(f"source:{name}" for name in sources)]))
-    severity = _SEVERITY_NAMES[signal.severity]
+    severity = severity_name(signal.severity)
     title = spec.name + (f" - {case.name}" if case.name else "")
     first_log = samples[0].log if samples else {}
     context = MessageContext(
@@ -218,4 +223,5 @@ def _result(
         title=title,
         message=render_message(spec.message, context),
         job_id=job_id,
+        extra=extra,
     )

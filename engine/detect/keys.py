@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from engine.query.fields import (
+from engine.core.columns import (
     RESERVED_ALIASES,
     RESERVED_FIELDS,
     attribute_column,

@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 
 Key = tuple[str, ...]
 
-#: Severity order of case statuses.
-SEVERITY_RANK: dict[str, int] = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
 
 @dataclass(frozen=True)
 class MatchedInstant:
@@ -35,7 +32,7 @@ class MatchedInstant:
     group: Key  # full group key
     time: int  # epoch ms
     case: int  # index of the first true case
-    severity: int  # SEVERITY_RANK of that case's status
+    severity: int  # the SEVERITY_RANK of that case's status
     window_start: int  # earliest event time in the signal key's window at `time`
     first_id: str = ""  # smallest event id of the group at `time` (orders sub-groups at one time)
 

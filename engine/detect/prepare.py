@@ -12,7 +12,8 @@ the scanned rows into the rule's *matches frame*: one row per (event, query, gro
 - `_ms` / `_mx`: the row's metric sum and maximum for sum/max queries.
 
 A query without group-by fields, in a rule whose other queries have some, contributes its events to
-every group of the other queries (SPEC §3.6 step 3).
+every group of the other queries (SPEC §3.6 step 3). The evaluation window and the signal key
+(`groupSignalsBy`) are read here too: every method's lifecycle uses them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.core.errors import UnsupportedRuleError
 from engine.detect.keys import numeric_values, text_values
-from engine.errors import UnsupportedRuleError
-from engine.jobs.plan import TIME, ScanPlan
 from engine.query import compile_query, parse
 from engine.rules.models import Rule, legacy_filter_text
+from engine.scan.plan import TIME, ScanPlan
 
 NOT_AVAILABLE = "N/A"
 _TUPLE_SEPARATOR = "\x1f"
@@ -172,3 +173,27 @@ def _metric_values(column: str, schema: pl.Schema) -> list[pl.Expr]:
         values = pl.col(column)
         return [values.list.sum().alias("_ms"), values.list.max().alias("_mx")]
     return [pl.col(column).alias("_ms"), pl.col(column).alias("_mx")]
+
+
+def window_ms(window_seconds: int) -> int:
+    """An evaluation window in ms; W = 0 is 1 ms: `(t - 1, t]` keeps only the same millisecond."""
+    return max(window_seconds * 1000, 1)
+
+
+def window_period(window_seconds: int) -> str:
+    """The polars rolling period of an evaluation window."""
+    return f"{window_ms(window_seconds)}i"
+
+
+def signal_key_positions(rule: RulePlan) -> list[int]:
+    """Positions in the group key of the `groupSignalsBy` fields (all positions when unset)."""
+    wanted = rule.rule.groupSignalsBy
+    if not wanted:
+        return list(range(rule.arity))
+    positions: list[int] = []
+    for field in wanted:
+        for query in rule.queries:
+            if field in query.group_by:
+                positions.append(query.group_by.index(field))
+                break
+    return positions

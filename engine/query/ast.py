@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
 
-from engine.query.fields import attribute_column
+from engine.core.columns import attribute_column
 
 Span = tuple[int, int]
 
@@ -225,7 +225,7 @@ class Not:
     span: Span = dataclass_field(default=(0, 0), compare=False, repr=False)
 
     def __str__(self) -> str:
-        return "NOT " + _wrap(self.child, (And, Or))
+        return "NOT " + _wrap(self.child, (And, Or, Not))  # NOT NOT x would parse as x
 
 
 @dataclass(frozen=True)

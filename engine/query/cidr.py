@@ -14,11 +14,17 @@ only match IPv4 blocks and IPv6 values IPv6 blocks; anything else (non-IP text) 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
+from lark import Token
 
-from engine.query.values import let
+from engine.query.ast import Cidr, Field
+from engine.query.lexical import LocatedSyntaxError, field_from_token, token_span
+from engine.query.scope import EXISTS, MISSING
+from engine.query.values import either, let
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
@@ -120,7 +126,7 @@ def in_blocks(text: pl.Expr, blocks: tuple[Block, ...]) -> pl.Expr:
         tests.append(
             let(
                 ipv4_value(text),
-                lambda address: _any_of(
+                lambda address: either(
                     [address.is_between(pl.lit(b.first), pl.lit(b.last)) for b in v4]
                 ),
             )
@@ -129,7 +135,7 @@ def in_blocks(text: pl.Expr, blocks: tuple[Block, ...]) -> pl.Expr:
         tests.append(
             let(
                 ipv6_hex(text),
-                lambda address: _any_of(
+                lambda address: either(
                     [
                         address.is_between(pl.lit(f"{b.first:032x}"), pl.lit(f"{b.last:032x}"))
                         for b in v6
@@ -139,11 +145,57 @@ def in_blocks(text: pl.Expr, blocks: tuple[Block, ...]) -> pl.Expr:
         )
     if not tests:
         return pl.lit(False)
-    return _any_of(tests).fill_null(False)
+    return either(tests).fill_null(False)
 
 
-def _any_of(tests: list[pl.Expr]) -> pl.Expr:
-    result = tests[0]
-    for test in tests[1:]:
-        result = result | test
-    return result
+# ---- the CIDR(...) call -----------------------------------------------------------------------
+
+
+def parse_call(token: Token, terminals: Callable[[str], str]) -> Cidr:
+    """The `Cidr` node of a `CIDR(...)` token; `terminals` gives a grammar terminal's regex."""
+    text = str(token.value)
+    offset = (token.start_pos or 0) + len("CIDR(")
+    arguments: list[tuple[str, int, int]] = []
+    for piece in text[len("CIDR(") : -1].split(","):
+        stripped = piece.strip()
+        start = offset + (piece.index(stripped) if stripped else 0)
+        arguments.append((stripped, start, start + max(1, len(stripped))))
+        offset += len(piece) + 1
+    usage = "write CIDR(@network.client.ip, 10.0.0.0/8[, more blocks])"
+    for argument, start, end in arguments:
+        if not argument:
+            raise LocatedSyntaxError("empty CIDR argument", start, end, usage)
+    if len(arguments) < 2:
+        raise LocatedSyntaxError(
+            "CIDR needs a field and at least one block",
+            token.start_pos or 0,
+            token.end_pos or 0,
+            usage,
+        )
+    field = _call_field(*arguments[0], terminals)
+    blocks: list[str] = []
+    for block, start, end in arguments[1:]:
+        try:
+            blocks.append(normalize_block(block))
+        except ValueError:
+            raise LocatedSyntaxError(
+                f"invalid CIDR block {block!r}",
+                start,
+                end,
+                "write an IPv4 or IPv6 network such as 10.0.0.0/8 or fe80::/10",
+            ) from None
+    return Cidr(field, tuple(blocks), span=token_span(token))
+
+
+def _call_field(text: str, start: int, end: int, terminals: Callable[[str], str]) -> Field:
+    """The field named by the first argument of `CIDR(...)`."""
+    kind = "ATTR" if text.startswith("@") else "CALC" if text.startswith("#") else "TERM"
+    pattern = terminals(kind)
+    if not re.fullmatch(pattern, text) or text == "*" or text.lower() in (EXISTS, MISSING):
+        raise LocatedSyntaxError(
+            f"invalid CIDR field {text!r}",
+            start,
+            end,
+            "the first CIDR argument names a field, e.g. CIDR(@network.client.ip, 10.0.0.0/8)",
+        )
+    return field_from_token(Token(kind, text, start_pos=start, end_pos=end))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import assert_never
 
 import polars as pl
 
+from engine.core.columns import RAW_COLUMN, child_prefix
 from engine.query import cidr, predicates, text
 from engine.query.ast import (
     And,
@@ -36,13 +38,10 @@ from engine.query.ast import (
     Value,
     Wildcard,
 )
-from engine.query.fields import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED, RAW_COLUMN, child_prefix
 from engine.query.parser import parse
 from engine.query.predicates import ValuePredicate
-from engine.query.values import is_string
-
-#: A compiled clause: a polars boolean expression, or a constant known at compile time.
-Compiled = pl.Expr | bool
+from engine.query.text import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED
+from engine.query.values import Compiled, all_of, any_of, is_string
 
 _TAGS = "tags"
 
@@ -105,30 +104,37 @@ class Compiler:
 
     def compile(self, node: Node) -> Compiled:
         """The expression (or constant) for `node`."""
-        if isinstance(node, And):
-            return _all([self.compile(child) for child in node.children])
-        if isinstance(node, Or):
-            words = [word for word in map(_word_value, node.children) if word is not None]
-            if len(words) < 2:
-                return _any([self.compile(child) for child in node.children])
-            # many free-text words: one regex, not one per word
-            others = [self.compile(c) for c in node.children if _word_value(c) is None]
-            places = self.text_targets(DEFAULT_TEXT_COLUMNS)
-            return _any([*others, self.words_search(places, words)])
-        if isinstance(node, Not):
-            inner = self.compile(node.child)
-            return (not inner) if isinstance(inner, bool) else ~inner
-        if isinstance(node, MatchAll):
-            return True
-        if isinstance(node, FreeText):
-            return self.text_search(self.text_targets(DEFAULT_TEXT_COLUMNS), node.value)
-        if isinstance(node, FullText):
-            return self.full_text(node.value)
-        if isinstance(node, FieldMatch):
-            return self.field_match(node.field, node.value)
-        if isinstance(node, Exists):
-            return self.exists(node.field)
-        return self.cidr(node)
+        match node:
+            case And():
+                return all_of([self.compile(child) for child in node.children])
+            case Or():
+                return self.either(node)
+            case Not():
+                inner = self.compile(node.child)
+                return (not inner) if isinstance(inner, bool) else ~inner
+            case MatchAll():
+                return True
+            case FreeText():
+                return self.text_search(self.text_targets(DEFAULT_TEXT_COLUMNS), node.value)
+            case FullText():
+                return self.full_text(node.value)
+            case FieldMatch():
+                return self.field_match(node.field, node.value)
+            case Exists():
+                return self.exists(node.field)
+            case Cidr():
+                return self.cidr(node)
+            case _:
+                assert_never(node)
+
+    def either(self, node: Or) -> Compiled:
+        """`a OR b ...`; many free-text words become one regex, not one per word."""
+        words = [word for word in map(_word_value, node.children) if word is not None]
+        if len(words) < 2:
+            return any_of([self.compile(child) for child in node.children])
+        others = [self.compile(c) for c in node.children if _word_value(c) is None]
+        places = self.text_targets(DEFAULT_TEXT_COLUMNS)
+        return any_of([*others, self.words_search(places, words)])
 
     # ---- fields ---------------------------------------------------------------------------
 
@@ -151,7 +157,7 @@ class Compiler:
         if isinstance(value, Wildcard) and value.is_star:
             return self.exists(field)
         predicate = predicates.for_value(value)
-        return _any([place.any(predicate) for place in self.targets(field)])
+        return any_of([place.any(predicate) for place in self.targets(field)])
 
     def exists(self, field: Field) -> Compiled:
         """`_exists_:field`: some non-null value (objects: some non-null nested leaf)."""
@@ -171,7 +177,7 @@ class Compiler:
         if field.kind is FieldKind.ATTRIBUTE:
             prefix = child_prefix(column)
             names.extend(name for name in self.schema if name.startswith(prefix))
-        return _any([pl.col(name).is_not_null() for name in names])
+        return any_of([pl.col(name).is_not_null() for name in names])
 
     def cidr(self, node: Cidr) -> Compiled:
         """`CIDR(field, blocks...)` on the string values of the field."""
@@ -180,7 +186,7 @@ class Compiler:
         def predicate(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
             return cidr.in_blocks(expr, blocks) if is_string(dtype) else None
 
-        return _any([place.any(predicate) for place in self.targets(node.field)])
+        return any_of([place.any(predicate) for place in self.targets(node.field)])
 
     # ---- free text ------------------------------------------------------------------------
 
@@ -201,10 +207,10 @@ class Compiler:
         reserved = self.text_search(self.text_targets(FULL_TEXT_RESERVED), value)
         attributes = self.text_targets([name for name in self.schema if name.startswith("@")])
         if RAW_COLUMN not in self.schema or not text.may_match_non_strings(value):
-            return _any([reserved, self.text_search(attributes, value)])
+            return any_of([reserved, self.text_search(attributes, value)])
         strings = [_string_only(place) for place in attributes]
         raw = Target(text.quoted_non_string_text(pl.col(RAW_COLUMN)), pl.String(), is_list=True)
-        return _any([reserved, self.text_search([*strings, raw], value)])
+        return any_of([reserved, self.text_search([*strings, raw], value)])
 
     def text_search(self, places: list[Target], value: Value) -> Compiled:
         """The free-text matcher (SPEC §2.4) over `places`."""
@@ -212,7 +218,7 @@ class Compiler:
             return True
         if isinstance(value, Term | Phrase | Wildcard):
             return self.words_search(places, [value])
-        return _any([self._numeric_tokens(place, value) for place in places])
+        return any_of([self._numeric_tokens(place, value) for place in places])
 
     @staticmethod
     def words_search(places: list[Target], values: list[Term | Phrase | Wildcard]) -> Compiled:
@@ -220,7 +226,7 @@ class Compiler:
         pattern = text.token_regex(*values)
         if pattern is None:
             return False
-        return _any(
+        return any_of(
             [place.any(lambda expr, _dtype: expr.str.contains(pattern)) for place in places]
         )
 
@@ -252,30 +258,6 @@ def _string_only(place: Target) -> Target:
     else:
         strings = text.string_only(place.expr)
     return Target(strings, place.dtype, is_list=place.is_list, prefix=place.prefix)
-
-
-def _all(parts: list[Compiled]) -> Compiled:
-    exprs: list[pl.Expr] = []
-    for part in parts:
-        if part is False:
-            return False
-        if not isinstance(part, bool):
-            exprs.append(part)
-    if not exprs:
-        return True
-    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
-
-
-def _any(parts: list[Compiled]) -> Compiled:
-    exprs: list[pl.Expr] = []
-    for part in parts:
-        if part is True:
-            return True
-        if not isinstance(part, bool):
-            exprs.append(part)
-    if not exprs:
-        return False
-    return exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)
 
 
 def compile_node(node: Node, schema: Mapping[str, pl.DataType]) -> Compiled:

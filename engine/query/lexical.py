@@ -1,4 +1,4 @@
-"""Lexical helpers: escapes, wildcards, attribute paths, and the pre-scan for unbalanced input.
+"""Lexical helpers: escapes, wildcards, field names, and the pre-scan for unbalanced input.
 
 These work on the raw text of one token and report problems as `LocatedSyntaxError` (a reason, a
 character range and a hint); the parser turns them into `QuerySyntaxError`s with line and caret.
@@ -6,7 +6,10 @@ character range and a hint); the parser turns them into `QuerySyntaxError`s with
 
 from __future__ import annotations
 
-from engine.query.ast import Glob, Term, Wildcard
+from lark import Token
+
+from engine.core.columns import RESERVED_ALIASES, RESERVED_FIELDS, attribute_column
+from engine.query.ast import Field, FieldKind, Glob, Span, Term, Wildcard
 
 #: Deepest nesting of parentheses a query may use.
 MAX_DEPTH = 100
@@ -214,3 +217,33 @@ def _phrase_end(query: str, start: int) -> int:
         start + 1,
         'close the phrase with a second "; escape a literal quote as \\"',
     )
+
+
+def token_span(token: Token) -> Span:
+    """A token's `(start, end)` offsets into the query."""
+    return (token.start_pos or 0, token.end_pos or 0)
+
+
+def resolve_name(name: str, span: Span) -> Field:
+    """The field a bare name (no `@`/`#`) refers to: reserved, `tags`, or a tag key."""
+    if name in RESERVED_FIELDS:
+        return Field(FieldKind.RESERVED, name, span=span)
+    if name in RESERVED_ALIASES:
+        return Field(FieldKind.RESERVED, RESERVED_ALIASES[name], span=span)
+    if name == "tags":
+        return Field(FieldKind.TAGS, "tags", span=span)
+    return Field(FieldKind.TAG, name.lower(), span=span)
+
+
+def field_from_token(token: Token) -> Field:
+    """The field an `@path`, `#name` or bare-name token names (no `*`, no wildcards)."""
+    span = token_span(token)
+    text = str(token.value)
+    if token.type == "ATTR":
+        path = attribute_path(text, span[0])
+        return Field(FieldKind.ATTRIBUTE, attribute_column(path), path, span=span)
+    if token.type == "CALC":
+        return Field(FieldKind.CALCULATED, calculated_name(text, span[0]), span=span)
+    if has_glob(text):
+        raise wildcard_in_field(text, span[0])
+    return resolve_name(unescape(text), span)

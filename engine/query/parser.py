@@ -2,7 +2,7 @@
 
 `parse(query)` pre-scans the text (quotes, escapes, parentheses), runs lark's LALR(1) parser with
 the contextual lexer (grammar in `grammar.lark`), explains lark's failures (`diagnostics`), and
-builds the AST from the parse tree (`builder`). Every failure, for any input string, is a
+builds the AST from the parse tree (`transformer`). Every failure, for any input string, is a
 `QuerySyntaxError` with line, column, caret and (for the common mistakes) a hint. Parsed queries
 are cached.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query.ast import Node
-from engine.query.builder import Builder
 from engine.query.diagnostics import diagnose
 from engine.query.lexical import LocatedSyntaxError, prescan
+from engine.query.transformer import QueryTransformer
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -84,4 +84,4 @@ def _parse(query: str) -> Node:
         tree = _lark().parse(query)
     except UnexpectedInput as exc:
         raise diagnose(query, exc) from None
-    return Builder(_terminal).build(tree)
+    return QueryTransformer(_terminal).to_ast(tree)

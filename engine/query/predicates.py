@@ -15,13 +15,14 @@ skips the column). Nulls are handled by the caller (`fill_null(False)`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, assert_never
 
 import polars as pl
 
 from engine.query.ast import Comparison, Glob, Phrase, Range, Term, Value, Wildcard
 from engine.query.values import (
     as_text,
+    either,
     is_boolean,
     is_numeric,
     numeric_equals,
@@ -48,7 +49,7 @@ def equals(text: str) -> ValuePredicate:
             numeric = numeric_equals(expr, dtype, number)
             if numeric is not None:
                 tests.append(numeric)
-        return _any(tests)
+        return either(tests) if tests else None
 
     return test
 
@@ -168,39 +169,38 @@ _CLOSED: dict[tuple[bool, bool], ClosedInterval] = {
 
 def for_value(value: Value, *, numeric_only: bool = False) -> ValuePredicate:
     """The predicate of any query value."""
-    if isinstance(value, Term | Phrase):
-        return equals(value.text)
-    if isinstance(value, Wildcard):
-        return wildcard(value.parts)
-    if isinstance(value, Comparison):
-        return compare(value.op, value.bound, numeric_only=numeric_only)
-    return within(value, numeric_only=numeric_only)
+    match value:
+        case Term() | Phrase():
+            return equals(value.text)
+        case Wildcard():
+            return wildcard(value.parts)
+        case Comparison():
+            return compare(value.op, value.bound, numeric_only=numeric_only)
+        case Range():
+            return within(value, numeric_only=numeric_only)
+        case _:
+            assert_never(value)
 
 
 def lowered(value: Value) -> Value:
     """`value` with its text lower-cased (tags and `status` are stored lower-cased)."""
-    if isinstance(value, Term):
-        return Term(value.text.lower(), span=value.span)
-    if isinstance(value, Phrase):
-        return Phrase(value.text.lower(), span=value.span)
-    if isinstance(value, Wildcard):
-        parts = tuple(part.lower() if isinstance(part, str) else part for part in value.parts)
-        return Wildcard(parts, span=value.span)
-    if isinstance(value, Comparison):
-        return Comparison(value.op, value.bound.lower(), span=value.span)
-    return Range(
-        None if value.low is None else value.low.lower(),
-        None if value.high is None else value.high.lower(),
-        value.include_low,
-        value.include_high,
-        span=value.span,
-    )
-
-
-def _any(tests: list[pl.Expr]) -> pl.Expr | None:
-    if not tests:
-        return None
-    result = tests[0]
-    for test in tests[1:]:
-        result = result | test
-    return result
+    match value:
+        case Term():
+            return Term(value.text.lower(), span=value.span)
+        case Phrase():
+            return Phrase(value.text.lower(), span=value.span)
+        case Wildcard():
+            parts = tuple(part.lower() if isinstance(part, str) else part for part in value.parts)
+            return Wildcard(parts, span=value.span)
+        case Comparison():
+            return Comparison(value.op, value.bound.lower(), span=value.span)
+        case Range():
+            return Range(
+                None if value.low is None else value.low.lower(),
+                None if value.high is None else value.high.lower(),
+                value.include_low,
+                value.include_high,
+                span=value.span,
+            )
+        case _:
+            assert_never(value)

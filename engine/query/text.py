@@ -26,6 +26,12 @@ import polars as pl
 
 from engine.query.ast import Glob, Phrase, Term, Value, Wildcard
 
+#: Columns the default (free-text) field searches, in order.
+DEFAULT_TEXT_COLUMNS: tuple[str, ...] = ("message", "@error.message", "@error.stack", "@title")
+
+#: Reserved columns the full-text `*:term` form searches besides every attribute.
+FULL_TEXT_RESERVED: tuple[str, ...] = ("message", "host", "service", "source", "status")
+
 WORD = r"[\p{L}\p{N}_]"
 NON_WORD = r"[^\p{L}\p{N}_]"
 #: Candidate numeric tokens in free text (filtered with the numeric guard afterwards).

@@ -1,15 +1,19 @@
-"""Numeric typing of query text and event values (SPEC §2.6, §2.7, §2.11).
+"""Numeric typing of query text and event values (SPEC §2.6, §2.7, §2.11), and boolean folds.
 
 A value is *numeric* when it is a number, or a string that parses fully as a finite decimal number:
 `200`, `-2.5`, `.5`, `5.`, `1e3`, `+7`; not `inf`, `nan`, hex, `1_000` or padded text. Strings are
 tested with a regex guard and a cast, never with a Python callback.
+
+`any_of` / `all_of` are the one OR / AND fold of compiled clauses: constants known at compile
+time (a missing column, `*`) are folded away, expressions are combined with Kleene logic
+(`either` / `both`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 import polars as pl
 
@@ -17,6 +21,45 @@ import polars as pl
 NUMERIC_PATTERN = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 _NUMERIC = re.compile(NUMERIC_PATTERN.removeprefix("^").removesuffix("$"))
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+#: A compiled clause: a polars boolean expression, or a constant known at compile time.
+Compiled = pl.Expr | bool
+
+
+def either(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    """The OR of one or more boolean expressions (null where none is true and one is null)."""
+    return exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)
+
+
+def both(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    """The AND of one or more boolean expressions (null where none is false and one is null)."""
+    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+
+
+def any_of(parts: Iterable[Compiled]) -> Compiled:
+    """The OR of `parts`: True when one is True, False when none is an expression."""
+    return _fold(parts, True, either)
+
+
+def all_of(parts: Iterable[Compiled]) -> Compiled:
+    """The AND of `parts`: False when one is False, True when none is an expression."""
+    return _fold(
+        parts, False, lambda exprs: exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+    )
+
+
+def _fold(
+    parts: Iterable[Compiled], absorbing: bool, combine: Callable[[list[pl.Expr]], pl.Expr]
+) -> Compiled:
+    """`combine` of the expressions of `parts`; `absorbing` (True for OR) decides at once."""
+    exprs: list[pl.Expr] = []
+    for part in parts:
+        if part is absorbing:
+            return absorbing
+        if not isinstance(part, bool):
+            exprs.append(part)
+    return combine(exprs) if exprs else not absorbing
 
 
 def let(value: pl.Expr, body: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:

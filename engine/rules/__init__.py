@@ -1,11 +1,11 @@
 """Detection rules and job definitions: models, validation, case conditions, loading."""
 
+from engine.core.errors import ConditionError
 from engine.rules.conditions import (
     AllOf,
     AnyOf,
     Comparison,
     Condition,
-    ConditionError,
     Then,
     contains_then,
     evaluate,

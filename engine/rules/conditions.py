@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import polars as pl
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from engine.errors import HindsightError
+from engine.core.errors import ConditionError
 
 __all__ = [
     "OPERATORS",
@@ -35,6 +35,7 @@ __all__ = [
     "Condition",
     "ConditionError",
     "Then",
+    "condition_expr",
     "contains_then",
     "evaluate",
     "identifiers",
@@ -103,32 +104,6 @@ Condition = Comparison | AllOf | AnyOf | Then
 
 def _wrap(item: Condition, bare: tuple[type, ...]) -> str:
     return str(item) if isinstance(item, bare) else f"({item})"
-
-
-class ConditionError(HindsightError, ValueError):
-    """A case condition that does not parse, or names an unknown query.
-
-    Carries the condition `text`, the 1-based `line`/`column` of the problem, a `reason`, and the
-    identifiers the rule defines (`known`).
-    """
-
-    def __init__(
-        self, text: str, reason: str, *, line: int, column: int, known: Sequence[str]
-    ) -> None:
-        self.text = text
-        self.reason = reason
-        self.line = line
-        self.column = column
-        self.known = tuple(known)
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        """One line: the condition, where it is wrong and why."""
-        where = (
-            f"line {self.line}, column {self.column}" if self.line > 1 else f"column {self.column}"
-        )
-        return f"invalid condition {self.text!r} at {where}: {self.reason}"
 
 
 _TERMINALS = {
@@ -239,14 +214,17 @@ def parse_condition(
 
 
 def _comparisons(condition: Condition) -> Iterator[Comparison]:
-    if isinstance(condition, Comparison):
-        yield condition
-    elif isinstance(condition, Then):
-        yield from _comparisons(condition.first)
-        yield from _comparisons(condition.second)
-    else:
-        for item in condition.items:
-            yield from _comparisons(item)
+    match condition:
+        case Comparison():
+            yield condition
+        case Then():
+            yield from _comparisons(condition.first)
+            yield from _comparisons(condition.second)
+        case AllOf() | AnyOf():
+            for item in condition.items:
+                yield from _comparisons(item)
+        case _:
+            assert_never(condition)
 
 
 def identifiers(condition: Condition | None) -> tuple[str, ...]:
@@ -258,11 +236,44 @@ def identifiers(condition: Condition | None) -> tuple[str, ...]:
 
 def contains_then(condition: Condition | None) -> bool:
     """Whether the condition uses `THEN` (and so needs temporal evaluation)."""
-    if condition is None or isinstance(condition, Comparison):
-        return False
-    if isinstance(condition, Then):
-        return True
-    return any(contains_then(item) for item in condition.items)
+    match condition:
+        case None | Comparison():
+            return False
+        case Then():
+            return True
+        case AllOf() | AnyOf():
+            return any(contains_then(item) for item in condition.items)
+        case _:
+            assert_never(condition)
+
+
+def condition_expr(
+    condition: Condition,
+    value: Callable[[str], pl.Expr],
+    recent: Callable[[pl.Expr], pl.Expr] | None = None,
+) -> pl.Expr:
+    """A condition as one boolean polars expression (the one translation of conditions).
+
+    `value(name)` is the expression of an identifier's aggregate; a comparison with a null value
+    is false. `recent(flag)` says whether `flag` held at some instant of the same group inside the
+    evaluation window: `X THEN Y` is `Y and recent(X)`. Without it, `THEN` is refused
+    (`ValueError`): only the detection engine knows instants and windows.
+    """
+    match condition:
+        case Comparison():
+            compared = OPERATORS[condition.op](value(condition.name), condition.value)
+            return compared.fill_null(False)  # type: ignore[no-any-return]
+        case AllOf():
+            return pl.all_horizontal([condition_expr(i, value, recent) for i in condition.items])
+        case AnyOf():
+            return pl.any_horizontal([condition_expr(i, value, recent) for i in condition.items])
+        case Then():
+            if recent is None:
+                raise ValueError(f"a THEN condition has no single-instant expression: {condition}")
+            first = condition_expr(condition.first, value, recent)
+            return condition_expr(condition.second, value, recent) & recent(first)
+        case _:
+            assert_never(condition)
 
 
 def to_polars(condition: Condition) -> pl.Expr:
@@ -271,22 +282,19 @@ def to_polars(condition: Condition) -> pl.Expr:
     Columns are named exactly as the identifiers; a null (no event in the window) counts as 0.
     Conditions with `THEN` are refused (`ValueError`): the detection engine handles them.
     """
-    if isinstance(condition, Comparison):
-        column = pl.col(condition.name).fill_null(0)
-        return OPERATORS[condition.op](column, condition.value)  # type: ignore[no-any-return]
-    if isinstance(condition, AllOf):
-        return pl.all_horizontal([to_polars(item) for item in condition.items])
-    if isinstance(condition, AnyOf):
-        return pl.any_horizontal([to_polars(item) for item in condition.items])
-    raise ValueError(f"a THEN condition has no single-instant expression: {condition}")
+    return condition_expr(condition, lambda name: pl.col(name).fill_null(0))
 
 
 def evaluate(condition: Condition, values: Mapping[str, float]) -> bool:
     """Evaluate a condition without `THEN` on one set of aggregates (a missing name is 0)."""
-    if isinstance(condition, Comparison):
-        return bool(OPERATORS[condition.op](values.get(condition.name, 0), condition.value))
-    if isinstance(condition, AllOf):
-        return all(evaluate(item, values) for item in condition.items)
-    if isinstance(condition, AnyOf):
-        return any(evaluate(item, values) for item in condition.items)
-    raise ValueError(f"a THEN condition has no single-instant value: {condition}")
+    match condition:
+        case Comparison():
+            return bool(OPERATORS[condition.op](values.get(condition.name, 0), condition.value))
+        case AllOf():
+            return all(evaluate(item, values) for item in condition.items)
+        case AnyOf():
+            return any(evaluate(item, values) for item in condition.items)
+        case Then():
+            raise ValueError(f"a THEN condition has no single-instant value: {condition}")
+        case _:
+            assert_never(condition)

@@ -24,32 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleSetValidationError, RuleValidationError
 from engine.rules.models import Rule
-from engine.rules.sigma.loading import is_sigma_file, sigma_entries
+from engine.rules.sigma.files import is_sigma_file
+from engine.rules.sigma.loading import sigma_entries
 from engine.rules.validation import validate_rule
 
 __all__ = ["RuleEntry", "RuleSetValidationError", "load_rule", "load_rules", "rule_entries"]
 
 RuleSource = str | os.PathLike[str] | Mapping[str, Any]
-
-
-class RuleSetValidationError(RuleValidationError):
-    """Several rules of a folder or file are invalid; `errors` holds one error per rule."""
-
-    def __init__(self, errors: list[RuleValidationError]) -> None:
-        self.errors = errors
-        problems = [
-            (f"{err.source}: {path}" if path else str(err.source), message)
-            for err in errors
-            for path, message in err.problems
-        ]
-        super().__init__(problems, source=None)
-        text = f"{len(errors)} rules are invalid:\n" + "\n".join(str(err) for err in errors)
-        self.args = (text,)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def load_rule(rule: RuleSource) -> Rule:

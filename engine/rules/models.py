@@ -5,23 +5,25 @@ files hold it); `JobDefinition` is the `jobDefinition` of a historical job reque
 its `fromRule` alternative. Both definitions share the queries/cases/options pieces and the
 helpers the detection engine reads (`query_names`, `case_conditions`, ...).
 
-The classes check types, enums and ranges only; `engine.rules.validation` adds the semantic
-checks (windows, metrics, conditions, query syntax) and reports every problem at once. Build
-them with `validate_rule` / `validate_job_definition` rather than `model_validate`.
+The classes check types, enums and ranges only; `engine.rules.checks` adds the semantic checks
+(windows, metrics, conditions, query syntax, each detection method's own) and reports every problem
+at once. Build them with `validate_rule` / `validate_job_definition` rather than `model_validate`.
 """
 
 # ruff: noqa: N815  (field names are Datadog's camelCase wire names)
 
 from __future__ import annotations
 
-import string
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from engine.core.errors import Problem, RuleValidationError
+from engine.core.times import EARLIEST_MS, LATEST_MS
+from engine.rules.checks import SUPPORTED_RULE_TYPES, job_problems, method_rules, positional_name
 from engine.rules.conditions import Condition, parse_condition
 from engine.rules.options import JobOptions, RuleOptions, Severity, WireModel
-from engine.times import EARLIEST_MS, LATEST_MS
+from engine.rules.problems import validated
 
 if TYPE_CHECKING:
     from engine.rules.options import DetectionMethod
@@ -50,9 +52,6 @@ MAX_CASES = 10
 #: A job's `from` / `to`: epoch ms between years 0001 and 9999.
 EpochMs = Annotated[int, Field(ge=EARLIEST_MS, le=LATEST_MS)]
 
-#: Rule types the engine loads (`signal_correlation` loads but does not run yet).
-SUPPORTED_RULE_TYPES: tuple[str, ...] = ("log_detection", "signal_correlation")
-
 Aggregation = Literal[
     "count", "cardinality", "sum", "max", "new_value", "geo_data", "event_count", "none"
 ]
@@ -66,11 +65,6 @@ DataSource = Literal[
     "network",
     "security_runtime",
 ]
-
-
-def positional_name(position: int) -> str:
-    """The letter an unnamed query is referenced by: `a` for queries[0], `b` for queries[1]..."""
-    return string.ascii_lowercase[position]
 
 
 class RuleQuery(WireModel):
@@ -197,17 +191,19 @@ class DefinitionHelpers:
         sequence = self.options.sequenceDetectionOptions
         return [step.name for step in sequence.steps] if sequence else []
 
+    def case_names(self) -> tuple[list[str], str]:
+        """What case conditions may name (the detection method says), and what those names are."""
+        rules = method_rules(self.detection_method)
+        return rules.case_names(self.options.to_json(), self.query_names())
+
     def case_identifiers(self) -> list[str]:
         """What case conditions may name: step names for sequences, else the query names."""
-        if self.detection_method == "sequence_detection":
-            return self.step_names()
-        return self.query_names()
+        return self.case_names()[0]
 
     def case_conditions(self) -> list[Condition | None]:
         """The parsed condition of each case (None: the case matches every detection)."""
-        known = self.case_identifiers()
-        noun = "step name" if self.detection_method == "sequence_detection" else "query name"
-        return [parse_condition(case.condition, known, noun=noun) for case in self.cases]
+        known, noun = self.case_names()
+        return [parse_condition(case.condition, known, noun=f"{noun} name") for case in self.cases]
 
     def step_conditions(self) -> list[Condition | None]:
         """The parsed condition of each sequence step, over the query names."""
@@ -325,9 +321,6 @@ class Rule(DefinitionHelpers, WireModel):
         into every query's `additionalFilters`. Raises `RuleValidationError` when `case_index`
         is out of range or the result is not a valid job (e.g. a `hardcoded` rule).
         """
-        from engine.errors import RuleValidationError  # noqa: PLC0415
-        from engine.rules.validation import validate_job_definition  # noqa: PLC0415
-
         cases = [case.to_json() for case in self.cases]
         if case_index is not None:
             if not 0 <= case_index < len(cases):
@@ -335,7 +328,7 @@ class Rule(DefinitionHelpers, WireModel):
                 problem = f"must be between 0 and {len(cases) - 1} (rule {self.name!r} has {count})"
                 if not cases:
                     problem = f"rule {self.name!r} has no cases"
-                raise RuleValidationError([("caseIndex", f"{problem} (got {case_index})")])
+                raise RuleValidationError([Problem("caseIndex", f"{problem} (got {case_index})")])
             cases = [cases[case_index]]
         queries = [q.to_json() for q in self.queries]
         extra = legacy_filter_text(self.filters)
@@ -411,3 +404,8 @@ class FromRule(WireModel):
     def to_job_definition(self, rule: Rule) -> JobDefinition:
         """The job definition that runs `rule` as this request asks."""
         return rule.to_job_definition(self.from_, self.to, self.index, self.caseIndex)
+
+
+def validate_job_definition(data: Any, *, source: str | None = None) -> JobDefinition:
+    """A historical job's `jobDefinition`, checked; raises `RuleValidationError`."""
+    return validated(JobDefinition, data, source, job_problems, "job definition")

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.core.severity import Severity
+
 __all__ = [
     "WINDOW_SECONDS",
     "AnomalyDetectionOptions",
@@ -33,9 +35,6 @@ __all__ = [
     "Window",
     "WireModel",
 ]
-
-#: Case severities, lowest first.
-Severity = Literal["info", "low", "medium", "high", "critical"]
 
 #: The `detectionMethod` values of the API.
 DetectionMethod = Literal[

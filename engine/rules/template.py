@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from engine.archive.event import EventError, parse_timestamp
-from engine.errors import TemplateError
+from engine.core.errors import EventError, TemplateError
+from engine.core.severity import SEVERITY_RANK
+from engine.core.times import parse_timestamp
 from engine.rules.template_eval import EvalRuntimeError, evaluate, format_number
 from engine.rules.template_parse import (
     Arg,
@@ -36,10 +37,9 @@ from engine.rules.template_parse import (
     parse_template,
 )
 
-__all__ = ["SEVERITY_LEVELS", "MessageContext", "check_template", "render_message", "wrap_message"]
+__all__ = ["MessageContext", "check_template", "render_message", "wrap_message"]
 
 #: `{{severity}}` values: the integer Datadog renders for each case status.
-SEVERITY_LEVELS: dict[str, int] = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -159,7 +159,7 @@ class _Renderer:
     def __init__(self, context: MessageContext) -> None:
         self.context = context
         self.builtins: dict[str, Any] = {
-            "severity": SEVERITY_LEVELS.get(context.severity.lower(), context.severity),
+            "severity": SEVERITY_RANK.get(context.severity.lower(), context.severity),
             "timestamp": human_time(context.timestamp_ms),
             "timestamp_epoch": context.timestamp_ms,
             "first_seen": human_time(context.first_seen_ms),

@@ -20,8 +20,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from engine.archive.event import json_text
-from engine.errors import HindsightError, UnavailableError
+from engine.core.errors import StoreError, StoreUnavailableError
+from engine.core.json import json_text
 from engine.store.tables import jobs, metadata
 
 #: DB-API errors that mean "the database cannot do it now", not "this request is wrong".
@@ -32,22 +32,6 @@ MAX_RETRY_SECONDS = 30.0
 
 log = logging.getLogger("hindsight.store")
 T = TypeVar("T")
-
-
-class StoreError(HindsightError):
-    """The database cannot be opened or used (names the database)."""
-
-
-class StoreUnavailableError(StoreError, UnavailableError):
-    """The database refused a read or write it should do (full disk, read-only file, ...).
-
-    The message is for API clients; `url` and `cause` name the database and the reason for logs.
-    """
-
-    def __init__(self, url: str, cause: str) -> None:
-        self.url = url
-        self.cause = cause
-        super().__init__(f"the job store cannot be used right now ({cause}); try again later")
 
 
 class StoppedError(Exception):

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.archive.event import parse_timestamp
+from engine.core.times import parse_timestamp
 from engine.store.database import Database
 from engine.store.pages import (
     RawPage,

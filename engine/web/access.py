@@ -23,7 +23,7 @@ from engine.api.auth import (
     Authenticator,
 )
 from engine.api.errors import ApiError
-from engine.jobs.service import Caller
+from engine.service.rules import Caller
 from engine.store.keys import KeyStore
 from engine.web.sessions import CSRF_FIELD, CSRF_HEADER, Session, session_of
 

@@ -24,10 +24,10 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from engine.api import create_app
-from engine.api.errors import validation_detail
-from engine.errors import ServiceError
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServerSettings
+from engine.api.errors import status_of, validation_detail
+from engine.core.errors import ServiceError
+from engine.service.jobs import JobService
+from engine.service.settings import ServerSettings
 from engine.store.keys import KeyStore
 from engine.web import editor, jobs, keys, panel, results, rules, runs, signals
 from engine.web.access import (
@@ -156,7 +156,7 @@ def _install_error_pages(web: FastAPI) -> None:
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
-        return _error_page(request, exc.status, str(exc))
+        return _error_page(request, status_of(exc), str(exc))
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

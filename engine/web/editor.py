@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from engine.errors import InvalidRequestError
+from engine.core.errors import InvalidRequestError
 from engine.web.access import RULES_WRITE, Posting, Viewer, Viewing
 from engine.web.render import page, render_fragment
 from engine.web.rule_check import RuleCheck, check_rule_text

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from engine.api.filters import select_jobs
-from engine.errors import ConflictError, QuerySyntaxError
-from engine.jobs.service import JobService
+from engine.core.errors import ConflictError, QuerySyntaxError
 from engine.query import parse
+from engine.service.jobs import JobService
 from engine.store.jobs import ACTIVE, CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, Posting, Viewing, safe_next
 from engine.web.lists import page_of, paged

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from engine.api.filters import select_signals
 from engine.api.paging import Listed
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query import parse
 
 T = TypeVar("T")

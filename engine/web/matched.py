@@ -18,11 +18,11 @@ import polars as pl
 
 from engine.archive.frame import frame_to_events
 from engine.archive.reader import collect
+from engine.core.errors import HindsightError
 from engine.detect.keys import field_column, text_values
-from engine.errors import HindsightError
-from engine.jobs.service import JobService
 from engine.query import compile_query, parse
 from engine.rules import JobDefinition, Rule
+from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord, ResultRecord
 from engine.web.render import parse_iso
 

@@ -20,21 +20,22 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from engine.errors import HindsightError
-from engine.jobs.service import JobService
+from engine.core.errors import HindsightError
+from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
+from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, SIGNALS_WRITE, Viewing
 from engine.web.jobs import job_rows
 from engine.web.lists import Paged, filter_searchable, page_of, paged
 from engine.web.matched import matched_event_counts
-from engine.web.render import SEVERITIES, page, parse_iso, render_fragment
+from engine.web.render import page, parse_iso, render_fragment
 from engine.web.rules import service_of
 from engine.web.timeline import Timeline
 
 router = APIRouter(include_in_schema=False)
 
 RESULTS_PER_PAGE = 25
-_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 EVENT_CACHE_SIZE = 64
 
 

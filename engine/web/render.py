@@ -21,13 +21,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from engine.core.severity import SEVERITIES_DESCENDING
+from engine.core.times import format_timestamp
 from engine.web.access import Viewer
 from engine.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 #: Severities from the most to the least severe (Datadog's order).
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
     ["table", "strikethrough"]
@@ -52,8 +53,7 @@ def iso(epoch_ms: int | None) -> str:
     """RFC 3339 UTC with milliseconds (`2024-03-07T03:14:11.000Z`)."""
     if epoch_ms is None:
         return ""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    return format_timestamp(epoch_ms)
 
 
 def utc_minute(epoch_ms: int) -> str:
@@ -128,7 +128,7 @@ def scalar(value: Any) -> str:
 def severity_badge(severity: Any) -> Markup:
     """A colored severity label."""
     name = str(severity or "info")
-    known = name if name in SEVERITIES else "info"
+    known = name if name in SEVERITIES_DESCENDING else "info"
     return Markup('<span class="sev sev-{}">{}</span>').format(known, name)
 
 
@@ -150,7 +150,9 @@ def _environment() -> Environment:
         scalar=scalar,
         severity=severity_badge,
     )
-    env.globals.update(SEVERITIES=SEVERITIES, CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER)
+    env.globals.update(
+        SEVERITIES=SEVERITIES_DESCENDING, CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER
+    )
     return env
 
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from engine.api.models import ConvertRequest
-from engine.errors import InvalidRequestError, NotFoundError
-from engine.jobs.service import JobService
+from engine.core.errors import InvalidRequestError, NotFoundError
+from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord, ResultRecord
 from engine.web.access import SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing
 from engine.web.access import safe_next as local_path

@@ -3,8 +3,9 @@
 `check_rule_text` parses the text and runs `JobService.check_rule` (what `POST
 /security_monitoring/rules` runs). Each problem keeps the validation's path and message and, where
 it can be placed, the character range of the editor text it is about (UTF-16 offsets, as a
-browser's `setSelectionRange` counts): a JSON syntax error at its character, a query or template
-error at the offending character inside the string, any other problem on the whole value. A query
+browser's `setSelectionRange` counts): a JSON syntax error at its character, a query, condition or
+template error at the offending character inside the string (the line and column the validation
+problem carries), any other problem on the whole value. A query
 syntax error also carries the CLI's caret message (`QuerySyntaxError.render()`: position, reason,
 the query line, a caret under the problem, and the hint).
 """
@@ -16,13 +17,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import InvalidRequestError, QuerySyntaxError, RuleValidationError
-from engine.jobs.service import JobService
+from engine.core.errors import InvalidRequestError, QuerySyntaxError, RuleValidationError
+from engine.core.errors import Problem as ValidationProblem
 from engine.query import parse
+from engine.service.jobs import JobService
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-_AT_LINE_COLUMN = re.compile(r"at line (\d+), column (\d+)")
 _DECODER = json.JSONDecoder()
 _SIMPLE_ESCAPE_LENGTH = 2
 _UNICODE_ESCAPE_LENGTH = 6
@@ -70,14 +71,16 @@ def check_rule_text(service: JobService, text: str) -> RuleCheck:
     except InvalidRequestError as exc:
         return RuleCheck([Problem("(root)", str(exc))], payload)
     except RuleValidationError as exc:
-        return RuleCheck([_placed(text, payload, path, message) for path, message in exc.problems])
+        return RuleCheck([_placed(text, payload, problem) for problem in exc.problems])
     queries, cases = len(rule.queries), len(rule.cases)
     summary = f"{queries} quer{'y' if queries == 1 else 'ies'}, {cases} case{'s' * (cases != 1)}"
     return RuleCheck([], payload, summary)
 
 
-def _placed(text: str, payload: Any, path: str, message: str) -> Problem:
-    """A validation problem with its place in `text` (when the path leads to a value)."""
+def _placed(text: str, payload: Any, problem: ValidationProblem) -> Problem:
+    """A validation problem with its place in `text` (when the path leads to a value): inside a
+    string value, at the line and column the problem gives."""
+    path, message = problem
     parts = path_parts(path)
     span = locate(text, parts) if parts is not None else None
     value = value_at(payload, parts) if parts is not None else None
@@ -85,9 +88,9 @@ def _placed(text: str, payload: Any, path: str, message: str) -> Problem:
         return Problem(path or "(root)", message)
     start, end = span
     caret = None
-    at = _AT_LINE_COLUMN.search(message)
-    if isinstance(value, str) and at is not None and text[start : start + 1] == '"':
-        offset = _offset_in(value, int(at.group(1)), int(at.group(2)))
+    line, column = problem.line, problem.column
+    if isinstance(value, str) and line and column and text[start : start + 1] == '"':
+        offset = _offset_in(value, line, column)
         width = 1
         if message.startswith("invalid query"):
             try:

@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from engine.errors import NotFoundError
-from engine.jobs.service import JobService
+from engine.core.errors import NotFoundError
+from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
+from engine.service.jobs import JobService
 from engine.web.access import RULES_READ, RULES_WRITE, Posting, Viewing
-from engine.web.render import SEVERITIES, page
+from engine.web.render import page
 
 router = APIRouter(include_in_schema=False)
 

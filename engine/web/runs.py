@@ -16,8 +16,8 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from engine.api.models import RunJobRequest
-from engine.errors import InvalidRequestError, UnknownIndexError
-from engine.jobs.service import JobService
+from engine.core.errors import InvalidRequestError, UnknownIndexError
+from engine.service.jobs import JobService
 from engine.web.access import RULES_WRITE, Posting, Viewer, Viewing
 from engine.web.render import page
 from engine.web.rules import RuleEntry, rule_entry, service_of

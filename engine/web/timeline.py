@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
-from engine.web.render import SEVERITIES, iso
+from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
+from engine.web.render import iso
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.errors import InvalidRequestError
+from engine.core.errors import InvalidRequestError
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS

@@ -38,7 +38,7 @@ from engine.query.ast import (
     Range,
     Term,
 )
-from engine.query.fields import DEFAULT_TEXT_COLUMNS
+from engine.query.text import DEFAULT_TEXT_COLUMNS
 from engine.query.values import parse_number
 from engine.workflow.report import Report
 

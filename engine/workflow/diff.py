@@ -23,9 +23,10 @@ from typing import Any, Literal
 
 import polars as pl
 
-from engine.errors import HindsightError
-from engine.jobs.result import JobResult
-from engine.jobs.run import JobRun, TimeInput, run
+from engine.core.errors import HindsightError
+from engine.results.outcome import JobRun
+from engine.results.result import JobResult
+from engine.run import TimeInput, run
 from engine.workflow.report import Report, time_text
 from engine.workflow.revisions import RuleVersion, VersionedRule, load_version
 

@@ -14,22 +14,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.archive.event import EventError, LogEvent, format_timestamp, parse_timestamp
-from engine.archive.formats import FORMAT_TABLE, FORMATS
-from engine.archive.formats.detect import DETECTION_ORDER, sniff
+from engine.archive.event import LogEvent
+from engine.archive.formats import FORMATS
+from engine.archive.formats.detect import sniff
 from engine.archive.formats.mapping import Format, build_event
 from engine.archive.formats.records import Rejected, iter_values
+from engine.archive.formats.registry import detection_order, fallback, format_named
 from engine.archive.sources import expand_sources
-from engine.errors import HindsightError, IngestError
+from engine.core.errors import EventError, HindsightError, IngestError, TestDefinitionError
+from engine.core.times import format_timestamp, parse_time, parse_timestamp
 from engine.rules.options import Severity
-from engine.rules.validation import pydantic_problems
-from engine.times import parse_time
+from engine.rules.problems import pydantic_problems
 
 #: Where relative times count from when a test gives no `start`.
 DEFAULT_START = "2024-01-01T00:00:00Z"
@@ -48,12 +49,6 @@ _YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-
-
-class TestDefinitionError(HindsightError):
-    """A tests file, test or example event that cannot be read (the message names it)."""
-
-    __test__: ClassVar[bool] = False  # not a pytest test class
 
 
 class _Strict(BaseModel):
@@ -231,14 +226,15 @@ def _expand(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 def _format_of(record: dict[str, Any], format_name: str) -> Format:
     if format_name != "auto":
-        return FORMAT_TABLE[format_name]
+        return format_named(format_name)
     name = sniff(record)
-    if name == "json" and not any(key in record for key in FORMAT_TABLE["json"].timestamp_keys):
+    generic = fallback()
+    if name == generic.name and not any(key in record for key in generic.timestamp_keys):
         # no time given (it will be the test's start): detect as if the format's own were there
-        for candidate in DETECTION_ORDER:
+        for candidate in detection_order():
             if candidate.looks_like({candidate.timestamp_keys[0]: "", **record}):
                 return candidate
-    return FORMAT_TABLE[name]
+    return format_named(name)
 
 
 def _records(record: Any, fmt: Format) -> list[Any]:

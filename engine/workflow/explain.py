@@ -18,12 +18,14 @@ from typing import Any
 
 import polars as pl
 
-from engine.detect.lifecycle import SEVERITY_RANK
-from engine.detect.threshold import CASE, WINDOW_START, aggregate_column, window_ms
-from engine.jobs.plan import TIME
-from engine.jobs.run import RuleInput, TimeInput, as_rules
+from engine.core.severity import severity_name
+from engine.core.times import parse_time
+from engine.detect.instants import CASE, WINDOW_START
+from engine.detect.methods.threshold import aggregate_column
+from engine.detect.prepare import window_ms
 from engine.rules.conditions import OPERATORS, AllOf, AnyOf, Comparison, Condition, Then
-from engine.times import parse_time
+from engine.run import RuleInput, TimeInput, as_rules
+from engine.scan.plan import TIME
 from engine.workflow.examples import duration_ms
 from engine.workflow.report import Report, time_text
 from engine.workflow.trace import Trace, of_group, trace
@@ -31,7 +33,6 @@ from engine.workflow.unmatched import UnmatchedEvent, unmatched_events
 
 #: Event ids listed per query and instant (all are counted).
 MAX_EVENT_IDS = 20
-_SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
 @dataclass
@@ -268,7 +269,7 @@ def _roles(steps: Trace) -> dict[int, tuple[int, str]]:
             else:
                 text = f"extends result {number}: last_seen {time_text(instant.time)}"
                 if instant.severity > severity:
-                    text += f", severity raised to {_SEVERITY_NAMES[instant.severity]}"
+                    text += f", severity raised to {severity_name(instant.severity)}"
             severity = max(severity, instant.severity)
             roles[instant.time] = (number, text)
     return roles

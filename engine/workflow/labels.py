@@ -22,16 +22,12 @@ from typing import Any
 
 import orjson
 
-from engine.errors import HindsightError
-from engine.times import parse_time
+from engine.core.errors import HindsightError, LabelError
+from engine.core.times import parse_time
 
 COLUMNS = ("label", "start", "end", "entity", "rule", "technique")
 REQUIRED = ("label", "start", "end")
 SEPARATOR = "|"
-
-
-class LabelError(HindsightError):
-    """A labels file that cannot be read; names the file, the row and the field."""
 
 
 @dataclass(frozen=True)

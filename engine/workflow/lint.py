@@ -28,15 +28,15 @@ from typing import Any
 
 import polars as pl
 
+from engine.core.errors import HindsightError, RuleValidationError
+from engine.core.times import parse_time
+from engine.detect.base import RUNNABLE_TYPES, method_for, runnable_methods
 from engine.detect.keys import field_column, numeric_values, text_values
-from engine.detect.prepare import plan_rule
-from engine.errors import HindsightError, RuleValidationError
-from engine.jobs.plan import ScanPlan
-from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES, TimeInput
 from engine.query import compile_node, compile_query, parse
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import Rule, legacy_filter_text
-from engine.times import parse_time
+from engine.run import TimeInput
+from engine.scan.plan import ScanPlan
 from engine.workflow.lint_options import option_findings
 from engine.workflow.lint_query import SEVERITIES, Finding, Severity, check_query, known_column
 from engine.workflow.report import Report, time_text
@@ -188,7 +188,7 @@ def lint_rule(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCos
                     )
                 )
     findings += option_findings(rule)
-    if rule.type not in SUPPORTED_TYPES or any(f.check == "unsupported" for f in findings):
+    if rule.type not in RUNNABLE_TYPES or any(f.check == "unsupported" for f in findings):
         return findings, None
     try:
         sample_findings, cost = _sample_findings(rule, sample)
@@ -199,9 +199,9 @@ def lint_rule(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCos
 
 
 def _support_findings(rule: Rule) -> list[Finding]:
-    if rule.type not in SUPPORTED_TYPES:
+    if rule.type not in RUNNABLE_TYPES:
         return [Finding("error", "unsupported", "type", f"rule type {rule.type} cannot run yet")]
-    if rule.detection_method not in SUPPORTED_METHODS:
+    if rule.detection_method not in runnable_methods():
         message = f"detection method {rule.detection_method} is not supported yet"
         return [Finding("error", "unsupported", "options.detectionMethod", message)]
     return []
@@ -209,7 +209,7 @@ def _support_findings(rule: Rule) -> list[Finding]:
 
 def _sample_findings(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCost]:
     plan = ScanPlan(sample.schema)
-    planned = plan_rule(rule, plan)
+    planned = method_for(rule).plan(rule, plan)
     rows = plan.apply(sample.rows.lazy()).collect()
     findings: list[Finding] = []
     estimated: dict[str, int] = {}

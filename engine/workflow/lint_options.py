@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from engine.errors import HindsightError
+from engine.core.errors import HindsightError
 from engine.rules.conditions import AllOf, AnyOf, Comparison, Condition, Then
 from engine.rules.models import Rule
 from engine.workflow.lint_query import Finding, Severity

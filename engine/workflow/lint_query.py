@@ -39,7 +39,7 @@ from engine.query.ast import (
     Term,
     Wildcard,
 )
-from engine.query.fields import DEFAULT_TEXT_COLUMNS
+from engine.query.text import DEFAULT_TEXT_COLUMNS
 from engine.workflow.sample import ArchiveSample
 
 Severity = Literal["error", "warning", "info"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from engine.jobs.result import from_epoch_ms, iso_ms
+from engine.core.times import format_timestamp
 
 
 def plain(value: Any) -> Any:
@@ -23,7 +23,7 @@ def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, datetime):
-        return iso_ms(value)
+        return format_timestamp(value)
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Mapping):
@@ -50,7 +50,7 @@ class Report:
 
 def time_text(epoch_ms: int | None) -> str | None:
     """Epoch ms as RFC 3339 UTC with milliseconds (None stays None)."""
-    return None if epoch_ms is None else iso_ms(from_epoch_ms(epoch_ms))
+    return None if epoch_ms is None else format_timestamp(epoch_ms)
 
 
 def duration_text(milliseconds: float) -> str:

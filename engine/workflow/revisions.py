@@ -18,15 +18,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import HindsightError, RuleValidationError
-from engine.rules.loader import RuleSetValidationError, load_rules
+from engine.core.errors import (
+    RevisionError,
+    RuleSetValidationError,
+    RuleValidationError,
+)
+from engine.rules.loader import load_rules
 from engine.rules.models import Rule
 
 _GIT_TIMEOUT_SECONDS = 60
-
-
-class RevisionError(HindsightError):
-    """A `path@rev` that git cannot read (not a repository, unknown revision, missing path)."""
 
 
 @dataclass(frozen=True)

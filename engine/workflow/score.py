@@ -27,10 +27,10 @@ from typing import Any
 
 import polars as pl
 
-from engine.jobs.result import JobResult
-from engine.jobs.run import RuleInput, TimeInput, as_rules, run
-from engine.jobs.source import LogSource
+from engine.results.result import JobResult
 from engine.rules.models import Rule
+from engine.run import RuleInput, TimeInput, as_rules, run
+from engine.scan.source import LogSource
 from engine.workflow.labels import Label, load_labels
 from engine.workflow.report import Report, time_text
 

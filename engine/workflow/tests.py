@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from engine.errors import HindsightError
-from engine.jobs.result import JobResult
-from engine.jobs.run import run
+from engine.core.errors import HindsightError, TestDefinitionError
+from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import Rule
+from engine.run import run
 from engine.workflow.examples import (
     TEST_SUFFIXES,
     Expectation,
     ResultExpectation,
     RuleTest,
-    TestDefinitionError,
     inline_tests,
     parse_tests,
     read_tests_file,

@@ -1,10 +1,10 @@
 """The detection of one rule for one signal key, step by step, with the engine's own code.
 
-`trace` does what `engine.run` does for a rule (plan, one scan, matches frame, sliding-window
-instants, case choice, lifecycle, results: the same functions, in the same order), but keeps every
-intermediate frame, restricted to the groups of one signal key, so `explain` can show them. The
-restriction is exact: windows, cases and `THEN` are computed per group, and the lifecycle per
-signal key, whose groups are all kept.
+`trace` does what `engine.run` does for a rule (plan, one scan, then `detect_rule`: the matches
+frame, the method's instants, the lifecycle, the results), but keeps every intermediate frame,
+restricted to the groups of one signal key, so `explain` can show them. The restriction is exact:
+windows, cases and `THEN` are computed per group, and the lifecycle per signal key, whose groups
+are all kept.
 """
 
 from __future__ import annotations
@@ -15,20 +15,15 @@ from typing import Any
 
 import polars as pl
 
-from engine.detect.assemble import build_results
-from engine.detect.lifecycle import SignalSpan, form_signals
-from engine.detect.prepare import RulePlan, matches, plan_rule
-from engine.detect.threshold import instants, matched_cases, matched_instants, signal_key_positions
-from engine.errors import HindsightError, UnsupportedRuleError
-from engine.jobs.plan import ScanPlan
-from engine.jobs.result import JobResult
-from engine.jobs.run import SUPPORTED_METHODS, SUPPORTED_TYPES
-from engine.jobs.source import LogSource
+from engine.core.errors import GroupError
+from engine.detect.base import method_for
+from engine.detect.lifecycle import SignalSpan
+from engine.detect.pipeline import detect_rule
+from engine.detect.prepare import RulePlan, signal_key_positions
+from engine.results.result import JobResult
 from engine.rules.models import Rule
-
-
-class GroupError(HindsightError):
-    """Group values that do not fit the rule's group-by fields."""
+from engine.scan.plan import ScanPlan
+from engine.scan.source import LogSource
 
 
 @dataclass
@@ -54,13 +49,10 @@ def trace(
     index: str = "main",
 ) -> Trace:
     """Run `rule` over `[start, end)` and keep the steps of the signal key of `group`."""
-    if rule.type not in SUPPORTED_TYPES:
-        raise UnsupportedRuleError(f"unsupported rule type {rule.type}")
-    if rule.detection_method not in SUPPORTED_METHODS:
-        raise UnsupportedRuleError(f"detection method {rule.detection_method} is not supported yet")
+    method = method_for(rule)
     source = LogSource.of(logs, index)
     scan_plan = ScanPlan(source.schema)
-    planned = plan_rule(rule, scan_plan)
+    planned = method.plan(rule, scan_plan)
     wanted = tuple(group)
     if len(wanted) != planned.arity:
         fields = ", ".join(planned.group_by_paths) or "none"
@@ -69,25 +61,15 @@ def trace(
             f"got {len(wanted)} group value(s): {', '.join(wanted) or 'none'}"
         )
     (scanned,) = source.collect_all([scan_plan.apply(source.scan(start, end))], start, end)
-    frame = matches(planned, scanned)
     keys = planned.key_columns
-    positions = signal_key_positions(planned)
-    same_key = [pl.col(keys[p]) == wanted[p] for p in positions]
-    if same_key:
-        frame = frame.filter(pl.all_horizontal(same_key))
-    evaluated = matched_cases(planned, instants(planned, frame)) if frame.height else frame
-    options = rule.options
-    signals = (
-        form_signals(
-            matched_instants(planned, evaluated, frame),
-            keep_alive_ms=options.keepAlive * 1000,
-            max_duration_ms=options.maxSignalDuration * 1000,
-        )
-        if frame.height
-        else []
-    )
-    results = build_results(planned, frame, evaluated, signals, source) if signals else []
-    return Trace(planned, source, wanted, frame, evaluated, signals, results)
+    same_key = [pl.col(keys[p]) == wanted[p] for p in signal_key_positions(planned)]
+
+    def keep(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.all_horizontal(same_key)) if same_key else frame
+
+    steps = detect_rule(method, planned, scanned, source, keep=keep)
+    instants = steps.detection.instants if steps.detection is not None else steps.matches
+    return Trace(planned, source, wanted, steps.matches, instants, steps.signals, steps.results)
 
 
 def of_group(trace_: Trace, frame: pl.DataFrame) -> pl.DataFrame:

@@ -25,9 +25,9 @@ with warnings.catch_warnings():  # starlette prefers `httpx2`; the venv has `htt
 
 from engine import ingest
 from engine.api import create_app
-from engine.jobs.runner import Runner
-from engine.jobs.service import JobService
-from engine.jobs.settings import load_settings
+from engine.service.jobs import JobService
+from engine.service.runner import Runner
+from engine.service.settings import load_settings
 from engine.store.keys import SCOPES, KeyStore
 from tests.detect.builders import T, event, query, rule
 

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from engine.signals.delivery import QUEUED
-from engine.signals.notify import STOPPED_BEFORE_RETRYING, STOPPED_BEFORE_SENDING
+from engine.notify.delivery import QUEUED
+from engine.notify.notifier import STOPPED_BEFORE_RETRYING, STOPPED_BEFORE_SENDING
 from engine.store import connect
 from engine.store.signals import SignalStore
 from tests.api.conftest import EACH, HISTORICAL, SIGNALS, Api, definition, run_body, serve

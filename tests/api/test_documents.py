@@ -15,9 +15,10 @@ from datadog_api_client.v2.model.security_monitoring_signal_response import (
 
 from engine.api.documents import job_document, postgres_time, single_form
 from engine.api.errors import ApiError
-from engine.api.paging import decode_cursor, encode_cursor, iso_time, parse_time
+from engine.api.paging import decode_cursor, encode_cursor, parse_time
+from engine.core.times import LATEST_MS
+from engine.core.times import format_timestamp as iso_time
 from engine.store.jobs import JobRecord
-from engine.times import LATEST_MS
 from tests.detect.builders import T
 
 DEFINITION = {

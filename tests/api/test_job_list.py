@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-import engine.jobs.service
-from engine.errors import HindsightError
+import engine.service.jobs
+from engine.core.errors import HindsightError
 from tests.api.conftest import (
     EACH,
     HISTORICAL,
@@ -61,7 +61,7 @@ def jobs(
             def broken(*_args: Any, **_kwargs: Any) -> None:
                 raise HindsightError("boom")
 
-            patch.setattr(engine.jobs.service, "run", broken)
+            patch.setattr(engine.service.jobs, "run", broken)
             ids["aws"] = api.run(run_body(definition({**R1, "name": "AWS root login"})), **bob)
             api.service.runner.wait(ids["aws"], 30)
         yield api, ids

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import engine.jobs.service
-from engine.errors import HindsightError
+import engine.service.jobs
+from engine.core.errors import HindsightError
 from tests.api.conftest import (
     EACH,
     HISTORICAL,
@@ -343,7 +343,7 @@ def test_a_failed_job_says_why(api: Api, monkeypatch: pytest.MonkeyPatch) -> Non
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise HindsightError("archive file main/x.parquet is corrupt")
 
-    monkeypatch.setattr(engine.jobs.service, "run", broken)
+    monkeypatch.setattr(engine.service.jobs, "run", broken)
     attributes = api.finish(api.run(run_body(definition(R1))))["attributes"]
     assert attributes["jobStatus"] == "failed"
     assert attributes["failureReason"] == "archive file main/x.parquet is corrupt"

@@ -25,12 +25,12 @@ import pytest
 import sqlalchemy as sa
 
 from engine.api import create_app
-from engine.errors import HindsightError
-from engine.jobs import service as service_module
-from engine.jobs.service import INTERRUPTED, JobService
-from engine.jobs.settings import load_settings
+from engine.core.errors import HindsightError, StoreError
+from engine.service import jobs as service_module
+from engine.service.jobs import INTERRUPTED, JobService
+from engine.service.settings import load_settings
 from engine.store import database as database_module
-from engine.store.database import StoreError, connect
+from engine.store.database import connect
 from engine.store.keys import KeyStore
 from tests.api.conftest import (
     EACH,

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.jobs.settings import ServerSettings
-from engine.signals import NotificationSettings, WebhookConfig
+from engine.notify import NotificationSettings, WebhookConfig
+from engine.service.settings import ServerSettings
 from tests.conftest import REPO
 from tests.live import LiveServer, Receiver, live_server, webhook_receiver
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from engine.api.protocol import INVALID_HTTP
-from engine.jobs.settings import ServerSettings
+from engine.service.settings import ServerSettings
 from tests.conftest import REPO
 from tests.live import LiveServer, live_server
 

@@ -82,8 +82,8 @@ from datadog_api_client.v2.model.security_monitoring_standard_rule_query import 
 )
 
 from engine import ingest
-from engine.jobs.settings import ServerSettings
-from engine.signals import NotificationSettings, WebhookConfig
+from engine.notify import NotificationSettings, WebhookConfig
+from engine.service.settings import ServerSettings
 from tests.detect.builders import T, at, event
 from tests.live import LiveServer, Receiver, live_server, webhook_receiver
 

@@ -19,9 +19,9 @@ from engine import ingest, run
 from engine.archive.layout import list_data_files
 from engine.archive.reader import open_archive
 from engine.cli import main
-from engine.errors import ArchiveError
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServiceSettings
+from engine.core.errors import ArchiveError
+from engine.service.jobs import JobService
+from engine.service.settings import ServiceSettings
 from tests.api.conftest import EACH  # one result per failed login
 from tests.detect.builders import T, at, event
 

@@ -6,14 +6,9 @@ from typing import Any
 
 import pytest
 
-from engine.archive.event import (
-    EventError,
-    distinguish_repeats,
-    format_timestamp,
-    make_event,
-    normalize_event,
-    parse_timestamp,
-)
+from engine.archive.event import distinguish_repeats, make_event, normalize_event
+from engine.core.errors import EventError
+from engine.core.times import format_timestamp, parse_timestamp
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 

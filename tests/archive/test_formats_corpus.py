@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.archive.event import LogEvent, parse_timestamp
+from engine.archive.event import LogEvent
 from engine.archive.formats import Rejected, detect_format, read_events
 from engine.archive.sources import expand_sources
+from engine.core.times import parse_timestamp
 from tests.corpus import corpus_params
 
 STRATUS = "stratus-red-team-detonation-logs/detonation-logs"

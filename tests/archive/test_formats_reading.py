@@ -15,7 +15,7 @@ from engine.archive.event import LogEvent
 from engine.archive.formats import FORMATS, Rejected, read_events
 from engine.archive.formats.records import JsonError, loads
 from engine.archive.sources import InputFile, expand_sources
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 

@@ -17,7 +17,7 @@ import yaml
 
 from engine import ingest, run, search
 from engine.archive.reader import open_archive
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 from engine.search import count
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from engine.archive.sources import InputFile, expand_sources, is_log_candidate
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 
 BODY = b'{"timestamp": 1, "message": "a"}\n{"timestamp": 2, "message": "b"}\n'
 

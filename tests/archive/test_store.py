@@ -13,7 +13,7 @@ from engine.archive.event import LogEvent, normalize_event
 from engine.archive.layout import list_data_files
 from engine.archive.reader import open_archive
 from engine.archive.writer import ArchiveWriter
-from engine.errors import ArchiveError, IngestError
+from engine.core.errors import ArchiveError, IngestError
 
 T0 = 1_709_510_400_000  # 2024-03-04T00:00:00Z
 MINUTE = 60_000

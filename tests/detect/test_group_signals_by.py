@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.jobs.run import run
+from engine.run import run
 from tests.detect.builders import T, at, query, rule
 
 BY_USER_AND_ENV = ["@usr.id", "env"]

@@ -10,7 +10,7 @@ import pytest
 
 from engine import ArchiveError, run
 from engine.archive.layout import list_data_files
-from engine.jobs import run as run_module
+from engine.detect import pipeline as run_module
 from tests.detect.builders import archive_of, event, rule
 
 EACH = rule(cases=[{"status": "low", "condition": "a > 0"}], window=0, keep_alive=0, max_duration=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import ArchiveError, IngestError, JobRun, ingest, run
-from engine.archive.event import EventError
+from engine.core.errors import EventError
 from tests.detect.builders import T, rule
 
 STRATUS = Path(__file__).resolve().parent.parent / "fixtures" / "stratus"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import RuleValidationError
-from engine.jobs.run import run
+from engine.core.errors import RuleValidationError
 from engine.rules.loader import load_rule
+from engine.run import run
 from tests.detect.builders import T, at, event, query, rule, times
 
 

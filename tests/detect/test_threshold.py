@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.jobs.run import run
+from engine.run import run
 from tests.detect.builders import at, event, query, rule, times
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from engine.archive.layout import list_data_files
-from engine.errors import ConflictError, InvalidRequestError, NotFoundError, UnknownIndexError
-from engine.jobs.service import INTERRUPTED, JobService
-from engine.jobs.settings import ServiceSettings
+from engine.core.errors import ConflictError, InvalidRequestError, NotFoundError, UnknownIndexError
+from engine.service.jobs import INTERRUPTED, JobService
+from engine.service.settings import ServiceSettings
 from engine.store import connect
 from engine.store.jobs import JobRecord, JobStore
 from tests.detect.builders import T, archive_of, at, event, rule

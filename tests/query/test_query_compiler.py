@@ -8,7 +8,7 @@ from query_cases import SPEC_2_10
 
 from engine.archive.event import is_engine_event, normalize_event
 from engine.archive.formats import read_records
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.match import match
 from engine.query import compile_node, compile_query, parse
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query import compile_query, parse
 
 ERRORS: list[tuple[str, str, tuple[str, ...], tuple[int, int, int]]] = [

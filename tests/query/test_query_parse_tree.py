@@ -162,6 +162,7 @@ RENDERED: list[tuple[str, str]] = [
     ('@"a.b".c:"x y"', '@"a.b".c:"x y"'),
     ("@a:hello\\:world", "@a:hello\\:world"),
     ("_missing_:@a", "NOT _exists_:@a"),
+    ("-_missing_:@a", "NOT (NOT _exists_:@a)"),
     ("@a:[1 TO *]", "@a:[1 TO *]"),
     ("CIDR(@ip,10.1.0.0/16)", "CIDR(@ip, 10.1.0.0/16)"),
     ("\\AND", "\\AND"),

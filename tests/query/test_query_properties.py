@@ -11,7 +11,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.match import match
 from engine.query import Phrase, Term, compile_query, parse
 from engine.query.cidr import Block, in_blocks

@@ -5,12 +5,12 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from engine.core.errors import ConditionError
 from engine.rules.conditions import (
     AllOf,
     AnyOf,
     Comparison,
     Condition,
-    ConditionError,
     Then,
     contains_then,
     evaluate,

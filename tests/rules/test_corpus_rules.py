@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleValidationError
 from engine.rules import Rule, Then, contains_then, load_rule, load_rules, validate_rule
 
 RULES = "datadog-rules"

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleSetValidationError, RuleValidationError
 from engine.rules import load_rule, load_rules
-from engine.rules.loader import RuleSetValidationError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
 

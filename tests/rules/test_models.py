@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleValidationError
 from engine.rules import (
     AllOf,
     Comparison,

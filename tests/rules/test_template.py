@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import TemplateError
+from engine.core.errors import TemplateError
 from engine.rules import template as template_module
 from engine.rules.template import (
     MessageContext,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import QuerySyntaxError, RuleValidationError
+from engine.core.errors import QuerySyntaxError, RuleValidationError
 from engine.query import parse
 from engine.rules import validate_from_rule, validate_job_definition, validate_rule
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import engine
-from engine.rules.sigma.pipeline import SHIPPED, SigmaPipelineError, load_pipeline
+from engine.core.errors import SigmaPipelineError
+from engine.rules.sigma.pipeline import SHIPPED, load_pipeline
 from tests.conftest import REPO
 from tests.sigma.helpers import (
     SYSMON,

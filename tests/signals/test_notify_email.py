@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from engine.signals import Delivery, NotificationSettings, Notifier
+from engine.notify import Delivery, NotificationSettings, Notifier
 
 NOW = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
 PAYLOAD: dict[str, Any] = {"id": "AQAAAYxyz", "attributes": {"status": "high", "count": 4}}

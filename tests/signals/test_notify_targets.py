@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from engine.signals import Delivery, NotificationSettings, Notifier, parse_target
-from engine.signals.notify import MAX_DELAY_SECONDS, backoff_delay
-from engine.signals.targets import Channel
+from engine.notify import Delivery, NotificationSettings, Notifier, parse_target
+from engine.notify.notifier import MAX_DELAY_SECONDS, backoff_delay
+from engine.notify.targets import Channel
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)

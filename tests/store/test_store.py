@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine.core.errors import StoreError
 from engine.store import connect
-from engine.store.database import StoreError
 from engine.store.jobs import JobRecord, JobStore
 from engine.store.keys import SCOPES, KeyStore
 from engine.store.rules import RuleStore

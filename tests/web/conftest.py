@@ -24,8 +24,8 @@ with warnings.catch_warnings():  # starlette prefers `httpx2`; the venv has `htt
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from engine.jobs.service import JobService
-from engine.jobs.settings import ServerSettings, load_settings
+from engine.service.jobs import JobService
+from engine.service.settings import ServerSettings, load_settings
 from engine.store.keys import SCOPES, KeyPair, KeyStore
 from engine.web import create_server_app
 from tests.conftest import SCREENSHOTS

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from engine.api.auth import RULES_READ, SIGNALS_READ
-from engine.jobs.runner import Runner
-from engine.jobs.service import JobService
+from engine.service.jobs import JobService
+from engine.service.runner import Runner
 from engine.store.keys import KeyStore
 from tests.api.conftest import Hold
 from tests.web.conftest import BRUTE_FORCE, Site, screenshot, wait_until

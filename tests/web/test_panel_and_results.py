@@ -9,9 +9,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
 from engine.search import search
 from engine.web.panel import RESULTS_PER_PAGE, SORTS
-from engine.web.render import SEVERITIES, parse_iso
+from engine.web.render import parse_iso
 from engine.web.results import LOGS_PER_PAGE
 from tests.web.conftest import BRUTE_FORCE, EACH_FAILURE, SAMPLE_ARCHIVE, Web, serve_web
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.cli import main
-from engine.errors import QuerySyntaxError
+from engine.core.errors import QuerySyntaxError
 from engine.query import parse
 from engine.web.rule_check import check_rule_text, locate, path_parts
 from tests.web.conftest import EACH_FAILURE, SAMPLE_ARCHIVE, Web
@@ -119,6 +119,15 @@ def test_problems_are_those_the_rules_api_answers(shared: Web) -> None:
         *(f"{problem.path}: {problem.message}" for problem in check.problems),
     ]
     assert len(check.problems) >= 3
+
+
+def test_a_condition_error_selects_the_offending_character(shared: Web) -> None:
+    text = json.dumps(
+        _rule("source:okta", cases=[{"status": "high", "condition": "failure > 1 && nope > 2"}])
+    )
+    problem = next(p for p in check_rule_text(shared.service, text).problems if "cases" in p.path)
+    assert "unknown query name 'nope'" in problem.message
+    assert _selected(text, problem.start, problem.end) == "n"
 
 
 def test_a_non_query_problem_selects_the_whole_value(shared: Web) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.errors import InvalidRequestError
+from engine.core.errors import InvalidRequestError
 from engine.store.jobs import JobRecord
 from engine.web.timerange import (
     PRESETS,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.signals.convert import signal_document, signal_id_for
+from engine.notify.convert import signal_document, signal_id_for
 from engine.store.signals import SignalRecord
 from tests.live import webhook_receiver
 from tests.web.conftest import BRUTE_FORCE, Web, serve_web

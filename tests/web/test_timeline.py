@@ -8,9 +8,9 @@ from datetime import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
 from engine.search import search
 from engine.web.matched import matched_event_counts
-from engine.web.render import SEVERITIES
 from engine.web.timeline import DAY, HOUR, MAX_BUCKETS, MINUTE, STEPS, Timeline, bucket_size
 from tests.web.conftest import EACH_FAILURE, SAMPLE_ARCHIVE, Web
 

@@ -12,9 +12,8 @@ import pytest
 
 import engine.workflow.diff as diff_module
 from engine.cli import main
-from engine.errors import HindsightError
+from engine.core.errors import HindsightError, RevisionError
 from engine.workflow.diff import diff
-from engine.workflow.revisions import RevisionError
 from tests.detect.builders import event, query, rule
 
 # alice: 6 failures (0..270 s, the last one "locked"), 2 more an hour later; bob: 4; carol: 1

@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 
 import engine
 from engine.cli import main
-from engine.errors import HindsightError
+from engine.core.errors import GroupError, HindsightError
 from engine.workflow.clauses import explain_query
 from engine.workflow.explain import explain
-from engine.workflow.trace import GroupError
 from tests.conftest import REPO
 from tests.detect.builders import T, at, event, query, rule
 

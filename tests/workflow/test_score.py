@@ -11,9 +11,10 @@ import pytest
 
 import engine
 from engine.cli import main
+from engine.core.errors import LabelError
+from engine.core.times import parse_time
 from engine.rules import load_rules
-from engine.times import parse_time
-from engine.workflow.labels import Label, LabelError, load_labels
+from engine.workflow.labels import Label, load_labels
 from engine.workflow.score import score
 from sample_logs.generate import PLANTED
 from tests.conftest import REPO

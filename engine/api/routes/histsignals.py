@@ -22,7 +22,7 @@ from engine.api.models import SignalListRequest
 from engine.api.paging import SignalListParams
 from engine.api.routes.jobs import job_not_found
 from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
-from engine.jobs.service import JobService
+from engine.service.jobs import JobService
 
 
 def histsignals_router(service: JobService) -> APIRouter:

@@ -19,9 +19,10 @@ from engine.api.errors import ApiError, error_object, responses
 from engine.api.filters import select_jobs
 from engine.api.guards import checked_job_id
 from engine.api.models import ConvertRequest, RunJobRequest
-from engine.errors import ConflictError, InvalidRequestError, NotFoundError
-from engine.jobs.service import Caller, JobService
+from engine.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from engine.rules.models import JobDefinition
+from engine.service.jobs import JobService
+from engine.service.rules import Caller
 from engine.store.jobs import JobRecord
 from engine.workflow.lint import preflight
 

@@ -18,8 +18,9 @@ from engine.api.auth import scoped as needs
 from engine.api.bodies import INT64_MAX
 from engine.api.errors import ApiError, JsonResponse, responses
 from engine.api.guards import checked_id
-from engine.errors import InvalidRequestError, NotFoundError
-from engine.jobs.service import Caller, JobService
+from engine.core.errors import InvalidRequestError, NotFoundError, RuleValidationError
+from engine.service.jobs import JobService
+from engine.service.rules import Caller
 
 RULES_PATH = "/api/v2/security_monitoring/rules"
 MAX_PAGE_SIZE = 100
@@ -35,9 +36,9 @@ RuleBody = Annotated[
 
 def rule_errors(exc: InvalidRequestError) -> ApiError:
     """A refused rule as the rule API answers it: every validation problem, one string each."""
-    header, *problems = str(exc).splitlines()
-    if problems and " is invalid (" in header:
-        return ApiError(400, [INVALID_RULE, *(line.strip() for line in problems)])
+    if isinstance(exc, RuleValidationError):
+        problems = (f"{path or '(root)'}: {message}" for path, message in exc.problems)
+        return ApiError(400, [INVALID_RULE, *problems])
     return ApiError(400, [str(exc)])
 
 

@@ -19,7 +19,7 @@ from engine.api.guards import checked_id
 from engine.api.models import SignalListRequest
 from engine.api.paging import SignalListParams
 from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
-from engine.jobs.service import JobService
+from engine.service.jobs import JobService
 
 SIGNALS_PATH = "/api/v2/security_monitoring/signals"
 

@@ -4,28 +4,25 @@
 canonical `LogEvent` per record, or a `Rejected` (file, line, reason) for each record or stretch of
 the file that cannot be read; a bad record never stops the rest of the file. `read_records` reads
 records already in memory (parsed JSON values) the same way. See docs/ingest.md.
+
+Every module of this package is imported here, so each format module's `register` call has run
+before the formats are listed: a new format is one new module (`registry.py` says how).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from engine.archive.event import EventError, LogEvent, is_engine_event
-from engine.archive.formats import (
-    cloudtrail,
-    datadog_archive,
-    evtx_json,
-    generic_json,
-    intake,
-    logs_api,
-    ndjson,
-)
+from engine.archive.event import LogEvent, is_engine_event
 from engine.archive.formats.detect import detect_format, resolve
 from engine.archive.formats.mapping import Format, build_event
 from engine.archive.formats.records import Rejected, Value, iter_values
+from engine.archive.formats.registry import format_named, registered
 from engine.archive.sources import InputFile
-from engine.errors import IngestError
+from engine.core.errors import EventError, IngestError
 
 __all__ = [
     "FORMATS",
@@ -39,22 +36,11 @@ __all__ = [
 #: The `Rejected.source` of records given in memory.
 MEMORY_SOURCE = "logs"
 
-#: Every accepted `--format` name; `auto` detects the format per file.
-FORMATS: tuple[str, ...] = (
-    "auto",
-    "datadog-archive",
-    "ndjson",
-    "logs-api",
-    "intake",
-    "cloudtrail",
-    "evtx-json",
-    "json",
-)
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
-FORMAT_TABLE: dict[str, Format] = {
-    module.FORMAT.name: module.FORMAT
-    for module in (datadog_archive, ndjson, logs_api, intake, cloudtrail, evtx_json, generic_json)
-}
+#: Every accepted `--format` name; `auto` detects the format per file.
+FORMATS: tuple[str, ...] = ("auto", *(format.name for format in registered()))
 
 
 def read_events(
@@ -115,7 +101,7 @@ def _events(
 ) -> Iterator[LogEvent | Rejected]:
     if name == "auto":
         name, values = resolve(values)
-    format = FORMAT_TABLE[name]
+    format = format_named(name)
     for item in values:
         if isinstance(item, Rejected):
             yield item

@@ -30,6 +30,7 @@ import ipaddress
 from typing import Any
 
 from engine.archive.formats.mapping import EventFields, Format, first_present
+from engine.archive.formats.registry import register
 
 TIMESTAMP_KEYS: tuple[str, ...] = ("eventTime", "@timestamp")
 SOURCE = "cloudtrail"
@@ -172,10 +173,14 @@ def _tags(record: dict[str, Any]) -> list[str]:
     return tags
 
 
-FORMAT = Format(
-    name="cloudtrail",
-    fields=fields,
-    looks_like=looks_like,
-    timestamp_keys=TIMESTAMP_KEYS,
-    containers=("Records",),
+FORMAT = register(
+    Format(
+        name="cloudtrail",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=10,
+        listing=5,
+        containers=("Records",),
+    )
 )

@@ -14,10 +14,10 @@ from engine.archive.formats.mapping import (
     EventFields,
     Format,
     attributes_object,
+    canonical_fields,
     first_present,
-    merge_extra,
-    reserved_from,
 )
+from engine.archive.formats.registry import register
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "source", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("date", "timestamp")
@@ -30,23 +30,21 @@ def looks_like(record: dict[str, Any]) -> bool:
 
 def fields(record: dict[str, Any]) -> EventFields:
     """Map one archive line (see module doc)."""
-    time_key, timestamp = first_present(record, TIMESTAMP_KEYS)
+    timestamp = first_present(record, TIMESTAMP_KEYS)
     attributes = attributes_object(record.get("attributes"), "attributes")
-    consumed = {"_id", "tags", "attributes", *RESERVED_KEYS}
-    if time_key is not None:
-        consumed.add(time_key)
-    mapped: EventFields = {
-        "timestamp": timestamp,
-        "id": record.get("_id"),
-        "tags": record.get("tags"),
-        "attributes": merge_extra(attributes, record, consumed),
-    }
-    return reserved_from(record) | mapped
+    consumed = {"attributes", *RESERVED_KEYS}
+    return canonical_fields(
+        record, attributes, id_key="_id", timestamp=timestamp, consumed=consumed
+    )
 
 
-FORMAT = Format(
-    name="datadog-archive",
-    fields=fields,
-    looks_like=looks_like,
-    timestamp_keys=TIMESTAMP_KEYS,
+FORMAT = register(
+    Format(
+        name="datadog-archive",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=20,
+        listing=1,
+    )
 )

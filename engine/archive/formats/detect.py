@@ -1,6 +1,6 @@
 """What `--format auto` means for one file: the format its first JSON object looks like.
 
-Formats are tried in this order, the first match wins (`DETECTION_ORDER`):
+Formats are tried by their registered priority, the first match wins (`detection_order()`):
 
 1. `cloudtrail`: a `{"Records": [...]}` file, or a record with `eventSource`, `eventName` and one
    of `eventTime` / `@timestamp` / `eventID` / `eventVersion`;
@@ -11,7 +11,7 @@ Formats are tried in this order, the first match wins (`DETECTION_ORDER`):
 5. `ndjson`: a `custom` object (pipeline sample content), or `timestamp` / `date` with any of
    `attributes`, `message`, `tags`, `host`, `service`;
 6. `evtx-json`: an `Event` object holding a `System` object;
-7. otherwise `json` (generic records).
+7. otherwise the fallback, `json` (generic records).
 
 The decision is made once per file, on the first value that is a JSON object (values before it
 that are not valid JSON are still reported); an empty file is `json`.
@@ -23,27 +23,9 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from engine.archive.formats import (
-    cloudtrail,
-    datadog_archive,
-    evtx_json,
-    intake,
-    logs_api,
-    ndjson,
-)
-from engine.archive.formats.mapping import Format
 from engine.archive.formats.records import Rejected, Value, iter_values
+from engine.archive.formats.registry import detection_order, fallback
 from engine.archive.sources import InputFile
-
-DETECTION_ORDER: tuple[Format, ...] = (
-    cloudtrail.FORMAT,
-    datadog_archive.FORMAT,
-    logs_api.FORMAT,
-    intake.FORMAT,
-    ndjson.FORMAT,
-    evtx_json.FORMAT,
-)
-FALLBACK = "json"
 
 #: How many leading values (invalid lines included) are looked at before giving up on sniffing.
 SNIFF_LIMIT = 1000
@@ -52,10 +34,10 @@ SNIFF_LIMIT = 1000
 def sniff(record: Any) -> str:
     """The format name one JSON value looks like (`json` when nothing more specific fits)."""
     if isinstance(record, dict):
-        for candidate in DETECTION_ORDER:
+        for candidate in detection_order():
             if candidate.looks_like(record):
                 return candidate.name
-    return FALLBACK
+    return fallback().name
 
 
 def resolve(
@@ -69,7 +51,7 @@ def resolve(
             return sniff(item.value), chain(seen, values)
         if len(seen) >= SNIFF_LIMIT:
             break
-    return FALLBACK, chain(seen, values)
+    return fallback().name, chain(seen, values)
 
 
 def detect_format(file: InputFile) -> str:

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.archive.event import EventError
-from engine.archive.formats.mapping import EventFields, Format, json_type
+from engine.archive.formats.mapping import EventFields, Format
+from engine.archive.formats.registry import register
+from engine.core.errors import EventError
+from engine.core.json import json_type
 
 TIMESTAMP_KEYS: tuple[str, ...] = ("Event.System.TimeCreated.#attributes.SystemTime",)
 ATTRIBUTES = "#attributes"
@@ -154,6 +156,13 @@ def _message(rendering: Any) -> Any:
     return None
 
 
-FORMAT = Format(
-    name="evtx-json", fields=fields, looks_like=looks_like, timestamp_keys=TIMESTAMP_KEYS
+FORMAT = register(
+    Format(
+        name="evtx-json",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=60,
+        listing=6,
+    )
 )

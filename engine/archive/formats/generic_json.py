@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.archive.formats.mapping import EventFields, Format, first_present, first_scalar
+from engine.archive.formats.registry import register
 
 #: Where the timestamp is looked for, in order: Datadog's default date attributes (log date
 #: remapper docs: timestamp, date, _timestamp, Timestamp, eventTime, published_date) with
@@ -58,4 +59,13 @@ def fields(record: dict[str, Any]) -> EventFields:
     }
 
 
-FORMAT = Format(name="json", fields=fields, looks_like=looks_like, timestamp_keys=TIMESTAMP_KEYS)
+FORMAT = register(
+    Format(
+        name="json",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=None,
+        listing=7,
+    )
+)

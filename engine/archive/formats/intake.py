@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.archive.formats.mapping import EventFields, Format, first_present, merge_extra
+from engine.archive.formats.registry import register
 
 TIMESTAMP_KEYS: tuple[str, ...] = ("timestamp", "date")
 _RESERVED = ("service", "message", "status")
@@ -42,4 +43,13 @@ def fields(record: dict[str, Any]) -> EventFields:
     }
 
 
-FORMAT = Format(name="intake", fields=fields, looks_like=looks_like, timestamp_keys=TIMESTAMP_KEYS)
+FORMAT = register(
+    Format(
+        name="intake",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=40,
+        listing=4,
+    )
+)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.archive.event import EventError
 from engine.archive.formats.mapping import (
     EventFields,
     Format,
     attributes_object,
-    json_type,
     merge_extra,
     reserved_from,
     tag_value,
 )
+from engine.archive.formats.registry import register
+from engine.core.errors import EventError
+from engine.core.json import json_type
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("attributes.timestamp",)
@@ -66,10 +67,14 @@ def fields(record: dict[str, Any]) -> EventFields:
     return reserved_from(body) | mapped
 
 
-FORMAT = Format(
-    name="logs-api",
-    fields=fields,
-    looks_like=looks_like,
-    timestamp_keys=TIMESTAMP_KEYS,
-    containers=("data",),
+FORMAT = register(
+    Format(
+        name="logs-api",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=30,
+        listing=3,
+        containers=("data",),
+    )
 )

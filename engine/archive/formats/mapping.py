@@ -11,13 +11,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from engine.archive.event import EventError, LogEvent, make_event
+from engine.archive.event import LogEvent, make_event
+from engine.core.errors import EventError
+from engine.core.json import json_type
+from engine.core.times import EARLIEST_MS, LATEST_MS
 
 _MISSING = object()
-
-#: The range of timestamps a date can show (0001-01-01 to 9999-12-31, UTC).
-EARLIEST_MS = -62_135_596_800_000
-LATEST_MS = 253_402_300_799_999
 
 
 class EventFields(TypedDict, total=False):
@@ -41,13 +40,16 @@ class Format:
 
     `containers` are keys of a wrapping object whose list holds the records (`Records` of a
     CloudTrail file, `data` of a Logs API page); `timestamp_keys` names where the format looks
-    for the timestamp (for the "no timestamp" reason).
+    for the timestamp (for the "no timestamp" reason). `priority` orders `auto` detection (lowest
+    tried first; None for the fallback that is never detected), `listing` the `--format` choices.
     """
 
     name: str
     fields: Callable[[dict[str, Any]], EventFields]
     looks_like: Callable[[dict[str, Any]], bool]
     timestamp_keys: tuple[str, ...]
+    priority: int | None
+    listing: int
     containers: tuple[str, ...] = ()
 
 
@@ -68,21 +70,6 @@ def require_object(record: Any) -> dict[str, Any]:
     if isinstance(record, dict):
         return record
     raise EventError(f"a log record must be a JSON object, not {json_type(record)}")
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a parsed value (for messages)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def resolve_path(record: Mapping[str, Any], path: str) -> Any:
@@ -154,6 +141,27 @@ def merge_extra(
         if key not in skip:
             attributes.setdefault(key, value)
     return attributes
+
+
+def canonical_fields(
+    record: Mapping[str, Any],
+    attributes: dict[str, Any],
+    *,
+    id_key: str,
+    timestamp: tuple[str | None, Any],
+    consumed: Iterable[str],
+) -> EventFields:
+    """A canonical-shaped record's fields: reserved keys, `tags`, the id under `id_key`, the
+    `timestamp` found `(key, value)`, and `attributes` plus every key not `consumed` (nor read)."""
+    time_key, value = timestamp
+    read = {id_key, "tags", *consumed, *([time_key] if time_key is not None else [])}
+    mapped: EventFields = {
+        "timestamp": value,
+        "id": record.get(id_key),
+        "tags": record.get("tags"),
+        "attributes": merge_extra(attributes, record, read),
+    }
+    return reserved_from(record) | mapped
 
 
 def attributes_object(value: Any, where: str) -> dict[str, Any]:

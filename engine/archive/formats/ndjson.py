@@ -15,10 +15,10 @@ from engine.archive.formats.mapping import (
     EventFields,
     Format,
     attributes_object,
+    canonical_fields,
     first_present,
-    merge_extra,
-    reserved_from,
 )
+from engine.archive.formats.registry import register
 
 RESERVED_KEYS: tuple[str, ...] = ("host", "service", "source", "status", "message", "trace_id")
 TIMESTAMP_KEYS: tuple[str, ...] = ("timestamp", "date")
@@ -35,22 +35,20 @@ def looks_like(record: dict[str, Any]) -> bool:
 
 def fields(record: dict[str, Any]) -> EventFields:
     """Map one canonical event or sample-content record (see module doc)."""
-    time_key, timestamp = first_present(record, TIMESTAMP_KEYS)
-    if isinstance(record.get("custom"), dict):
-        attributes = dict(record["custom"])
-        consumed = {"custom", "id", "tags", *RESERVED_KEYS}
-    else:
-        attributes = attributes_object(record.get("attributes"), "attributes")
-        consumed = {"attributes", "id", "tags", *RESERVED_KEYS}
-    if time_key is not None:
-        consumed.add(time_key)
-    mapped: EventFields = {
-        "timestamp": timestamp,
-        "id": record.get("id"),
-        "tags": record.get("tags"),
-        "attributes": merge_extra(attributes, record, consumed),
-    }
-    return reserved_from(record) | mapped
+    timestamp = first_present(record, TIMESTAMP_KEYS)
+    holder = "custom" if isinstance(record.get("custom"), dict) else "attributes"
+    attributes = attributes_object(record.get(holder), holder)
+    consumed = {holder, *RESERVED_KEYS}
+    return canonical_fields(record, attributes, id_key="id", timestamp=timestamp, consumed=consumed)
 
 
-FORMAT = Format(name="ndjson", fields=fields, looks_like=looks_like, timestamp_keys=TIMESTAMP_KEYS)
+FORMAT = register(
+    Format(
+        name="ndjson",
+        fields=fields,
+        looks_like=looks_like,
+        timestamp_keys=TIMESTAMP_KEYS,
+        priority=50,
+        listing=2,
+    )
+)

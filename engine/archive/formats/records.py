@@ -27,7 +27,7 @@ import orjson
 import zstandard
 
 from engine.archive.sources import InputFile
-from engine.errors import IngestError
+from engine.core.errors import IngestError
 
 #: Errors a decompressing stream raises on a truncated or corrupt input.
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (

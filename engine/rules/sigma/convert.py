@@ -31,12 +31,12 @@ from sigma.filters import SigmaFilter
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule, SigmaRuleBase
 
-from engine.errors import RuleValidationError
+from engine.core.errors import RuleValidationError
 from engine.rules.models import Rule
 from engine.rules.sigma import metadata
 from engine.rules.sigma.backend import HindsightDatadogBackend
 from engine.rules.sigma.correlation import correlation_rule
-from engine.rules.sigma.loading import sigma_files
+from engine.rules.sigma.files import sigma_files
 from engine.rules.sigma.pipeline import SOURCE_ATTRIBUTE, PipelineInput, load_pipeline
 from engine.rules.validation import validate_rule
 

@@ -27,7 +27,7 @@ import yaml
 from sigma.exceptions import SigmaError
 from sigma.processing.pipeline import ProcessingPipeline
 
-from engine.errors import HindsightError
+from engine.core.errors import SigmaPipelineError
 
 __all__ = [
     "SHIPPED",
@@ -51,10 +51,6 @@ SOURCE_ATTRIBUTE = "datadog_source"
 #: One pipeline (a shipped name or a YAML path), several, or None for every shipped one.
 PipelineSpec = str | os.PathLike[str]
 PipelineInput = PipelineSpec | ProcessingPipeline | Sequence[PipelineSpec] | None
-
-
-class SigmaPipelineError(HindsightError, ValueError):
-    """A pipeline that cannot be read: names the file or name, and why."""
 
 
 def load_pipeline(pipeline: PipelineInput = None) -> ProcessingPipeline:

@@ -1,1 +1,0 @@
-"""Running rules as jobs: one scan for many rules, detection per rule, results and statistics."""

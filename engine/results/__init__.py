@@ -1,0 +1,1 @@
+"""Job results: `JobResult` (a histsignal), the outcome of a run, and their exports."""

@@ -1,0 +1,242 @@
+"""`run`: rules over logs -> the job results the live rules would have produced.
+
+This is the one place a job is orchestrated: plan -> scan -> detect -> results.
+
+1. Plan: each rule's detection method (`engine.detect.base.method_for`) compiles it and registers
+   its filters and columns in ONE `ScanPlan` shared by the batch; it also says how far before
+   `start` it must read (`lookback_ms`).
+2. Scan: a `ScanBackend` (in-process polars by default) reads the plan's rows once for all rules,
+   from the earliest instant a rule needs to `end`, in time slices, so progress follows the scan.
+3. Detect: each rule's rows (its own range only) go through `engine.detect.pipeline.detect_rule`:
+   matches, the method's instants, the signal lifecycle, the results. Methods that read the other
+   rules' results (`after_others`) run last.
+4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
+
+A rule that cannot run (an unsupported type or method, a bad query against this data) is reported
+in its statistics and does not stop the others (unless `strict`).
+
+Progress covers the whole job: the scan takes the first `SCAN_SHARE` of it, detection and result
+assembly the rest, rule by rule in proportion to the rows each rule reads; 1.0 is reported once,
+when the run is over.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.core.errors import HindsightError, UnsupportedRuleError
+from engine.core.times import parse_time
+from engine.detect.base import DetectContext, DetectionMethod, method_for
+from engine.detect.pipeline import detect_rule
+from engine.detect.prepare import RulePlan
+from engine.results.outcome import JobRun, RuleStats
+from engine.results.result import JobResult
+from engine.rules.loader import load_rule, load_rules
+from engine.rules.models import JobDefinition, Rule
+from engine.scan.backends.base import ScanBackend
+from engine.scan.backends.local import LocalBackend
+from engine.scan.plan import TIME, ScanPlan
+from engine.scan.source import LogSource
+
+#: The share of a run's progress given to the scan (detection and result assembly: the rest).
+SCAN_SHARE = 0.5
+
+RuleInput = Rule | JobDefinition | Mapping[str, Any] | str | Path
+TimeInput = int | str | datetime | None
+ProgressCallback = Callable[[float], None]
+
+
+def as_rules(rules: RuleInput | Sequence[RuleInput]) -> list[Rule]:
+    """Rule objects from rules, job definitions, dicts, rule files or folders of rule files."""
+    items: Sequence[RuleInput] = (
+        [rules] if isinstance(rules, Rule | JobDefinition | Mapping | str | Path) else rules
+    )
+    loaded: list[Rule] = []
+    for item in items:
+        if isinstance(item, Rule):
+            loaded.append(item)
+        elif isinstance(item, JobDefinition):
+            loaded.append(item.to_rule())
+        elif isinstance(item, Mapping):
+            loaded.append(load_rule(item))
+        else:
+            loaded.extend(load_rules(item))
+    return loaded
+
+
+@dataclass
+class _Planned:
+    """One rule of the run, planned (`plan` None when it cannot run: `stat.error` says why)."""
+
+    stat: RuleStats
+    method: DetectionMethod | None = None
+    plan: RulePlan | None = None
+    low: int | None = None  # the first instant the rule reads
+
+    def rows(self, scanned: pl.DataFrame, scan_low: int | None) -> pl.DataFrame:
+        """The scanned rows some query of the rule matched, within the rule's own range."""
+        assert self.plan is not None
+        mine = pl.any_horizontal([query.flag for query in self.plan.queries])
+        if self.low is not None and scan_low is not None and scan_low < self.low:
+            mine = mine & (pl.col(TIME) >= self.low)
+        return scanned.filter(mine)
+
+
+def run(
+    rules: RuleInput | Sequence[RuleInput],
+    logs: Any,
+    *,
+    start: TimeInput = None,
+    end: TimeInput = None,
+    index: str = "main",
+    job_id: str | None = None,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    max_results: int | None = None,
+    format: str = "auto",
+    timestamp_field: str | None = None,
+    strict: bool = False,
+    keep_matches: bool = False,
+    backend: ScanBackend | None = None,
+) -> JobRun:
+    """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
+
+    Log dicts are read as `ingest` reads records of `format` (the same choices; `auto` detects it
+    from the first one, so raw CloudTrail records get Datadog's remap), with `timestamp_field` as
+    there. `start`/`end` bound event time as `[start, end)` (aware datetimes, epoch ms, RFC 3339 or
+    relative text); None means the whole archive. `progress` is told the fraction of the job done
+    (monotonic; 1.0 once the run is over); `should_stop` is asked between time slices and between
+    rules, and a True answer ends the run with the results found so far (`cancelled`). With
+    `max_results`, only the first results by time are kept and the run says it was `truncated`.
+    With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan. `backend`
+    runs the scan (default: in this process, `LocalBackend`).
+    """
+    stop = should_stop or (lambda: False)
+    tracker = _Progress(progress)
+    began = time.perf_counter()
+    loaded = as_rules(rules)
+    source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
+    low = None if start is None else parse_time(start)
+    high = None if end is None else parse_time(end)
+    plan = ScanPlan(source.schema)
+    planned: list[_Planned] = []
+    for rule in loaded:
+        planned.append(_plan(rule, plan, low))
+        if strict and planned[-1].stat.error is not None:
+            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
+    lows = [item.low for item in planned if item.low is not None]
+    scan_low = None if low is None else min([low, *lows])
+    scanned = (backend or LocalBackend()).scan(
+        source,
+        plan,
+        scan_low,
+        high,
+        progress=lambda fraction: tracker.report(SCAN_SHARE * fraction),
+        should_stop=stop,
+    )
+    cancelled = scanned.stopped
+    weights = [_weight(item, scanned.rows) for item in planned]
+    total = sum(weights) or 1
+    done = 0
+    results: list[JobResult] = []
+    later = [item.method is not None and item.method.after_others for item in planned]
+    for number in sorted(range(len(planned)), key=lambda number: later[number]):
+        item, weight = planned[number], weights[number]
+        item.stat.events_scanned = scanned.events_scanned
+        cancelled = cancelled or stop()
+        if item.plan is None or item.method is None or cancelled:
+            continue
+        began_rule = time.perf_counter()
+
+        def step(fraction: float, before: int = done, weight: int = weight) -> None:
+            tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+
+        stat = item.stat
+        try:
+            rows = item.rows(scanned.rows, scan_low)
+            for query in item.plan.queries:
+                stat.events_matched[query.name] = int(rows[query.flag].sum())
+            if keep_matches:
+                flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
+                stat.matches = rows.select("id", TIME, *flags)
+            found = detect_rule(
+                item.method,
+                item.plan,
+                rows,
+                source,
+                context=DetectContext(results),
+                job_id=job_id,
+                step=step,
+            ).results
+        except HindsightError as exc:
+            stat.error = str(exc)
+            found = []
+        done += weight
+        stat.results = len(found)
+        for result in found:
+            stat.results_by_severity[result.severity] = (
+                stat.results_by_severity.get(result.severity, 0) + 1
+            )
+        stat.seconds += time.perf_counter() - began_rule
+        results.extend(found)
+    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    truncated = max_results is not None and len(results) > max_results
+    if truncated:
+        results = results[:max_results]
+    seconds = time.perf_counter() - began
+    if not cancelled:
+        tracker.finish()
+    stats = [item.stat for item in planned]
+    return JobRun(results, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+
+
+class _Progress:
+    """A run's progress report: never moves back, and reaches 1.0 only by `finish`."""
+
+    def __init__(self, report: ProgressCallback | None) -> None:
+        self._report = report
+        self._done = 0.0
+
+    def report(self, fraction: float) -> None:
+        value = min(fraction, math.nextafter(1.0, 0.0))
+        if self._report is not None and value > self._done:
+            self._done = value
+            self._report(value)
+
+    def finish(self) -> None:
+        if self._report is not None:
+            self._done = 1.0
+            self._report(1.0)
+
+
+def _weight(item: _Planned, scanned: pl.DataFrame) -> int:
+    """A rule's share of the detection work: the scanned rows its queries matched (at least 1)."""
+    if item.plan is None:
+        return 0
+    flags = pl.any_horizontal([query.flag for query in item.plan.queries])
+    return max(1, int(scanned.select(flags.sum()).item()))
+
+
+def _plan(rule: Rule, plan: ScanPlan, low: int | None) -> _Planned:
+    """The rule planned by its detection method, or its error (an unsupported type or method,
+    a query that does not compile)."""
+    began = time.perf_counter()
+    planned = _Planned(RuleStats(rule.name, rule.detection_method))
+    try:
+        method = method_for(rule)
+        planned.plan = method.plan(rule, plan)
+        planned.method = method
+        planned.low = None if low is None else low - method.lookback_ms(rule)
+    except HindsightError as exc:
+        planned.stat.error = str(exc)
+    finally:
+        planned.stat.seconds += time.perf_counter() - began
+    return planned

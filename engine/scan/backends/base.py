@@ -1,0 +1,51 @@
+"""The scan backend interface: what `engine.run` calls to read a batch of rules' rows.
+
+A run compiles every query of its rules into one `ScanPlan` (filters and derived columns) and asks
+a backend for the plan's rows over `[low, high)` of a `LogSource`. The backend decides how: the
+local backend reads the source's time slices in turn, in this process (`local.py`). A distributed
+backend (issues 10 and 15) reads the same slices, or hash partitions of the group key, on workers:
+it returns the same rows, or, once detection runs per partition, the per-partition results, which
+is why the interface speaks of a plan and a range rather than of files.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.scan.plan import ScanPlan
+from engine.scan.source import LogSource
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What a scan read: the plan's rows (`ScanPlan.apply`), how many events it read, and whether
+    it was stopped before the end (then `rows` is empty)."""
+
+    rows: pl.DataFrame
+    events_scanned: int
+    stopped: bool = False
+
+
+class ScanBackend(ABC):
+    """Runs the scan of a rule batch."""
+
+    @abstractmethod
+    def scan(
+        self,
+        source: LogSource,
+        plan: ScanPlan,
+        low: int | None,
+        high: int | None,
+        *,
+        progress: Callable[[float], None],
+        should_stop: Callable[[], bool],
+    ) -> Scanned:
+        """The plan's rows of the events with `low <= timestamp < high` (epoch ms; None: open).
+
+        `progress` is told the fraction of the scan done (monotonic, up to 1.0); `should_stop` is
+        asked between pieces of work, and a True answer ends the scan (`stopped`).
+        """
