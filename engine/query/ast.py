@@ -11,9 +11,11 @@ Values: `Term`, `Phrase`, `Wildcard`, `Comparison`, `Range`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
+from typing import assert_never
 
 from engine.core.columns import attribute_column
 
@@ -314,3 +316,19 @@ def _wrap(node: Node, kinds: tuple[type, ...]) -> str:
 def to_query(node: Node) -> str:
     """A query text that parses back to `node`."""
     return str(node)
+
+
+def fields(node: Node) -> Iterator[Field]:
+    """Every field `node` names, in query order."""
+    match node:
+        case And() | Or():
+            for child in node.children:
+                yield from fields(child)
+        case Not():
+            yield from fields(node.child)
+        case FieldMatch() | Exists() | Cidr():
+            yield node.field
+        case MatchAll() | FreeText() | FullText():
+            return
+        case _:
+            assert_never(node)

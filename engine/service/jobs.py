@@ -24,7 +24,7 @@ from engine.core.errors import (
     StoreUnavailableError,
     UnknownIndexError,
 )
-from engine.detect.base import RUNNABLE_TYPES, runnable_methods
+from engine.detect.base import runnable_methods, runnable_types
 from engine.notify.delivery import DeliveryQueue, Notice
 from engine.rules import JobDefinition
 from engine.rules.validation import validate_from_rule, validate_job_definition
@@ -316,8 +316,8 @@ class JobService(RuleService, SignalService):
 def _check_runnable(definition: JobDefinition) -> None:
     """Refuse a job the engine cannot run (its rule type or detection method), naming it."""
     rule_type = definition.type or "log_detection"
-    if rule_type not in RUNNABLE_TYPES:
-        runs = ", ".join(RUNNABLE_TYPES)
+    if rule_type not in runnable_types():
+        runs = ", ".join(runnable_types())
         raise InvalidRequestError(
             f"type: {rule_type!r} rules cannot run yet (the engine runs {runs})"
         )

@@ -199,10 +199,10 @@ def test_group_must_fit_the_group_by(group: list[str], problem: str) -> None:
 
 
 def test_unsupported_method_is_refused() -> None:
-    definition = rule(query(aggregation="new_value", metrics=["@usr.id"]))
-    definition["options"] = {"detectionMethod": "new_value"}
+    definition = rule(query())
+    definition["options"] = {"detectionMethod": "hardcoded", "hardcodedEvaluatorType": "log4shell"}
     definition["cases"] = [{"status": "info"}]
-    with pytest.raises(HindsightError, match="new_value is not supported"):
+    with pytest.raises(HindsightError, match="unsupported detection method 'hardcoded'"):
         explain(definition, [event(0)], group=["alice"], at=T)
 
 
