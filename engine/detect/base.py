@@ -68,8 +68,11 @@ class Detection:
     instants: pl.DataFrame
     values: Mapping[int, str] = field(default_factory=dict)
     #: What the method found at a matched instant, by (group key, time): the new values, the two
-    #: locations... (`attributes` reads it).
+    #: locations... (`attributes` and `describe` read it).
     notes: Mapping[tuple[Key, int], Any] = field(default_factory=dict)
+    #: The column holding what each case identifier (a query or step name) is at an instant,
+    #: when it is not the query's value column (`explain` shows it).
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ class DetectionMethod(MethodRules):
         """What a result of `signal` (holding the `events` ids) carries besides the common fields
         (none by default)."""
         return {}
+
+    def describe(self, note: Any) -> str:
+        """One line saying what the method found at a matched instant (its `notes` entry)."""
+        return ""
 
     def samples(self, source: LogSource, context: DetectContext) -> SampleSource:
         """Where the samples of the rule's results are read (the scanned logs)."""
