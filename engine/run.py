@@ -182,7 +182,9 @@ def run(
                 stat.events_matched[query.name] = int(rows[query.flag].sum()) if query.flag else 0
             if keep_matches:
                 flags = [
-                    pl.col(query.flag).alias(query.name) for query in item.plan.queries if query.flag
+                    pl.col(query.flag).alias(query.name)
+                    for query in item.plan.queries
+                    if query.flag
                 ]
                 stat.matches = rows.select("id", TIME, *flags)
             found = detect_rule(

@@ -99,7 +99,9 @@ class RulePlan:
 
 def calculated_fields(rule: Rule, schema: Mapping[str, pl.DataType]) -> dict[str, pl.Expr]:
     """The expressions of the rule's calculated fields (`FormulaError` names the field)."""
-    fields = [(item.name.removeprefix("#"), item.expression) for item in rule.calculatedFields or []]
+    fields = [
+        (item.name.removeprefix("#"), item.expression) for item in rule.calculatedFields or []
+    ]
     try:
         return compile_calculated(fields, schema)
     except FormulaError as exc:

@@ -36,9 +36,9 @@ class ReferenceTables:
         self._frames: dict[str, pl.DataFrame] = dict(frames or {})
 
     @classmethod
-    def of(cls, tables: str | Path | Mapping[str, pl.DataFrame] | ReferenceTables | None) -> (
-        ReferenceTables
-    ):
+    def of(
+        cls, tables: str | Path | Mapping[str, pl.DataFrame] | ReferenceTables | None
+    ) -> ReferenceTables:
         """Tables from a folder path, a mapping of frames, or nothing (no tables)."""
         if isinstance(tables, ReferenceTables):
             return tables

@@ -131,7 +131,8 @@ def _text_join(args: list[Value]) -> Value:
         raise _ArgumentError("the delimiter of textjoin() must be a string literal")
     skip_empty = _truth(args[1])
     parts = [
-        pl.when(skip_empty & (_text(arg) == "")).then(None).otherwise(_text(arg)) for arg in args[2:]
+        pl.when(skip_empty & (_text(arg) == "")).then(None).otherwise(_text(arg))
+        for arg in args[2:]
     ]
     return Value(pl.concat_str(parts, separator=separator, ignore_nulls=True), "text")
 
@@ -152,7 +153,11 @@ FUNCTIONS: dict[str, tuple[int, int | None, Callable[[list[Value]], Value]]] = {
     "max": (1, None, lambda a: _extreme(a, largest=True)),
     "min": (1, None, lambda a: _extreme(a, largest=False)),
     "round": (1, 2, _round),
-    "concat": (1, None, lambda a: Value(pl.concat_str([_text(v) for v in a], ignore_nulls=True), "text")),
+    "concat": (
+        1,
+        None,
+        lambda a: Value(pl.concat_str([_text(v) for v in a], ignore_nulls=True), "text"),
+    ),
     "lower": (1, 1, lambda a: Value(_text(a[0]).str.to_lowercase(), "text")),
     "upper": (1, 1, lambda a: Value(_text(a[0]).str.to_uppercase(), "text")),
     "proper": (1, 1, lambda a: Value(_text(a[0]).str.to_titlecase(), "text")),
@@ -267,9 +272,13 @@ class FormulaCompiler:
             case "arithmetic":
                 left, op, right = children
                 function = _ARITHMETIC[str(op)]
-                return Value(function(_number(self.node(left)), _number(self.node(right))), "number")
+                return Value(
+                    function(_number(self.node(left)), _number(self.node(right))), "number"
+                )
             case "compare":
-                return self.compare(self.node(children[0]), str(children[1]), self.node(children[2]))
+                return self.compare(
+                    self.node(children[0]), str(children[1]), self.node(children[2])
+                )
             case "either":
                 left, right = (self.node(child) for child in children)
                 return Value(_truth(left) | _truth(right), "boolean")
@@ -309,10 +318,14 @@ class FormulaCompiler:
         least, most, build = entry
         args = [] if arguments is None else [self.node(child) for child in arguments.children]  # type: ignore[union-attr]
         if len(args) < least or (most is not None and len(args) > most):
-            wanted = str(least) if least == most else f"{least} or more" if most is None else f"{least} to {most}"
-            raise self.error(
-                f"{str(name)}() takes {wanted} argument(s) (got {len(args)})", name
+            wanted = (
+                str(least)
+                if least == most
+                else f"{least} or more"
+                if most is None
+                else f"{least} to {most}"
             )
+            raise self.error(f"{str(name)}() takes {wanted} argument(s) (got {len(args)})", name)
         try:
             return build(args)
         except _ArgumentError as exc:

@@ -237,8 +237,11 @@ def test_temporal_ordered_becomes_a_sequence_that_runs(tmp_path: Path) -> None:
     }
     assert rule["cases"][0]["condition"] == "step_ok_login > 0"
     assert any("sequence_detection" in note for note in conversion.notes)
-    (sequence,) = [r for r in engine.load_rules(write(tmp_path, "seq.yml", correlation(body)))
-                   if r.detection_method == "sequence_detection"]
+    (sequence,) = [
+        r
+        for r in engine.load_rules(write(tmp_path, "seq.yml", correlation(body)))
+        if r.detection_method == "sequence_detection"
+    ]
     logs = [
         login("2024-01-01T00:00:00Z", "1.1.1.1", ok=False),
         login("2024-01-01T00:59:00Z", "1.1.1.1", ok=True),  # failed then ok within 1 h: fires

@@ -60,8 +60,7 @@ def _normal_cdf(z: pl.Expr) -> pl.Expr:
     x = z.abs() / math.sqrt(2)
     t = 1 / (1 + 0.3275911 * x)
     poly = t * (
-        0.254829592
-        + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
     erf = 1 - poly * (-(x * x)).exp()
     return pl.when(z >= 0).then(0.5 * (1 + erf)).otherwise(0.5 * (1 - erf))
@@ -170,8 +169,10 @@ def scores(rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> pl.
         flat = pl.when(count > mean).then(1.0).when(count == mean).then(0.5).otherwise(0.0)
         score = normal.otherwise(flat)
         if options.detectionTolerance is not None:
-            score = pl.when(count > mean + options.detectionTolerance * stdev).then(score).otherwise(
-                0.0
+            score = (
+                pl.when(count > mean + options.detectionTolerance * stdev)
+                .then(score)
+                .otherwise(0.0)
             )
         score = pl.when(mean.is_not_null()).then(score)
         if learning_end is not None:

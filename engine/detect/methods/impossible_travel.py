@@ -150,7 +150,9 @@ def travels(rule: RulePlan, matches: pl.DataFrame) -> pl.DataFrame:
         previous("_country").alias("_prev_country"),
     )
     hours = (pl.col(TIME) - pl.col("_prev_t")) / HOUR_MS
-    distance = haversine_km(pl.col("_prev_lat"), pl.col("_prev_lon"), pl.col("_lat"), pl.col("_lon"))
+    distance = haversine_km(
+        pl.col("_prev_lat"), pl.col("_prev_lon"), pl.col("_lat"), pl.col("_lon")
+    )
     frame = frame.with_columns(
         distance.alias("_km"),
         pl.when(hours > 0).then(distance / hours).alias("_kmh"),
@@ -191,7 +193,10 @@ def _note(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "triggering_locations": {
             "first_location": _location(
-                row["_prev_city"], row["_prev_country"], row["_prev_lat"], row["_prev_lon"],
+                row["_prev_city"],
+                row["_prev_country"],
+                row["_prev_lat"],
+                row["_prev_lon"],
                 row["_prev_t"],
             ),
             "second_location": _location(

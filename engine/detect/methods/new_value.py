@@ -155,7 +155,9 @@ def _fired(rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> pl.
         if isinstance(frame.schema[name], pl.List):
             frame = frame.explode(name)
     parts = [pl.col(_value_column(p)) for p in range(width)]
-    value = pl.concat_str(parts, separator=_SEPARATOR, ignore_nulls=False) if parts else pl.lit(None)
+    value = (
+        pl.concat_str(parts, separator=_SEPARATOR, ignore_nulls=False) if parts else pl.lit(None)
+    )
     frame = frame.with_columns(value.cast(pl.String).alias(_VALUE)).drop_nulls(_VALUE)
     frame = frame.unique(subset=["id", "_q", *keys, _VALUE]).sort([*keys, TIME, "id"])
     options = rule.rule.options.newValueOptions

@@ -110,7 +110,6 @@ class SequenceDetection(DetectionMethod):
             message = f"the transitions may last at most 86400 s in total (got {total})"
             check.add(f"{at}.stepTransitions", message)
 
-
     def detect(self, rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> Detection:
         """The chain's steps reached per (group, instant), then the first case that holds."""
         keys = rule.key_columns
@@ -139,7 +138,9 @@ class SequenceDetection(DetectionMethod):
         frame = frame.with_columns(choice.alias(CASE), deepest.alias("_deepest"))
         chains = pl.concat(
             [
-                chain.select(*keys, TIME, pl.lit(p, dtype=pl.Int64).alias("_deepest"), "_start", "_at")
+                chain.select(
+                    *keys, TIME, pl.lit(p, dtype=pl.Int64).alias("_deepest"), "_start", "_at"
+                )
                 for p, chain in enumerate(reached)
             ]
         )
@@ -151,7 +152,9 @@ class SequenceDetection(DetectionMethod):
                 {"name": step.name, "timestamp": format_timestamp(at)}
                 for step, at in zip(steps, row[len(keys) + 1], strict=False)
             ]
-            for row in frame.filter(pl.col(CASE).is_not_null()).select(*keys, TIME, "_at").iter_rows()
+            for row in frame.filter(pl.col(CASE).is_not_null())
+            .select(*keys, TIME, "_at")
+            .iter_rows()
         }
         return Detection(frame.drop("_start", "_at", "_deepest"), {}, notes)
 
@@ -170,7 +173,9 @@ def ordered_steps(rule: RulePlan) -> list[SequenceStep]:
         return []
     steps = {step.name: step for step in options.steps}
     children = {t.parent: t.child for t in options.stepTransitions}
-    heads = [s.name for s in options.steps if s.name not in {t.child for t in options.stepTransitions}]
+    heads = [
+        s.name for s in options.steps if s.name not in {t.child for t in options.stepTransitions}
+    ]
     if not options.stepTransitions or len(heads) != 1:
         return list(options.steps)
     order = [heads[0]]
@@ -207,7 +212,9 @@ def _satisfied(
     return frame.filter(holds).select(*keys, TIME, WINDOW_START)
 
 
-def _reached(rule: RulePlan, matches: pl.DataFrame, steps: list[SequenceStep]) -> list[pl.DataFrame]:
+def _reached(
+    rule: RulePlan, matches: pl.DataFrame, steps: list[SequenceStep]
+) -> list[pl.DataFrame]:
     """Per step, the (group, instant) the chain reaches it, with the chain's `_start` and the
     times `_at` (a list) it reached each step so far."""
     keys = rule.key_columns

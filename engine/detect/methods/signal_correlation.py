@@ -124,7 +124,9 @@ class SignalCorrelation(DetectionMethod):
                 replace(
                     query,
                     flag=local.flag(condition),
-                    keys=tuple(local.column(text_values(f, frame.schema), "k") for f in query.group_by),
+                    keys=tuple(
+                        local.column(text_values(f, frame.schema), "k") for f in query.group_by
+                    ),
                     distinct=tuple(
                         local.column(text_values(f, frame.schema), "d") for f in spec.distinctFields
                     )

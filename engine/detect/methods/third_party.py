@@ -39,7 +39,10 @@ def third_party_cases(rule: Rule) -> list[tuple[str | None, RuleCase]]:
     options = rule.options.thirdPartyRuleOptions
     if rule.thirdPartyCases:
         cases = [
-            (case.query, RuleCase(status=case.status, name=case.name, notifications=case.notifications))
+            (
+                case.query,
+                RuleCase(status=case.status, name=case.name, notifications=case.notifications),
+            )
             for case in rule.thirdPartyCases
         ]
     else:
@@ -91,7 +94,9 @@ class ThirdParty(DetectionMethod):
         inner = rule.model_copy(
             update={
                 "queries": [
-                    RuleQuery(query=root.query, aggregation="none", groupByFields=root.groupByFields)
+                    RuleQuery(
+                        query=root.query, aggregation="none", groupByFields=root.groupByFields
+                    )
                     for root in roots
                 ],
                 "cases": [case for _, case in cases],
@@ -108,7 +113,13 @@ class ThirdParty(DetectionMethod):
             }
         )
         flags = tuple(
-            (f"_tc{index}", plan.column(query_filter(case_rule, index, plan.schema, planned.calculated, context.tables), "c"))
+            (
+                f"_tc{index}",
+                plan.column(
+                    query_filter(case_rule, index, plan.schema, planned.calculated, context.tables),
+                    "c",
+                ),
+            )
             for index in range(len(cases) - 1)
         )
         queries = tuple(replace(query, carry=flags) for query in planned.queries)
