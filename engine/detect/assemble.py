@@ -2,10 +2,11 @@
 
 A signal's attached events are those of its signal key from its first_seen to its opening instant
 (the evaluation window, for threshold; every sub-group of the key, all queries), plus the events of
-the group at each instant that updated it (SPEC §3.7, §3.8), de-duplicated; an attached event counts in every query it matched for a
-sub-group of the key. From them come `events_matched` (distinct events), the per-query counts,
-every log id, and up to 10 samples (earliest first) whose full logs are read back from the source
-(the method's `SampleSource`). The method's attributes join the result's and its message's.
+the group at each instant that updated it (SPEC §3.7, §3.8), de-duplicated; an attached event
+counts in every query it matched for a sub-group of the key. From them come `events_matched`
+(distinct events), the per-query counts, every log id, and up to 10 samples (earliest first) whose
+full logs are read back from the source (the method's `SampleSource`). The method's attributes
+join the result's and its message's.
 """
 
 from __future__ import annotations

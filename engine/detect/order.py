@@ -8,15 +8,9 @@ run it names; rules that name each other in a cycle cannot run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
+from engine.detect.base import DetectionMethod
 from engine.rules.models import Rule
-
-
-class _Reader(Protocol):
-    after_others: bool
-
-    def reads(self, rule: Rule) -> tuple[str, ...]: ...
 
 
 def rule_ids(rules: Iterable[Rule]) -> frozenset[str]:
@@ -27,7 +21,7 @@ def rule_ids(rules: Iterable[Rule]) -> frozenset[str]:
 
 
 def run_order(
-    rules: Sequence[Rule], methods: Sequence[_Reader | None]
+    rules: Sequence[Rule], methods: Sequence[DetectionMethod | None]
 ) -> tuple[list[int], list[int]]:
     """The positions of `rules` in the order to detect them, and those caught in a cycle.
 

@@ -263,9 +263,9 @@ def signal_key_positions(rule: RulePlan) -> list[int]:
     if not wanted:
         return list(range(rule.arity))
     positions: list[int] = []
-    for field in wanted:
+    for name in wanted:
         for query in rule.queries:
-            if field in query.group_by:
-                positions.append(query.group_by.index(field))
+            if name in query.group_by:
+                positions.append(query.group_by.index(name))
                 break
     return positions

@@ -280,11 +280,11 @@ class FormulaCompiler:
                     self.node(children[0]), str(children[1]), self.node(children[2])
                 )
             case "either":
-                left, right = (self.node(child) for child in children)
-                return Value(_truth(left) | _truth(right), "boolean")
+                one, other = (self.node(child) for child in children)
+                return Value(_truth(one) | _truth(other), "boolean")
             case "both":
-                left, right = (self.node(child) for child in children)
-                return Value(_truth(left) & _truth(right), "boolean")
+                one, other = (self.node(child) for child in children)
+                return Value(_truth(one) & _truth(other), "boolean")
             case _:  # pragma: no cover - the grammar has no other rule
                 raise AssertionError(item.data)
 
@@ -307,7 +307,7 @@ class FormulaCompiler:
         tagged = element.filter(element.str.starts_with(prefix)).str.slice(len(prefix))
         return Value(pl.col("tags").list.eval(tagged).list.first(), "unknown")
 
-    def call(self, children: list[Tree[Token] | Token | None]) -> Value:
+    def call(self, children: Sequence[Tree[Token] | Token | None]) -> Value:
         """A function call, checked against `FUNCTIONS`."""
         name, arguments = children
         assert isinstance(name, Token)
@@ -325,7 +325,7 @@ class FormulaCompiler:
                 if most is None
                 else f"{least} to {most}"
             )
-            raise self.error(f"{str(name)}() takes {wanted} argument(s) (got {len(args)})", name)
+            raise self.error(f"{name!s}() takes {wanted} argument(s) (got {len(args)})", name)
         try:
             return build(args)
         except _ArgumentError as exc:
