@@ -9,7 +9,7 @@ it needs neither `queries` nor `cases`. Evaluation:
   (`defaultStatus`, info when absent; `defaultNotifications`). Rules that only give `queries`
   and `cases` (as exported partner rules do) pair them: case i is `cases[i]` for `queries[i]`;
 - the signal key is (root query, case, group values): a key's first event opens a result, and
-  the key's events within 24 hours of its first_seen join it (the roll-up; evaluationWindow and
+  the key's events at most 24 hours after its first_seen join it (the roll-up; evaluationWindow and
   keepAlive are not used); after 24 hours a new result opens;
 - the title is `signalTitleTemplate` rendered like a message, else the rule name and case name.
 """
