@@ -422,3 +422,36 @@ def test_run_rule_selecting_nothing_or_an_invalid_file(
     assert main(["run", str(mixed_rules), "--archive", str(archive), *selectors]) == 2
     err = capsys.readouterr().err
     assert expected in err and unexpected not in err and "Traceback" not in err
+
+
+# --- run --tables: reference tables ---------------------------------------------------------------
+
+
+def _joined(table: str = "watched") -> dict[str, object]:
+    reference = {
+        "tableName": table,
+        "columnName": "user",
+        "logFieldPath": "@usr.id",
+        "checkPresence": False,
+        "ruleQueryName": "a",
+    }
+    return rule(name="unwatched", referenceTables=[reference])
+
+
+def test_run_tables_joins_the_rules_reference_tables(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "watched.csv").write_text("user\nalice\n")
+    joined = tmp_path / "joined.json"
+    joined.write_text(json.dumps(_joined()))
+    args = ["run", str(joined), "--archive", str(archive), "--format", "jsonl"]
+    assert main([*args, "--tables", str(tables)]) == 0
+    assert capsys.readouterr().out == ""  # alice is in the table: NOT IN keeps nothing of hers
+    (tables / "watched.csv").write_text("user\nbob\n")
+    assert main([*args, "--tables", str(tables)]) == 0
+    assert "alice" in capsys.readouterr().out
+    assert main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "reference table 'watched' was not found (tables: none)" in err
