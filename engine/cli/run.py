@@ -95,7 +95,7 @@ class Skipped:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Folder of reference tables (<tableName>.csv or .parquet) the rules' referenceTables read.",
+    help="Folder of reference tables (<tableName>.csv or .parquet) for the rules' referenceTables.",
 )
 @click.option(
     "--fail-on-results",

@@ -15,9 +15,9 @@ from tests.api.conftest import (
     R1,
     SIGNALS,
     Api,
-    from_rule_body,
     convert_body,
     definition,
+    from_rule_body,
     run_body,
     serve,
 )
