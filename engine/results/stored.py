@@ -27,6 +27,12 @@ _COMMON = {
 }
 
 
+def method_attributes(inner: dict[str, Any]) -> dict[str, Any]:
+    """What a histsignal's detection method added to its inner attributes (new values, the two
+    locations, scores, steps, correlated results...)."""
+    return {key: value for key, value in inner.items() if key not in _COMMON}
+
+
 def _time(text: str) -> datetime:
     return datetime.fromtimestamp(parse_time(text) / 1000, tz=UTC)
 
@@ -87,5 +93,5 @@ def from_histsignal(document: dict[str, Any]) -> JobResult:
         title=inner.get("title", ""),
         message=outer.get("message", ""),
         job_id=inner.get("job_id"),
-        extra={key: value for key, value in inner.items() if key not in _COMMON},
+        extra=method_attributes(inner),
     )
