@@ -8,9 +8,8 @@ case's condition with its numbers (`a = 3, needs > 3`; a sequence's step names a
 chain reaches the step), the case that held (the engine's choice), what the method found (`found`:
 the new value, the two locations and the speed, the scores, the steps' times) and what the
 instant did to the signal lifecycle (opened, extended, raised, or nothing). It then tells each
-result's story
-(how it closed: keepAlive or maxSignalDuration) and, for the group's events in the span that no
-query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every
+result's story (how it closed: keepAlive or maxSignalDuration) and, for the group's events in the
+span that no query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every
 number comes from the engine's own detection code (`trace.py`); the explanation only reads it.
 """
 

@@ -319,3 +319,45 @@ def test_cli_explain_and_explain_query(tmp_path: Path, capsys: pytest.CaptureFix
     assert "✗ @evt.outcome:failure — the value is 'FAILURE': attribute values are case" in out
     assert main(["explain-query", "source:okta", str(path)]) == 0
     assert main(["explain-query", "source:(", str(path)]) == 2
+
+
+# --- the other detection methods: what each found at its matched instants ------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule_file", "group", "at", "found"),
+    [
+        (
+            "okta/okta-impossible-travel.json",
+            "camille.durand@example.com",
+            "2024-03-06T10:08:40Z",
+            "Paris, France -> Singapore, Singapore: 10,729.0 km, 10,143.0 km/h",
+        ),
+        (
+            "okta/okta-login-from-new-country.json",
+            "sofia.keller@example.com",
+            "2024-03-09T02:37:14Z",
+            "new: Romania",
+        ),
+        (
+            "okta/okta-brute-force-sequence.json",
+            "emma.larsen@example.com",
+            "2024-03-07T03:15:20Z",
+            "step_a 2024-03-07T03:14:39.000Z -> step_b 2024-03-07T03:15:20.000Z",
+        ),
+        (
+            "web/web-url-burst-anomaly.json",
+            "web-store",
+            "2024-03-10T04:11:48Z",
+            "paths: 37 vs 6.8403 ± 5.846 (score 1.0)",
+        ),
+    ],
+    ids=["impossible_travel", "new_value", "sequence_detection", "anomaly_detection"],
+)
+def test_explain_says_what_each_method_found(
+    rule_file: str, group: str, at: str, found: str
+) -> None:
+    report = explain(REPO / "rules" / rule_file, ARCHIVE, group=group, at=at, around="2m")
+    (opening,) = [i for i in report.instants if i.lifecycle.startswith("opens")]
+    assert opening.found == found
+    assert all(not i.found for i in report.instants if i.matched_case is None)

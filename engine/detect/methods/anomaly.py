@@ -110,6 +110,16 @@ class Anomaly(DetectionMethod):
         opening = signal.opening
         return {"anomaly": detection.notes[(opening.group, opening.time)]}
 
+    def describe(self, note: Any) -> str:
+        """Each query's bucket count against its baseline, and its score."""
+        return "; ".join(
+            f"{name}: {found['count']:g} vs {found['baseline_mean']} ± {found['baseline_stdev']}"
+            f" (score {found['score']})"
+            if found["baseline_mean"] is not None
+            else f"{name}: {found['count']:g} (learning)"
+            for name, found in note["queries"].items()
+        )
+
 
 def scores(rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> pl.DataFrame:
     """One row per (group, instant): `_bucket`, `_first` (the bucket's first event) and, per

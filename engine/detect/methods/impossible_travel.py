@@ -117,6 +117,16 @@ class ImpossibleTravel(DetectionMethod):
         opening = signal.opening
         return {"impossible_travel": detection.notes[(opening.group, opening.time)]}
 
+    def describe(self, note: Any) -> str:
+        """From where to where, how far, how fast."""
+        places = note["triggering_locations"]
+        first, second = places["first_location"], places["second_location"]
+        speed = "same instant" if note["speed_kmh"] is None else f"{note['speed_kmh']:,} km/h"
+        return (
+            f"{first['city']}, {first['country']} -> {second['city']}, {second['country']}: "
+            f"{note['distance_km']:,} km, {speed}"
+        )
+
 
 def _scalar(values: pl.Expr, schema: dict[str, pl.DataType]) -> pl.Expr:
     """A field read as one value per event (the first element of an array field)."""

@@ -144,6 +144,11 @@ class NewValue(DetectionMethod):
         ]
         return {"new_value": {"fields": fields, "values": values}}
 
+    def describe(self, note: Any) -> str:
+        """The new values at the instant."""
+        shown = [value.replace(_SEPARATOR, " + ") for value in note]
+        return "new: " + ", ".join(shown)
+
 
 def _fired(rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> pl.DataFrame:
     """One row per (event, query, group, value) with `_fires`: the value was new and fired."""

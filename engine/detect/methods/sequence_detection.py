@@ -156,7 +156,8 @@ class SequenceDetection(DetectionMethod):
             .select(*keys, TIME, "_at")
             .iter_rows()
         }
-        return Detection(frame.drop("_start", "_at", "_deepest"), {}, notes)
+        names = {step.name: step_column(p) for p, step in enumerate(steps)}
+        return Detection(frame.drop("_start", "_at", "_deepest"), {}, notes, names)
 
     def attributes(
         self, rule: RulePlan, detection: Detection, signal: SignalSpan, events: Sequence[str]
@@ -164,6 +165,10 @@ class SequenceDetection(DetectionMethod):
         """`sequence.steps`: the steps of the chain that opened the signal, with their times."""
         opening = signal.opening
         return {"sequence": {"steps": detection.notes[(opening.group, opening.time)]}}
+
+    def describe(self, note: Any) -> str:
+        """When the chain reached each step."""
+        return " -> ".join(f"{step['name']} {step['timestamp']}" for step in note)
 
 
 def ordered_steps(rule: RulePlan) -> list[SequenceStep]:
