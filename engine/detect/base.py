@@ -132,6 +132,9 @@ class DetectionMethod(MethodRules):
     after_others: ClassVar[bool] = False
     #: The rule type the method runs (`log_detection`: the rules whose `detectionMethod` it is).
     rule_type: ClassVar[str] = LOG_DETECTION
+    #: Whether `explain` can show its evaluation instants for one group; else what to do instead.
+    explainable: ClassVar[bool] = True
+    explain_instead: ClassVar[str] = ""
 
     def lookback_ms(self, rule: Rule) -> int:
         """How long before the job's `from` the method reads events (0: it does not)."""

@@ -9,8 +9,9 @@ chain reaches the step), the case that held (the engine's choice), what the meth
 the new value, the two locations and the speed, the scores, the steps' times) and what the
 instant did to the signal lifecycle (opened, extended, raised, or nothing). It then tells each
 result's story (how it closed: keepAlive or maxSignalDuration) and, for the group's events in the
-span that no query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every
-number comes from the engine's own detection code (`trace.py`); the explanation only reads it.
+span that no query matched, which clause of each query failed and why (`unmatched.py`,
+`clauses.py`). Every number comes from the engine's own detection code (`trace.py`); the
+explanation only reads it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.core.errors import GroupError
+from engine.core.errors import GroupError, UnsupportedRuleError
 from engine.detect.base import DetectContext, Detection, DetectionMethod, PlanContext, method_for
 from engine.detect.lifecycle import SignalSpan
 from engine.detect.pipeline import detect_rule
@@ -55,6 +55,11 @@ def trace(
     """Run `rule` over `[start, end)` (and its look-back) and keep the steps of the signal key of
     `group`."""
     method = method_for(rule)
+    if not method.explainable:
+        raise UnsupportedRuleError(
+            f"rule {rule.name!r}: explain shows the evaluation instants of a log query; "
+            f"{method.explain_instead}"
+        )
     source = LogSource.of(logs, index)
     scan_plan = ScanPlan(source.schema)
     planned = method.plan(rule, scan_plan, PlanContext(tables or ReferenceTables()))

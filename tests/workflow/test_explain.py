@@ -361,3 +361,15 @@ def test_explain_says_what_each_method_found(
     (opening,) = [i for i in report.instants if i.lifecycle.startswith("opens")]
     assert opening.found == found
     assert all(not i.found for i in report.instants if i.matched_case is None)
+
+
+@pytest.mark.parametrize(
+    ("rule_file", "says"),
+    [
+        ("okta/okta-threatinsight-alert.json", "a third_party rule has no evaluation"),
+        ("okta/okta-spray-flagged-by-threatinsight.json", "reads the results of other rules"),
+    ],
+)
+def test_explain_says_what_it_cannot_show(rule_file: str, says: str) -> None:
+    with pytest.raises(HindsightError, match=says):
+        explain(REPO / "rules" / rule_file, ARCHIVE, group="45.134.26.19", at=T)

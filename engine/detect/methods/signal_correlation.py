@@ -69,6 +69,11 @@ class SignalCorrelation(DetectionMethod):
     name = CORRELATION
     rule_type = CORRELATION
     after_others = True
+    explainable = False
+    explain_instead = (
+        "a signal_correlation rule reads the results of other rules, not logs (run it with "
+        "them: `hindsight run`, and read the correlated results of its result)"
+    )
 
     def reads(self, rule: Rule) -> tuple[str, ...]:
         """The rules its queries name."""

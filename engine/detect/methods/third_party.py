@@ -71,6 +71,11 @@ class ThirdParty(DetectionMethod):
     """Third-party rules: their checks (root queries, case queries) and their roll-up."""
 
     name = "third_party"
+    explainable = False
+    explain_instead = (
+        "a third_party rule has no evaluation: each event is a result of its case, rolled up "
+        "for 24 hours per root query, case and group (`hindsight search` its root query)"
+    )
     needs_queries = False
     needs_cases = False
 
