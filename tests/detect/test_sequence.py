@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.results.result import JobResult
 from engine.run import run
@@ -101,3 +103,40 @@ def test_three_steps_each_within_its_wait() -> None:
         "step_c",
     ]
     assert found(sequence_rule(steps=3), [*FAILURES, success(200), change(900)]) == []
+
+
+# --- property: the engine against a deliberately naive replay ---------------------------------
+
+
+def naive_sequence(events: list[tuple[int, str, bool]], wait: int = WAIT) -> list[tuple[str, int]]:
+    """(user, instant) where the chain reaches step_b, checking every instant of each user by
+    brute force: step_a = at least 3 failures in (t - 300, t]; step_b = a success in
+    (t - 60, t], reached when step_a was reached at some t' with t' < t <= t' + wait."""
+    reached = []
+    for user in sorted({user for _, user, _ in events}):
+        mine = [(time, ok) for time, who, ok in events if who == user]
+        instants = sorted({time for time, _ in mine})
+        step_a = [
+            t for t in instants if sum(1 for s, ok in mine if not ok and t - 300 < s <= t) >= 3
+        ]
+        for t in instants:
+            succeeded = any(ok and t - 60 < s <= t for s, ok in mine)
+            if succeeded and any(a < t <= a + wait for a in step_a):
+                reached.append((user, t))
+    return reached
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.sampled_from(["alice", "bob"]), st.booleans()),
+        max_size=30,
+    )
+)
+def test_sequence_matches_a_naive_replay(stream: list[tuple[int, str, bool]]) -> None:
+    # a 30 s grid: same-instant steps and transitions at exactly the wait are frequent
+    events = [(step * 30, user, ok) for step, user, ok in stream]
+    logs = [success(t, user) if ok else event(t, user) for t, user, ok in events]
+    results = found(sequence_rule(), logs) if logs else []
+    engine = sorted((r.group_by["@usr.id"], times(r)[1]) for r in results)
+    assert engine == naive_sequence(events)
