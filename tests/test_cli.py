@@ -339,10 +339,10 @@ def test_run_runs_every_valid_rule_and_reports_the_skipped(
         f"skipped {mixed_rules / 'cws.json'}: type: unsupported rule type 'workload_security'"
         in captured.err
     )
-    assert (
-        f"skipped {mixed_rules / 'log4shell.json'}: rule 'log4shell': unsupported detection method"
-        " 'hardcoded'" in captured.err
+    assert "rule 'log4shell': unsupported detection method 'hardcoded'" in " ".join(
+        captured.err.split()
     )
+    assert f"skipped {mixed_rules / 'log4shell.json'}" in captured.err
     assert "1 result(s) from 2 rule(s) over 6 events" in captured.err
     assert "3 rule(s) skipped" in captured.err
 
