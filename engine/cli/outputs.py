@@ -1,19 +1,23 @@
 """Where `hindsight run` and `hindsight events` write what they found, in one of the formats.
 
-| format | results (`run`) | matched logs (`run --matched-logs`, `events`) |
-|---|---|---|
-| `table` | trigger time, title, severity, group, events, last seen | result, rule, time, host, service, message |
-| `jsonl` | one histsignal document a line | one matched log a line, with `result_id`, `rule`, `group_by` |
-| `json` | the run file (`engine.results.runfile`) | an array of the same objects |
-| `csv` | one row per result, a `group.<field>` column per group-by field | one row per log, the same group columns, `attributes` as JSON |
-| `parquet` | as csv, lists and times typed | as csv, lists and times typed |
+Results (`run --output`): `table` (trigger time, title, severity, group, events, last seen),
+`jsonl` (one histsignal document a line), `json` (the run file, `engine.results.runfile`),
+`csv` / `parquet` (one row per result, a `group.<field>` column per group-by field; parquet keeps
+lists and times typed and holds the run manifest in its metadata, `MANIFEST_KEY`).
+
+Matched logs (`run --matched-logs`, `events`): `table` (result, rule, time, host, service,
+message), `jsonl` / `json` (one object per log, with its `result_id`, `rule` and `group_by`),
+`csv` / `parquet` (one row per log, the same `group.<field>` columns, `attributes` as JSON text).
+
+A file's format is `--format` when given for `--output`, else its extension (`FORMAT_OF`);
+`--matched-logs` goes by its extension first, then `--format`; then `table`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never, get_args
 
 import click
 import orjson
@@ -23,24 +27,49 @@ from rich.table import Table
 
 from engine.cli.common import number, out_console
 from engine.core.times import format_timestamp
-from engine.results.export import (
-    csv_frame,
-    documents_text,
-    matched_csv_frame,
-    matched_text,
-)
+from engine.results.export import csv_frame, documents_text, matched_csv_frame, matched_text
 from engine.results.manifest import RunManifest
 from engine.results.outcome import JobRun
-from engine.results.runfile import run_text
+from engine.results.runfile import MANIFEST_KEY, run_text
 
-FORMATS = ("table", "jsonl", "json", "csv", "parquet")
+OutputFormat = Literal["table", "jsonl", "json", "csv", "parquet"]
+FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+#: The format a file extension stands for.
+FORMAT_OF: dict[str, OutputFormat] = {
+    ".txt": "table",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+_NAMED: dict[str, OutputFormat] = {name: name for name in FORMATS}
 #: Wide enough for a results table written to a file.
 FILE_TABLE_WIDTH = 200
+
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="table, jsonl, json (a run file: results, statistics, manifest), csv or parquet "
+    "(default: from the file's extension, else table).",
+)
+
+
+def chosen_format(
+    path: Path | None, given: str | None, *, extension_first: bool = False
+) -> OutputFormat:
+    """The format of a file: `given` or its extension (in the order asked), else `table`."""
+    by_extension = FORMAT_OF.get(path.suffix.lower()) if path is not None else None
+    named = _NAMED.get(given) if given is not None else None
+    ordered = (by_extension, named) if extension_first else (named, by_extension)
+    return next((item for item in ordered if item is not None), "table")
 
 
 def write_results(
     outcome: JobRun,
-    output_format: str,
+    output_format: OutputFormat,
     output: Path | None,
     *,
     lint: Sequence[Mapping[str, Any]] = (),
@@ -64,12 +93,12 @@ def write_results(
         case "json":
             _text(run_text(outcome, lint=lint), output)
         case "csv" | "parquet":
-            _frame(outcome.to_polars(), csv_frame, output_format, output)
+            _frame(outcome.to_polars(), csv_frame, output_format, output, outcome.manifest)
         case _:
-            raise click.UsageError(f"unknown format {output_format!r}")
+            assert_never(output_format)
 
 
-def write_matched(frame: pl.DataFrame, output_format: str, output: Path | None) -> None:
+def write_matched(frame: pl.DataFrame, output_format: OutputFormat, output: Path | None) -> None:
     """Matched logs (`matched_frame`) in `output_format`, to `output` (or standard output)."""
     match output_format:
         case "table":
@@ -88,9 +117,9 @@ def write_matched(frame: pl.DataFrame, output_format: str, output: Path | None) 
         case "jsonl" | "json":
             _text(matched_text(frame, lines=output_format == "jsonl"), output)
         case "csv" | "parquet":
-            _frame(frame, matched_csv_frame, output_format, output)
+            _frame(frame, matched_csv_frame, output_format, output, None)
         case _:
-            raise click.UsageError(f"unknown format {output_format!r}")
+            assert_never(output_format)
 
 
 def write_manifest(manifest: RunManifest | None, output: Path) -> None:
@@ -116,24 +145,21 @@ def _text(text: str, output: Path | None) -> None:
 
 def _frame(
     frame: pl.DataFrame,
-    for_csv: Any,
-    output_format: str,
+    for_csv: Callable[[pl.DataFrame], pl.DataFrame],
+    output_format: Literal["csv", "parquet"],
     output: Path | None,
+    manifest: RunManifest | None,
 ) -> None:
     if output_format == "parquet":
         if output is None:
             raise click.UsageError("--format parquet needs a file (--output, --matched-logs)")
-        frame.write_parquet(output)
+        metadata = None
+        if manifest is not None:
+            metadata = {MANIFEST_KEY: orjson.dumps(manifest.to_json()).decode()}
+        frame.write_parquet(output, metadata=metadata)
         return
     flat = for_csv(frame)
     if output is None:
         click.echo(flat.write_csv(), nl=False)
     else:
         flat.write_csv(output)
-
-
-def check_format(output_format: str) -> str:
-    """`output_format` if it is one of `FORMATS` (exhaustive dispatch above)."""
-    if output_format not in FORMATS:
-        assert_never(output_format)  # type: ignore[arg-type]
-    return output_format

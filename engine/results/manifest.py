@@ -139,9 +139,9 @@ class Snapshot:
 
 def logs_digest(frame: pl.DataFrame) -> str:
     """A digest of in-memory logs: their row hashes (polars, fixed seed), order-independent."""
-    hashes = frame.hash_rows(seed=0).sort()
+    hashes = frame.hash_rows(seed=0).sort().cast(pl.String()).str.join(",").item()
     head = canonical_json({name: str(dtype) for name, dtype in frame.schema.items()})
-    return hashlib.sha256(head + hashes.to_numpy().tobytes()).hexdigest()
+    return hashlib.sha256(head + (hashes or "").encode()).hexdigest()
 
 
 def snapshot_of(logs: RunLogs, start: int | None, end: int | None) -> Snapshot:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
 from engine.archive.frame import BASE_SCHEMA
 from engine.archive.reader import Archive
 from engine.core.columns import BASE_COLUMNS, RAW_COLUMN
+from engine.core.times import parse_timestamp
 from engine.results.result import JobResult
 
 #: Result spans closer than this are read by one scan range (fewer, larger reads).
@@ -79,6 +80,23 @@ class ResultLogs:
             result.log_ids,
             int(result.first_seen.timestamp() * 1000),
             int(result.last_seen.timestamp() * 1000),
+        )
+
+    @classmethod
+    def of_document(cls, document: Mapping[str, Any], log_ids: Sequence[str]) -> ResultLogs:
+        """The matched logs of a histsignal document (list form) and its log ids."""
+        outer = document["attributes"]
+        inner = outer.get("attributes") or outer.get("custom") or {}
+        workflow = inner.get("workflow", {})
+        rule = workflow.get("rule", {})
+        return cls(
+            str(document["id"]),
+            str(rule.get("name", "")),
+            rule.get("id"),
+            dict(inner.get("group_by", {})),
+            list(log_ids),
+            parse_timestamp(workflow.get("first_seen", outer["timestamp"])),
+            parse_timestamp(workflow.get("last_seen", outer["timestamp"])),
         )
 
 

@@ -21,12 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 
+from engine.archive.reader import open_archive
 from engine.core.errors import RunFileError
-from engine.results.manifest import RunManifest
+from engine.results.manifest import ARCHIVE, RunManifest
+from engine.results.matched import IndexLogs, ResultLogs
 from engine.results.outcome import JobRun
 
 KIND = "hindsight-run"
+#: The Parquet metadata key of the run manifest in `hindsight run --format parquet` results.
+MANIFEST_KEY = "hindsight.manifest"
 
 
 def run_document(run: JobRun, *, lint: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
@@ -67,6 +72,27 @@ class RunFile:
     rules: list[dict[str, Any]] = field(default_factory=list)
     lint: list[dict[str, Any]] = field(default_factory=list)
 
+    def result_logs(self, result_id: str | None = None) -> list[ResultLogs]:
+        """What reading the matched logs of one result (or of all) needs."""
+        chosen = [
+            ResultLogs.of_document(document, self.log_ids.get(document["id"], []))
+            for document in self.documents
+            if result_id is None or document["id"] == result_id
+        ]
+        if result_id is not None and not chosen:
+            raise RunFileError(f"the run file has no result {result_id!r}")
+        return chosen
+
+    def logs(self) -> IndexLogs:
+        """The archive index the run read (from its manifest)."""
+        snapshot = self.manifest.snapshot if self.manifest is not None else None
+        if snapshot is None or snapshot.kind != ARCHIVE or snapshot.archive is None:
+            raise RunFileError(
+                "the run did not read an archive (its logs were given in memory), so its "
+                "matched logs cannot be read back"
+            )
+        return IndexLogs(open_archive(snapshot.archive), snapshot.index)
+
 
 def _json(path: Path) -> Any:
     try:
@@ -91,8 +117,10 @@ def read_run_file(path: str | Path) -> RunFile:
     path = Path(path)
     data = _json(path)
     meta = data.get("meta") if isinstance(data, dict) else None
-    if not isinstance(meta, dict) or meta.get("kind") != KIND or not isinstance(
-        data.get("data"), list
+    if (
+        not isinstance(meta, dict)
+        or meta.get("kind") != KIND
+        or not isinstance(data.get("data"), list)
     ):
         raise RunFileError(
             f"{path}: not a Hindsight run file (write one with `hindsight run --format json`)"
@@ -109,8 +137,16 @@ def read_run_file(path: str | Path) -> RunFile:
 
 
 def read_manifest(path: str | Path) -> RunManifest:
-    """The run manifest of a manifest file (`--manifest PATH`) or of a run file."""
+    """The run manifest of a manifest file (`--manifest PATH`), a run file, or Parquet results."""
     path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        try:
+            text = pl.read_parquet_metadata(path).get(MANIFEST_KEY)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise RunFileError(f"{path}: cannot read it: {exc}") from None
+        if text is None:
+            raise RunFileError(f"{path}: the Parquet file holds no run manifest")
+        return _manifest(path, orjson.loads(text))
     data = _json(path)
     if isinstance(data, dict) and isinstance(data.get("meta"), dict):
         manifest = read_run_file(path).manifest
