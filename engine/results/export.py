@@ -16,7 +16,7 @@ import orjson
 import polars as pl
 
 from engine.results.matched import GROUP_PREFIX, group_columns, group_values
-from engine.results.result import JobResult
+from engine.results.result import JobResult, inner_attributes
 from engine.rules.template import unwrap_message
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -81,7 +81,7 @@ def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 def document_row(document: Mapping[str, Any], log_ids: Sequence[str]) -> dict[str, Any]:
     """A stored histsignal document (list form) as the row `JobResult.to_dict` gives."""
     outer = document["attributes"]
-    inner = outer.get("attributes") or outer.get("custom") or {}
+    inner = inner_attributes(document)
     workflow = inner.get("workflow", {})
     queries = inner.get("queries", [])
     return {
@@ -103,6 +103,11 @@ def document_row(document: Mapping[str, Any], log_ids: Sequence[str]) -> dict[st
         "tags": list(outer.get("tags", [])),
         "log_ids": list(log_ids),
     }
+
+
+def sample_ids(document: Mapping[str, Any]) -> list[str]:
+    """The log ids of a histsignal document's samples."""
+    return [sample["id"] for sample in inner_attributes(document).get("samples", [])]
 
 
 def documents_text(results: Sequence[JobResult], *, lines: bool) -> str:
@@ -150,3 +155,20 @@ def matched_text(frame: pl.DataFrame, *, lines: bool) -> str:
 def matched_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Matched logs ready for CSV: `tags` joined by commas."""
     return frame.with_columns(pl.col("tags").list.join(","))
+
+
+def documents_csv(
+    documents: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+) -> tuple[str, list[str]]:
+    """Stored histsignal documents as CSV rows (`log_ids`: their samples' ids), and the columns.
+
+    Without `columns` (the first chunk of an export) the text starts with the header; with them
+    (a later chunk) the rows have those columns, a group column this chunk lacks left empty."""
+    rows = [document_row(document, sample_ids(document)) for document in documents]
+    frame = csv_frame(rows_frame(rows))
+    if columns is None:
+        return frame.write_csv(), frame.columns
+    missing = [pl.lit(None, pl.String()).alias(name) for name in columns if name not in frame]
+    return frame.with_columns(missing).select(columns).write_csv(include_header=False), list(
+        columns
+    )

@@ -28,7 +28,7 @@ from engine.archive.frame import BASE_SCHEMA
 from engine.archive.reader import Archive
 from engine.core.columns import BASE_COLUMNS, RAW_COLUMN
 from engine.core.times import parse_timestamp
-from engine.results.result import JobResult
+from engine.results.result import JobResult, inner_attributes
 
 #: Result spans closer than this are read by one scan range (fewer, larger reads).
 MERGE_GAP_MS = 3_600_000
@@ -86,7 +86,7 @@ class ResultLogs:
     def of_document(cls, document: Mapping[str, Any], log_ids: Sequence[str]) -> ResultLogs:
         """The matched logs of a histsignal document (list form) and its log ids."""
         outer = document["attributes"]
-        inner = outer.get("attributes") or outer.get("custom") or {}
+        inner = inner_attributes(document)
         workflow = inner.get("workflow", {})
         rule = workflow.get("rule", {})
         return cls(

@@ -94,6 +94,19 @@ class RunFile:
         return IndexLogs(open_archive(snapshot.archive), snapshot.index)
 
 
+def run_file_of(run: JobRun, *, lint: Sequence[Mapping[str, Any]] = ()) -> RunFile:
+    """The run file of `run`, as `read_run_file` would read it back."""
+    meta = run_document(run, lint=lint)["meta"]
+    return RunFile(
+        documents=[result.to_histsignal() for result in run.results],
+        log_ids={result.id: list(result.log_ids) for result in run.results},
+        manifest=run.manifest,
+        summary=meta["summary"],
+        rules=meta["rules"],
+        lint=meta["lint"],
+    )
+
+
 def _json(path: Path) -> Any:
     try:
         return orjson.loads(path.read_bytes())
