@@ -47,6 +47,12 @@ _NAMED: dict[str, OutputFormat] = {name: name for name in FORMATS}
 #: Wide enough for a results table written to a file.
 FILE_TABLE_WIDTH = 200
 
+output_option = click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 format_option = click.option(
     "--format",
     "output_format",

@@ -15,7 +15,7 @@ import click
 import polars as pl
 
 from engine.cli.common import cli, err_console, number, out_console
-from engine.cli.outputs import chosen_format, format_option, write_matched
+from engine.cli.outputs import chosen_format, format_option, output_option, write_matched
 from engine.cli.service import config_option, db_option
 from engine.core.errors import NotFoundError
 from engine.results.manifest import RunManifest
@@ -57,12 +57,7 @@ def stored_manifest(job_id: str, database: str | None, config: Path | None) -> R
 @job_option
 @db_option
 @config_option
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the logs to this file instead of standard output.",
-)
+@output_option
 @format_option
 def events_command(
     result_id: str,

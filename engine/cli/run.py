@@ -29,6 +29,7 @@ from engine.cli.common import (
 from engine.cli.outputs import (
     chosen_format,
     format_option,
+    output_option,
     write_manifest,
     write_matched,
     write_results,
@@ -60,12 +61,7 @@ class Skipped:
 @index_option
 @start_option
 @end_option
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the results to this file instead of standard output.",
-)
+@output_option
 @format_option
 @click.option(
     "--matched-logs",

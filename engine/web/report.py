@@ -126,12 +126,15 @@ def timeline_svg(documents: Sequence[Mapping[str, Any]]) -> str:
 
 def rules_svg(documents: Sequence[Mapping[str, Any]]) -> str:
     """Results per rule, stacked by severity (an SVG)."""
-    frame = _results_frame(documents).group_by("rule", "severity").len("results")
+    frame = _results_frame(documents).group_by("rule", "severity").len("results").sort("rule")
+    totals = frame.group_by("rule").agg(pl.col("results").sum())["results"].to_list()
+    most = max(totals, default=1)
+    ticks = alt.Axis(values=list(range(most + 1)) if most <= 10 else alt.Undefined, format="d")
     chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("results:Q", title="results", axis=alt.Axis(tickMinStep=1, format="d")),
+            x=alt.X("results:Q", title="results", axis=ticks),
             y=alt.Y("rule:N", sort="-x", title=None, axis=alt.Axis(labelLimit=420)),
             color=alt.Color("severity:N", scale=_severity_scale(), title="severity"),
             tooltip=["rule:N", "severity:N", "results:Q"],

@@ -27,7 +27,14 @@ from engine.api.guards import checked_id, checked_job_id
 from engine.api.models import SignalListRequest
 from engine.api.paging import SignalListParams, signal_list_params
 from engine.api.routes.jobs import job_not_found
-from engine.api.signal_lists import Documents, list_signals, search_params, signal_query
+from engine.api.signal_lists import (
+    Documents,
+    FilterFrom,
+    FilterTo,
+    list_signals,
+    search_params,
+    signal_query,
+)
 from engine.results.export import documents_csv
 from engine.service.jobs import JobService
 
@@ -109,14 +116,8 @@ def histsignals_router(service: JobService) -> APIRouter:
         export_format: Annotated[
             str, Query(alias="format", description="`ndjson` (default) or `csv`.")
         ] = "ndjson",
-        filter_from: Annotated[
-            str | None,
-            Query(alias="filter[from]", description="Minimum timestamp (RFC 3339 or epoch ms)."),
-        ] = None,
-        filter_to: Annotated[
-            str | None,
-            Query(alias="filter[to]", description="Maximum timestamp (RFC 3339 or epoch ms)."),
-        ] = None,
+        filter_from: FilterFrom = None,
+        filter_to: FilterTo = None,
         sort: Annotated[
             ExportSort | None, Query(description="`timestamp` (default) or `-timestamp`.")
         ] = None,
