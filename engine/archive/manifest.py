@@ -4,9 +4,10 @@
 time and convert older files without opening every footer, plus each file's SHA-256, computed
 when the file is written (or first seen), which run manifests record (`engine.results.manifest`).
 It is reconciled with the files on disk whenever an index is opened: files added by hand are
-read, files removed are forgotten, so
-a lost or stale manifest is never a problem. A file whose footer cannot be read (a truncated
-file) is *damaged*: it is skipped with a warning, and only reads of its partition's hour fail.
+read, files removed are forgotten, so a lost or stale manifest is never a problem. A file whose
+footer cannot be read (a truncated file) is *damaged*: it is skipped with a warning, and only
+reads of its partition's hour fail. In an archive written before checksums were kept, a run
+computes the SHA-256 of each file it reads (and keeps it for the life of the opened archive).
 """
 
 from __future__ import annotations

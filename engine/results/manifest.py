@@ -154,10 +154,12 @@ def snapshot_of(logs: RunLogs, start: int | None, end: int | None) -> Snapshot:
     files = []
     for entry in archive.files(logs.index, start=start, end=end):
         path = folder / entry.path
-        try:
-            digest = entry.sha256 or file_sha256(path)
-        except OSError as exc:
-            raise ArchiveError(f"cannot read archive file {path}: {exc.strerror}") from None
+        if entry.sha256 is None:  # an archive written before checksums were kept
+            try:
+                entry.sha256 = file_sha256(path)
+            except OSError as exc:
+                raise ArchiveError(f"cannot read archive file {path}: {exc.strerror}") from None
+        digest = entry.sha256
         files.append(
             SnapshotFile(entry.path, entry.bytes, entry.rows, digest, entry.min_ts, entry.max_ts)
         )

@@ -176,8 +176,10 @@ def job_panel(
 def job_report(request: Request, viewer: Viewing, job_id: str) -> HTMLResponse:
     """The job's self-contained HTML report (`engine.web.report`), as `hindsight report --job`."""
     viewer.require(SIGNALS_READ)
-    record = service_of(request).get(job_id)
-    data = manifest_input(job_manifest(record), f"Hindsight job {record.name}")
+    service = service_of(request)
+    record = service.get(job_id)
+    stored = [result.document for result in service.jobs.results(job_id)]
+    data = manifest_input(job_manifest(record), f"Hindsight job {record.name}", documents=stored)
     return HTMLResponse(render_report(data))
 
 

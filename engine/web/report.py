@@ -20,7 +20,7 @@ import polars as pl
 import vl_convert
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from engine.core.errors import HindsightError, RunFileError
+from engine.core.errors import HindsightError, RunFileError, SnapshotChangedError
 from engine.core.severity import SEVERITIES_DESCENDING
 from engine.core.times import format_timestamp, parse_timestamp
 from engine.results.manifest import RunManifest
@@ -68,9 +68,29 @@ def run_file_input(path: Path, *, labels: Path | None = None) -> ReportInput:
     return ReportInput(f"Hindsight run {path.name}", run, matched, note, _score(run, labels))
 
 
-def manifest_input(manifest: RunManifest, title: str, *, labels: Path | None = None) -> ReportInput:
-    """The report of a run recorded by its manifest (a job): the run again, over its snapshot."""
-    outcome = replay(manifest)
+def manifest_input(
+    manifest: RunManifest,
+    title: str,
+    *,
+    labels: Path | None = None,
+    documents: Sequence[Mapping[str, Any]] | None = None,
+) -> ReportInput:
+    """The report of a run recorded by its manifest (a job): the run again, over its snapshot.
+
+    When the snapshot changed since, the report shows the stored `documents` (when given) with
+    the manifest's summary and says why the matched logs are missing."""
+    try:
+        outcome = replay(manifest)
+    except SnapshotChangedError as exc:
+        if documents is None:
+            raise
+        summary = {
+            "from": manifest.range.get("from"),
+            "to": manifest.range.get("to"),
+            "events_scanned": manifest.results.get("events_scanned"),
+        }
+        run = RunFile([dict(document) for document in documents], {}, manifest, summary)
+        return ReportInput(title, run, None, f"Matched logs not shown: {exc}")
     run = run_file_of(outcome)
     return ReportInput(title, run, outcome.matched_logs(), None, _score(run, labels))
 

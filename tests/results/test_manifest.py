@@ -154,3 +154,19 @@ def test_a_bad_manifest_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "unknown run manifest version 99" in capsys.readouterr().err
     assert main(["rerun", str(tmp_path / "gone.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_an_archive_without_checksums_gets_them_computed(archive: Path) -> None:
+    manifest_file = index_dir(archive, "main") / "_manifest.json"
+    data = json.loads(manifest_file.read_text())
+    for entry in data["files"].values():
+        del entry["sha256"]  # as written before checksums were kept
+    manifest_file.write_text(json.dumps(data))
+    before = manifest_file.read_bytes()
+    outcome = run(RULE, archive)
+    assert outcome.manifest is not None
+    folder = index_dir(archive, "main")
+    for item in outcome.manifest.snapshot.files:
+        assert item.sha256 == hashlib.sha256((folder / item.path).read_bytes()).hexdigest()
+    assert manifest_file.read_bytes() == before  # a run does not write the archive
+    assert rerun(outcome.manifest).identical

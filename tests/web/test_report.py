@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from engine.cli import main
+from engine.store.tables import jobs
 from engine.web.report import MAX_LOGS_SHOWN
 from tests.web.conftest import (
     BRUTE_FORCE,
@@ -124,3 +125,34 @@ def test_a_report_needs_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     missing = tmp_path / "missing.json"
     assert main(["report", str(missing), "-o", str(tmp_path / "r.html")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def _set_manifest(web: Web, job_id: str, manifest: dict[str, Any] | None) -> None:
+    record = web.service.get(job_id)
+    statistics = {**(record.statistics or {}), "manifest": manifest}
+    with web.service.db.begin() as connection:
+        connection.execute(jobs.update().where(jobs.c.id == job_id).values(statistics=statistics))
+
+
+def test_a_jobs_report_without_its_snapshot_shows_the_stored_results(
+    job: tuple[Web, str],
+) -> None:
+    web, job_id = job
+    original = (web.service.get(job_id).statistics or {})["manifest"]
+    changed = json.loads(json.dumps(original))
+    changed["snapshot"]["files"][0]["sha256"] = "0" * 64
+    try:
+        _set_manifest(web, job_id, changed)
+        response = web.get(f"/jobs/{job_id}/report")
+        assert response.status_code == 200
+        assert "Matched logs not shown: the archive snapshot of the run changed" in response.text
+        assert response.text.count('<details class="result"') == len(
+            web.service.jobs.results(job_id)
+        )
+        _set_manifest(web, job_id, None)
+        response = web.get(f"/jobs/{job_id}/report")
+        assert response.status_code == 404
+        assert "has no run manifest" in response.text
+        assert f'href="/jobs/{job_id}/report"' not in web.get(f"/jobs/{job_id}").text
+    finally:
+        _set_manifest(web, job_id, original)
