@@ -81,7 +81,11 @@ def wrap_message(markdown: str) -> str:
 
 
 def unwrap_message(message: str) -> str:
-    """A stored message without Datadog's `%%%` markdown wrapper (`wrap_message`'s inverse)."""
+    """A stored message without Datadog's `%%%` markdown wrapper (`wrap_message`'s exact
+    inverse; a wrapper with other spacing is removed too)."""
+    head, tail = f"{_WRAPPER}\n", f"\n{_WRAPPER}"
+    if message.startswith(head) and message.endswith(tail) and len(message) >= len(head + tail):
+        return message[len(head) : -len(tail)]
     text = message.strip()
     if text.startswith(_WRAPPER) and text.endswith(_WRAPPER) and len(text) >= 2 * len(_WRAPPER):
         text = text[len(_WRAPPER) : -len(_WRAPPER)].strip("\n")

@@ -11,6 +11,7 @@ import pytest
 
 from engine import JobRun, load_rules, run
 from engine.cli import main
+from engine.results.export import document_row
 from engine.results.runfile import MANIFEST_KEY, read_manifest, read_run_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,3 +148,11 @@ def _without_nulls(value: object) -> object:
     if isinstance(value, list):
         return [_without_nulls(item) for item in value]
     return value
+
+
+def test_a_stored_document_gives_the_row_of_its_result(outcome: JobRun) -> None:
+    # the job API's CSV export reads rows back from the stored histsignal documents
+    for result in outcome.results:
+        assert document_row(result.to_histsignal(), result.log_ids) == result.to_dict()
+        by_id = result.to_histsignal(attributes_key="custom")
+        assert document_row(by_id, result.log_ids) == result.to_dict()
