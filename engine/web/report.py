@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from engine.core.errors import HindsightError, RunFileError, SnapshotChangedErro
 from engine.core.severity import SEVERITIES_DESCENDING
 from engine.core.times import format_timestamp, parse_timestamp
 from engine.results.manifest import RunManifest
-from engine.results.matched import matched_frame
+from engine.results.matched import ResultLogs, Scannable, matched_frame
 from engine.results.result import inner_attributes
 from engine.results.runfile import RunFile, read_run_file, run_file_of
 from engine.web.render import TEMPLATES, markdown
@@ -62,10 +62,11 @@ def run_file_input(path: Path, *, labels: Path | None = None) -> ReportInput:
     run = read_run_file(path)
     matched, note = None, None
     try:
-        matched = matched_frame(run.logs(), run.result_logs())
+        matched = _shown_logs(run.logs(), run.result_logs())
     except HindsightError as exc:
         note = f"Matched logs not shown: {exc}"
-    return ReportInput(f"Hindsight run {path.name}", run, matched, note, _score(run, labels))
+    hint = {"events_source": f"--run {path}"}
+    return ReportInput(f"Hindsight run {path.name}", run, matched, note, _score(run, labels), hint)
 
 
 def manifest_input(
@@ -92,7 +93,16 @@ def manifest_input(
         run = RunFile([dict(document) for document in documents], {}, manifest, summary)
         return ReportInput(title, run, None, f"Matched logs not shown: {exc}")
     run = run_file_of(outcome)
-    return ReportInput(title, run, outcome.matched_logs(), None, _score(run, labels))
+    assert outcome.logs is not None
+    shown = _shown_logs(outcome.logs, [ResultLogs.of(result) for result in outcome.results])
+    hint = {"events_source": f"--job {manifest.options.get('job_id')}"}
+    return ReportInput(title, run, shown, None, _score(run, labels), hint)
+
+
+def _shown_logs(logs: Scannable, results: Sequence[ResultLogs]) -> pl.DataFrame:
+    """The first `MAX_LOGS_SHOWN` matched logs of each result, read in one pass."""
+    firsts = [replace(result, log_ids=result.log_ids[:MAX_LOGS_SHOWN]) for result in results]
+    return matched_frame(logs, firsts)
 
 
 def _score(run: RunFile, labels: Path | None) -> ScoreReport | None:
@@ -207,12 +217,12 @@ def _result_view(document: Mapping[str, Any], logs: list[dict[str, Any]]) -> dic
         "title": inner.get("title", ""),
         "rule": _rule_name(document),
         "group": ", ".join(f"{k}:{v}" for k, v in inner.get("group_by", {}).items()),
-        "events": workflow.get("events_matched", len(logs)),
+        "events": workflow.get("events_matched", 0),
         "first_seen": workflow.get("first_seen", ""),
         "last_seen": workflow.get("last_seen", ""),
         "message": markdown(document["attributes"].get("message", "")),
-        "logs": logs[:MAX_LOGS_SHOWN],
-        "more": max(0, len(logs) - MAX_LOGS_SHOWN),
+        "logs": logs,
+        "more": max(0, int(workflow.get("events_matched", 0)) - len(logs)),
     }
 
 

@@ -52,6 +52,10 @@ def test_the_report_is_one_file_with_everything_inline(
     assert 'id="score"' in text and "all rules" in text
     for document in run["data"]:
         assert document["attributes"]["attributes"]["title"] in text
+        events = document["attributes"]["attributes"]["workflow"]["events_matched"]
+        if events > MAX_LOGS_SHOWN:  # the first logs are shown, the rest named
+            hint = f'{events - MAX_LOGS_SHOWN} more: <span class="mono">hindsight events'
+            assert f"{hint} {document['id']} --run {html.parent / 'run.json'}</span>" in text
 
 
 def test_the_report_renders_offline_in_chromium(
