@@ -139,9 +139,14 @@ class Snapshot:
 
 def logs_digest(frame: pl.DataFrame) -> str:
     """A digest of in-memory logs: their row hashes (polars, fixed seed), order-independent."""
-    hashes = frame.hash_rows(seed=0).sort().cast(pl.String()).str.join(",").item()
+    hashes = frame.hash_rows(seed=0).sort().to_arrow()  # one uint64 a row, no nulls
     head = canonical_json({name: str(dtype) for name, dtype in frame.schema.items()})
-    return hashlib.sha256(head + (hashes or "").encode()).hexdigest()
+    digest = hashlib.sha256(head)
+    if len(hashes):
+        width = hashes.type.byte_width
+        data = memoryview(hashes.buffers()[1])
+        digest.update(data[hashes.offset * width : (hashes.offset + len(hashes)) * width])
+    return digest.hexdigest()
 
 
 def snapshot_of(logs: RunLogs, start: int | None, end: int | None) -> Snapshot:
