@@ -96,14 +96,15 @@ class RunFile:
 
 def run_file_of(run: JobRun, *, lint: Sequence[Mapping[str, Any]] = ()) -> RunFile:
     """The run file of `run`, as `read_run_file` would read it back."""
-    meta = run_document(run, lint=lint)["meta"]
+    document = run_document(run, lint=lint)
+    meta = document["meta"]
     return RunFile(
-        documents=[result.to_histsignal() for result in run.results],
-        log_ids={result.id: list(result.log_ids) for result in run.results},
-        manifest=run.manifest,
-        summary=meta["summary"],
-        rules=meta["rules"],
-        lint=meta["lint"],
+        document["data"],
+        meta["log_ids"],
+        run.manifest,
+        meta["summary"],
+        meta["rules"],
+        meta["lint"],
     )
 
 
