@@ -35,8 +35,8 @@ from engine.workflow.score import ScoreReport, score
 MAX_LOGS_SHOWN = 100
 #: Entities listed in the top-entities table.
 TOP_ENTITIES = 15
-#: Severity colours, as the web app shows them (critical first).
-SEVERITY_COLORS = ("#b42318", "#e8590c", "#f59f00", "#1c7ed6", "#868e96")
+#: Severity colours, as the web app's stylesheet has them (critical first; static/app.css).
+SEVERITY_COLORS = ("#b42318", "#e8590c", "#b98300", "#2f6fde", "#5f6b7d")
 #: Characters of a log's attributes shown in its row.
 ATTRIBUTES_SHOWN = 300
 
