@@ -80,7 +80,7 @@ def plan_rule(rule: Rule, plan: ScanPlan) -> RulePlan:
         texts = [*query.filter_texts(), *([legacy] if legacy else [])]
         condition = pl.lit(True)
         for text in texts:
-            condition = condition & compile_query(parse(text), schema)
+            condition = condition & compile_query(parse(text), schema, rule.casing)
         metric_fields = query.metric_fields()
         queries.append(
             QueryPlan(

@@ -38,6 +38,7 @@ from engine.query.ast import (
     Value,
     Wildcard,
 )
+from engine.query.casing import DATADOG, Casing, folded
 from engine.query.parser import parse
 from engine.query.predicates import ValuePredicate
 from engine.query.text import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED
@@ -94,11 +95,12 @@ def _is_text(dtype: pl.DataType) -> bool:
 class Compiler:
     """Compiles AST nodes against one archive schema."""
 
-    def __init__(self, schema: Mapping[str, pl.DataType]) -> None:
+    def __init__(self, schema: Mapping[str, pl.DataType], casing: Casing = DATADOG) -> None:
         # Accept dtype classes too (`{"@a": pl.String}`), as polars itself does.
         self.schema: dict[str, pl.DataType] = {
             name: dtype() if isinstance(dtype, type) else dtype for name, dtype in schema.items()
         }
+        self.casing = casing
 
     # ---- structure ------------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class Compiler:
             case FullText():
                 return self.full_text(node.value)
             case FieldMatch():
-                return self.field_match(node.field, node.value)
+                return self.field_match(node.field, node.value, fold=self.casing.folds(node))
             case Exists():
                 return self.exists(node.field)
             case Cidr():
@@ -149,14 +151,16 @@ class Compiler:
         dtype = self.schema.get(field.column)
         return [] if dtype is None else [target(field.column, dtype)]
 
-    def field_match(self, field: Field, value: Value) -> Compiled:
-        """`field:value`."""
+    def field_match(self, field: Field, value: Value, *, fold: bool = False) -> Compiled:
+        """`field:value` (`fold`: string values compared without regard to case, `Casing`)."""
         stored_lowercase = field.kind is FieldKind.RESERVED and field.name == "status"
-        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or stored_lowercase:
+        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or stored_lowercase or fold:
             value = predicates.lowered(value)
         if isinstance(value, Wildcard) and value.is_star:
             return self.exists(field)
         predicate = predicates.for_value(value)
+        if fold and not stored_lowercase:
+            predicate = folded(predicate)
         return any_of([place.any(predicate) for place in self.targets(field)])
 
     def exists(self, field: Field) -> Compiled:
@@ -260,20 +264,25 @@ def _string_only(place: Target) -> Target:
     return Target(strings, place.dtype, is_list=place.is_list, prefix=place.prefix)
 
 
-def compile_node(node: Node, schema: Mapping[str, pl.DataType]) -> Compiled:
+def compile_node(
+    node: Node, schema: Mapping[str, pl.DataType], casing: Casing = DATADOG
+) -> Compiled:
     """Compile `node`, keeping constant results as Python booleans (for planners)."""
-    return Compiler(schema).compile(node)
+    return Compiler(schema, casing).compile(node)
 
 
-def compile_query(query: str | Node, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+def compile_query(
+    query: str | Node, schema: Mapping[str, pl.DataType], casing: Casing = DATADOG
+) -> pl.Expr:
     """A boolean, never-null polars expression selecting the events `query` matches.
 
     `query` is query text (parsed with `parse`, raising `QuerySyntaxError`) or a parsed AST;
-    `schema` maps archive column names to dtypes (columns it lacks are missing in every event).
+    `schema` maps archive column names to dtypes (columns it lacks are missing in every event);
+    `casing` says how string values compare (Datadog's case-sensitive equality by default).
     """
     if isinstance(query, str):
         query = parse(query)
-    compiled = compile_node(query, schema)
+    compiled = compile_node(query, schema, casing)
     if isinstance(compiled, bool):
         return pl.repeat(compiled, pl.len())
     return compiled

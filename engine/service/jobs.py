@@ -26,6 +26,7 @@ from engine.core.errors import (
 )
 from engine.detect.base import RUNNABLE_TYPES, runnable_methods
 from engine.notify.delivery import DeliveryQueue, Notice
+from engine.results.manifest import RunManifest
 from engine.rules import JobDefinition
 from engine.rules.validation import validate_from_rule, validate_job_definition
 from engine.run import run
@@ -44,6 +45,17 @@ T = TypeVar("T")
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
+
+
+def job_manifest(record: JobRecord) -> RunManifest:
+    """The run manifest a finished job recorded (`NotFoundError` when it has none)."""
+    data = (record.statistics or {}).get("manifest")
+    if data is None:
+        raise NotFoundError(
+            f"job {record.id} has no run manifest (it is {record.status}, or it ran before "
+            "manifests were recorded)"
+        )
+    return RunManifest.from_json(data)
 
 
 class JobService(RuleService, SignalService):
@@ -251,6 +263,7 @@ class JobService(RuleService, SignalService):
             "events_matched": stat.events_matched,
             "results": len(outcome.results),
             "seconds": round(outcome.seconds, 3),
+            "manifest": outcome.manifest.to_json() if outcome.manifest is not None else None,
         }
         if stat.error is not None:
             self._finish(record, stop, FAILED, failure=stat.error, statistics=statistics)
