@@ -40,6 +40,7 @@ from engine.detect.order import rule_ids, run_order
 from engine.detect.pipeline import detect_rule
 from engine.detect.prepare import RulePlan
 from engine.detect.tables import ReferenceTables
+from engine.results.manifest import result_counts, run_manifest
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
@@ -214,7 +215,26 @@ def run(
     if not cancelled:
         tracker.finish()
     stats = [item.stat for item in planned]
-    return JobRun(kept, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+    outcome = JobRun(kept, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+    outcome.logs = source
+    outcome.manifest = run_manifest(
+        loaded,
+        source,
+        start=low,
+        end=high,
+        scanned_from=scan_low,
+        options={
+            "index": index,
+            "format": format,
+            "timestamp_field": timestamp_field,
+            "max_results": max_results,
+            "job_id": job_id,
+        },
+        results=result_counts(
+            kept, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
+        ),
+    )
+    return outcome
 
 
 class _Progress:

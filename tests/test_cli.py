@@ -122,8 +122,8 @@ def test_run_writes_files(
         frame = pl.read_csv(output)
     elif output_format == "parquet":
         frame = pl.read_parquet(output)
-    else:
-        frame = pl.DataFrame(json.loads(output.read_text()))
+    else:  # the run file: the histsignal documents under `data`, as the job API lists them
+        frame = pl.DataFrame(json.loads(output.read_text())["data"])
     assert frame.height == 1
 
 

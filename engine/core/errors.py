@@ -220,6 +220,21 @@ class ArchiveError(HindsightError):
     """An archive that cannot be read: a missing, corrupt or inconsistent file (named)."""
 
 
+class SnapshotChangedError(ArchiveError):
+    """A rerun's archive snapshot changed: a file of it is gone, altered, or new (each named)."""
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__(
+            "the archive snapshot of the run changed, so its results cannot be reproduced:\n  "
+            + "\n  ".join(changes)
+        )
+        self.changes = changes
+
+
+class RunFileError(HindsightError):
+    """A run file or run manifest that cannot be read (the file and the reason named)."""
+
+
 class IngestError(HindsightError):
     """Input that cannot be ingested at all (unknown format, unreadable path, bad option)."""
 

@@ -122,7 +122,7 @@ def query_filter(
     for text in [*query.filter_texts(), *([legacy] if legacy else [])]:
         node = parse(text)
         check_calculated_names(text, node, list(calculated))
-        condition = condition & compile_query(node, schema, calculated)
+        condition = condition & compile_query(node, schema, rule.casing, calculated)
     name = rule.query_names()[index]
     for table in rule.referenceTables or []:
         if table.ruleQueryName == name:

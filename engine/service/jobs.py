@@ -28,6 +28,7 @@ from engine.core.errors import (
 from engine.detect.base import runnable_methods, runnable_types
 from engine.detect.tables import ReferenceTables
 from engine.notify.delivery import DeliveryQueue, Notice
+from engine.results.manifest import RunManifest
 from engine.results.result import JobResult
 from engine.results.stored import from_histsignal
 from engine.rules import JobDefinition
@@ -49,6 +50,17 @@ T = TypeVar("T")
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
+
+
+def job_manifest(record: JobRecord) -> RunManifest:
+    """The run manifest a finished job recorded (`NotFoundError` when it has none)."""
+    data = (record.statistics or {}).get("manifest")
+    if data is None:
+        raise NotFoundError(
+            f"job {record.id} has no run manifest (it is {record.status}, or it ran before "
+            "manifests were recorded)"
+        )
+    return RunManifest.from_json(data)
 
 
 class JobService(RuleService, SignalService):
@@ -275,6 +287,7 @@ class JobService(RuleService, SignalService):
             "events_matched": stat.events_matched,
             "results": len(outcome.results),
             "seconds": round(outcome.seconds, 3),
+            "manifest": outcome.manifest.to_json() if outcome.manifest is not None else None,
         }
         if stat.error is not None:
             self._finish(record, stop, FAILED, failure=stat.error, statistics=statistics)

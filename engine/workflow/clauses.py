@@ -38,6 +38,7 @@ from engine.query.ast import (
     Range,
     Term,
 )
+from engine.query.casing import DATADOG, Casing
 from engine.query.text import DEFAULT_TEXT_COLUMNS
 from engine.query.values import parse_number
 from engine.workflow.report import Report
@@ -84,13 +85,16 @@ def _nodes(node: Node) -> Iterator[Node]:
             return
 
 
-def evaluate_clauses(query: str | Node, frame: pl.DataFrame) -> list[Verdict]:
-    """The verdict tree of `query` on each row of `frame` (archive column layout)."""
+def evaluate_clauses(
+    query: str | Node, frame: pl.DataFrame, casing: Casing = DATADOG
+) -> list[Verdict]:
+    """The verdict tree of `query` on each row of `frame` (archive column layout), its string
+    values compared as `casing` says."""
     tree = parse(query) if isinstance(query, str) else query
     nodes = list(_nodes(tree))
     columns = []
     for number, node in enumerate(nodes):
-        compiled = compile_node(node, frame.schema)
+        compiled = compile_node(node, frame.schema, casing)
         expr = pl.lit(compiled) if isinstance(compiled, bool) else compiled
         columns.append(expr.alias(f"_n{number}"))
     values = frame.select(columns) if frame.height else pl.DataFrame()

@@ -177,8 +177,8 @@ def lint_rule(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCos
                 continue
             where = f"queries[{number}].{part}" if part != "filters" else "filters"
             node = parse(text)
-            findings += check_query(node, where, sample)
-            if compile_node(node, sample.schema) is False:
+            findings += check_query(node, where, sample, rule.casing)
+            if compile_node(node, sample.schema, rule.casing) is False:
                 findings.append(
                     Finding(
                         "warning",
@@ -222,7 +222,7 @@ def _sample_findings(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], 
         share = matched.height / sample.rows.height if sample.rows.height else 0.0
         estimated[query_plan.name] = round(share * sample.rows_in_range)
         for text in query.filter_texts():
-            columns.update(compile_query(text, sample.schema).meta.root_names())
+            columns.update(compile_query(text, sample.schema, rule.casing).meta.root_names())
         if matched.height == 0 and sample.rows.height:
             scope = "in the range" if sample.complete else f"in the {sample.rows.height:,} sampled"
             findings.append(

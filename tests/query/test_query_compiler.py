@@ -125,13 +125,13 @@ def test_calculated_field_reads_its_expression() -> None:
     frame = pl.DataFrame({"@n": [1.0, 10.0]})
     calculated = {"calc": pl.col("@n") * 2}
     assert frame.select(
-        compile_query("#calc:>5", frame.schema, calculated)
+        compile_query("#calc:>5", frame.schema, calculated=calculated)
     ).to_series().to_list() == [
         False,
         True,
     ]
     assert frame.select(
-        compile_query("#other:>5", frame.schema, calculated)
+        compile_query("#other:>5", frame.schema, calculated=calculated)
     ).to_series().to_list() == [
         False,
         False,
