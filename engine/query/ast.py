@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
-from typing import assert_never
 
 from engine.core.columns import attribute_column
 
@@ -318,17 +317,24 @@ def to_query(node: Node) -> str:
     return str(node)
 
 
-def fields(node: Node) -> Iterator[Field]:
-    """Every field `node` names, in query order."""
+def nodes(node: Node) -> Iterator[Node]:
+    """`node` and every node below it, depth first, in query order."""
+    yield node
     match node:
         case And() | Or():
             for child in node.children:
-                yield from fields(child)
+                yield from nodes(child)
         case Not():
-            yield from fields(node.child)
-        case FieldMatch() | Exists() | Cidr():
-            yield node.field
-        case MatchAll() | FreeText() | FullText():
-            return
+            yield from nodes(node.child)
         case _:
-            assert_never(node)
+            return
+
+
+def fields(node: Node) -> Iterator[Field]:
+    """Every field `node` names, in query order."""
+    for item in nodes(node):
+        match item:
+            case FieldMatch() | Exists() | Cidr():
+                yield item.field
+            case _:
+                continue
