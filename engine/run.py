@@ -3,13 +3,14 @@
 This is the one place a job is orchestrated: plan -> scan -> detect -> results.
 
 1. Plan: each rule's detection method (`engine.detect.base.method_for`) compiles it and registers
-   its filters and columns in ONE `ScanPlan` shared by the batch; it also says how far before
-   `start` it must read (`lookback_ms`).
+   its filters and columns in ONE `ScanPlan` shared by the batch (with the run's reference
+   tables); it also says how far before `start` it must read (`lookback_ms`).
 2. Scan: a `ScanBackend` (in-process polars by default) reads the plan's rows once for all rules,
    from the earliest instant a rule needs to `end`, in time slices, so progress follows the scan.
 3. Detect: each rule's rows (its own range only) go through `engine.detect.pipeline.detect_rule`:
    matches, the method's instants, the signal lifecycle, the results. Methods that read the other
-   rules' results (`after_others`) run last.
+   rules' results (`after_others`: signal correlation) run last, each after the rules it reads
+   (a cycle is an error of the rules in it), with the earlier results the run was given.
 4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
 
 A rule that cannot run (an unsupported type or method, a bad query against this data) is reported
@@ -34,9 +35,11 @@ import polars as pl
 
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
-from engine.detect.base import DetectContext, DetectionMethod, method_for
+from engine.detect.base import DetectContext, DetectionMethod, PlanContext, method_for
+from engine.detect.order import rule_ids, run_order
 from engine.detect.pipeline import detect_rule
 from engine.detect.prepare import RulePlan
+from engine.detect.tables import ReferenceTables
 from engine.results.manifest import result_counts, run_manifest
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
@@ -83,9 +86,11 @@ class _Planned:
     low: int | None = None  # the first instant the rule reads
 
     def rows(self, scanned: pl.DataFrame, scan_low: int | None) -> pl.DataFrame:
-        """The scanned rows some query of the rule matched, within the rule's own range."""
+        """The scanned rows some query of the rule matched, within the rule's own range (none for
+        a rule that reads no logs)."""
         assert self.plan is not None
-        mine = pl.any_horizontal([query.flag for query in self.plan.queries])
+        flags = [query.flag for query in self.plan.queries if query.flag]
+        mine = pl.any_horizontal(flags) if flags else pl.lit(False)
         if self.low is not None and scan_low is not None and scan_low < self.low:
             mine = mine & (pl.col(TIME) >= self.low)
         return scanned.filter(mine)
@@ -107,6 +112,8 @@ def run(
     strict: bool = False,
     keep_matches: bool = False,
     backend: ScanBackend | None = None,
+    tables: str | Path | Mapping[str, pl.DataFrame] | ReferenceTables | None = None,
+    results: Sequence[JobResult] = (),
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
@@ -118,7 +125,9 @@ def run(
     rules, and a True answer ends the run with the results found so far (`cancelled`). With
     `max_results`, only the first results by time are kept and the run says it was `truncated`.
     With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan. `backend`
-    runs the scan (default: in this process, `LocalBackend`).
+    runs the scan (default: in this process, `LocalBackend`). `tables` are the reference tables
+    (a folder of CSV/Parquet files, or frames by name); `results` are earlier results (of other
+    jobs) that the run's signal_correlation rules may correlate besides the run's own.
     """
     stop = should_stop or (lambda: False)
     tracker = _Progress(progress)
@@ -128,9 +137,13 @@ def run(
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
     plan = ScanPlan(source.schema)
+    context = PlanContext(
+        ReferenceTables.of(tables),
+        rule_ids(loaded) | {result.rule_id for result in results if result.rule_id},
+    )
     planned: list[_Planned] = []
     for rule in loaded:
-        planned.append(_plan(rule, plan, low))
+        planned.append(_plan(rule, plan, low, context))
         if strict and planned[-1].stat.error is not None:
             raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
     lows = [item.low for item in planned if item.low is not None]
@@ -147,9 +160,12 @@ def run(
     weights = [_weight(item, scanned.rows) for item in planned]
     total = sum(weights) or 1
     done = 0
-    results: list[JobResult] = []
-    later = [item.method is not None and item.method.after_others for item in planned]
-    for number in sorted(range(len(planned)), key=lambda number: later[number]):
+    found_so_far: list[JobResult] = []
+    order, cyclic = run_order(loaded, [item.method for item in planned])
+    for number in cyclic:
+        planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
+        planned[number].plan = None
+    for number in order:
         item, weight = planned[number], weights[number]
         item.stat.events_scanned = scanned.events_scanned
         cancelled = cancelled or stop()
@@ -164,16 +180,20 @@ def run(
         try:
             rows = item.rows(scanned.rows, scan_low)
             for query in item.plan.queries:
-                stat.events_matched[query.name] = int(rows[query.flag].sum())
+                stat.events_matched[query.name] = int(rows[query.flag].sum()) if query.flag else 0
             if keep_matches:
-                flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
+                flags = [
+                    pl.col(query.flag).alias(query.name)
+                    for query in item.plan.queries
+                    if query.flag
+                ]
                 stat.matches = rows.select("id", TIME, *flags)
             found = detect_rule(
                 item.method,
                 item.plan,
                 rows,
                 source,
-                context=DetectContext(results),
+                context=DetectContext([*results, *found_so_far], low, high),
                 job_id=job_id,
                 step=step,
             ).results
@@ -187,18 +207,15 @@ def run(
                 stat.results_by_severity.get(result.severity, 0) + 1
             )
         stat.seconds += time.perf_counter() - began_rule
-        results.extend(found)
-    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
-    truncated = max_results is not None and len(results) > max_results
-    if truncated:
-        results = results[:max_results]
+        found_so_far.extend(found)
+    found_so_far.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    truncated = max_results is not None and len(found_so_far) > max_results
+    kept = found_so_far[:max_results] if truncated else found_so_far
     seconds = time.perf_counter() - began
     if not cancelled:
         tracker.finish()
     stats = [item.stat for item in planned]
-    outcome = JobRun(
-        results, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated
-    )
+    outcome = JobRun(kept, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
     outcome.logs = source
     outcome.manifest = run_manifest(
         loaded,
@@ -214,7 +231,7 @@ def run(
             "job_id": job_id,
         },
         results=result_counts(
-            results, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
+            kept, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
         ),
     )
     return outcome
@@ -243,18 +260,20 @@ def _weight(item: _Planned, scanned: pl.DataFrame) -> int:
     """A rule's share of the detection work: the scanned rows its queries matched (at least 1)."""
     if item.plan is None:
         return 0
-    flags = pl.any_horizontal([query.flag for query in item.plan.queries])
-    return max(1, int(scanned.select(flags.sum()).item()))
+    flags = [query.flag for query in item.plan.queries if query.flag]
+    if not flags:
+        return 1
+    return max(1, int(scanned.select(pl.any_horizontal(flags).sum()).item()))
 
 
-def _plan(rule: Rule, plan: ScanPlan, low: int | None) -> _Planned:
+def _plan(rule: Rule, plan: ScanPlan, low: int | None, context: PlanContext) -> _Planned:
     """The rule planned by its detection method, or its error (an unsupported type or method,
-    a query that does not compile)."""
+    a query that does not compile, a missing reference table)."""
     began = time.perf_counter()
     planned = _Planned(RuleStats(rule.name, rule.detection_method))
     try:
         method = method_for(rule)
-        planned.plan = method.plan(rule, plan)
+        planned.plan = method.plan(rule, plan, context)
         planned.method = method
         planned.low = None if low is None else low - method.lookback_ms(rule)
     except HindsightError as exc:

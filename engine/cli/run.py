@@ -98,6 +98,13 @@ class Skipped:
     help="Field-mapping pipeline for Sigma rules (as `hindsight sigma convert --pipeline`).",
 )
 @click.option(
+    "--tables",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Folder of reference tables (<tableName>.csv or .parquet) for the rules' referenceTables.",
+)
+@click.option(
     "--fail-on-results",
     is_flag=True,
     help=f"Exit with status {EXIT_RESULTS_FOUND} when the rules produced results.",
@@ -115,6 +122,7 @@ def run_command(
     selectors: tuple[str, ...],
     strict: bool,
     sigma_pipelines: tuple[str, ...],
+    tables: Path | None,
     fail_on_results: bool,
 ) -> int:
     """Run detection RULES (files or folders of rule JSON and Sigma YAML) over an archive."""
@@ -154,9 +162,12 @@ def run_command(
                 index=index,
                 strict=strict,
                 progress=lambda done: bar.update(task, completed=done),
+                tables=tables,
             )
     else:
-        outcome = run(selected, opened, start=start, end=end, index=index, strict=strict)
+        outcome = run(
+            selected, opened, start=start, end=end, index=index, strict=strict, tables=tables
+        )
     skipped = [_load_failure(error) for error in refused] + [
         Skipped(entry.source, stat.error)
         for entry, stat in zip(loaded, outcome.stats, strict=True)

@@ -1,10 +1,12 @@
 """From lifecycle signals to `JobResult`s: attached events, counts, samples, message and title.
 
-A signal's attached events are those in the window of its signal key at its opening instant (every
-sub-group of the key, all queries), plus the events of the group at each instant that updated it
-(SPEC §3.7, §3.8), de-duplicated; an attached event counts in every query it matched for a
-sub-group of the key. From them come `events_matched` (distinct events), the per-query counts,
-every log id, and up to 10 samples (earliest first) whose full logs are read back from the source.
+A signal's attached events are those of its signal key from its first_seen to its opening instant
+(the evaluation window, for threshold; every sub-group of the key, all queries), plus the events of
+the group at each instant that updated it (SPEC §3.7, §3.8), de-duplicated; an attached event
+counts in every query it matched for a sub-group of the key. From them come `events_matched`
+(distinct events), the per-query counts, every log id, and up to 10 samples (earliest first) whose
+full logs are read back from the source (the method's `SampleSource`). The method's attributes
+join the result's and its message's.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ import polars as pl
 
 from engine.core.severity import severity_name
 from engine.core.times import from_epoch_ms
-from engine.detect.base import Detection
+from engine.detect.base import Detection, SampleSource
 from engine.detect.lifecycle import SignalSpan
-from engine.detect.prepare import RulePlan, signal_key_positions, window_ms
+from engine.detect.prepare import RulePlan, signal_key_positions
 from engine.results.result import MAX_SAMPLES, JobResult, QueryDetail, Sample
 from engine.rules.template import MessageContext, render_message
 from engine.scan.plan import TIME
-from engine.scan.source import LogSource
 
 
 def attached_events(
@@ -33,7 +34,6 @@ def attached_events(
     """Rows (`_s` signal number, `id`, `_q`, `_t`, `_d`) of the events each signal holds."""
     keys = rule.key_columns
     signal_keys = [keys[position] for position in signal_key_positions(rule)]
-    window = window_ms(rule.rule.options.evaluationWindow)
     opens: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for number, signal in enumerate(signals):
@@ -42,6 +42,7 @@ def attached_events(
                 "_s": number,
                 **dict(zip(signal_keys, signal.key, strict=True)),
                 "_at": signal.opened_at,
+                "_from": signal.first_seen,
             }
         )
         updates += [
@@ -50,11 +51,17 @@ def attached_events(
         ]
     columns = ["_s", "id", "_q", TIME, "_d"]
     opened = pl.DataFrame(
-        opens, schema={"_s": pl.Int64, **{key: pl.String for key in signal_keys}, "_at": pl.Int64}
+        opens,
+        schema={
+            "_s": pl.Int64,
+            **{key: pl.String for key in signal_keys},
+            "_at": pl.Int64,
+            "_from": pl.Int64,
+        },
     )
     in_window = (
         _join(matches, opened, signal_keys)
-        .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) > pl.col("_at") - window)
+        .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) >= pl.col("_from"))
         .select(columns)
     )
     parts = [in_window]
@@ -63,7 +70,7 @@ def attached_events(
         updated = pl.DataFrame(updates, schema=schema)
         events = _join(matches, updated, [*keys, TIME]).select("_s", "id").unique()
         # each such event, with every query it matched for a sub-group of the signal key
-        of_key = events.join(opened.drop("_at"), on="_s")
+        of_key = events.join(opened.drop("_at", "_from"), on="_s")
         parts.append(of_key.join(matches, on=["id", *signal_keys]).select(columns))
     return pl.concat(parts).unique(subset=["_s", "id", "_q"]).sort("_s", TIME, "id", "_q")
 
@@ -126,12 +133,13 @@ def build_results(
     matches: pl.DataFrame,
     detection: Detection,
     signals: Sequence[SignalSpan],
-    source: LogSource,
+    source: SampleSource,
     *,
     job_id: str | None = None,
-    extra: Callable[[SignalSpan], dict[str, Any]] | None = None,
+    extra: Callable[[SignalSpan, list[str]], dict[str, Any]] | None = None,
 ) -> list[JobResult]:
-    """The job results of a rule's signals (`extra`: a result's method-specific attributes)."""
+    """The job results of a rule's signals (`extra`: the method-specific attributes of a result,
+    from its signal and its events' ids)."""
     if not signals:
         return []
     attached = attached_events(rule, matches, signals)
@@ -143,7 +151,7 @@ def build_results(
     results = []
     for signal, fact in zip(signals, facts, strict=True):
         samples = [Sample(i, q, logs[i]) for i, q in fact.samples if i in logs]
-        attributes = extra(signal) if extra is not None else {}
+        attributes = extra(signal, fact.ids) if extra is not None else {}
         results.append(_result(rule, detection, signal, fact, samples, job_id, attributes))
     return results
 
@@ -174,12 +182,10 @@ def _result(
         )
         for query in rule.queries
     ]
-    paths = rule.group_by_paths
-    group_by = dict(zip(spec.groupSignalsBy or paths, signal.key, strict=True))
+    paths, group_by = rule.signal_group(signal.key)
     sources = list(dict.fromkeys(s.log["source"] for s in samples if s.log.get("source")))
     tags = list(dict.fromkeys([*spec.tags, *(f"source:{name}" for name in sources)]))
     severity = severity_name(signal.severity)
-    title = spec.name + (f" - {case.name}" if case.name else "")
     first_log = samples[0].log if samples else {}
     context = MessageContext(
         rule_name=spec.name,
@@ -190,7 +196,7 @@ def _result(
         last_seen_ms=signal.last_seen,
         events_matched=len(fact.ids),
         events_matched_per_query=per_query,
-        attributes=first_log.get("attributes", {}),
+        attributes={**first_log.get("attributes", {}), **extra},
         log={
             **{k: v for k, v in first_log.items() if k != "attributes"},
             **first_log.get("attributes", {}),
@@ -199,6 +205,9 @@ def _result(
         group_by=group_by,
     )
     ids = fact.ids
+    title = spec.name + (f" - {case.name}" if case.name else "")
+    if rule.title is not None:
+        title = render_message(rule.title, context)
     return JobResult(
         id=result_id(rule, signal, job_id),
         rule_name=spec.name,

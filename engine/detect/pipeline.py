@@ -2,11 +2,16 @@
 
 `detect_rule` runs the steps every method shares around the method's own `detect`:
 
-1. the matches frame (`prepare.matches`): one row per (event, query, group);
+1. the matches frame (`DetectionMethod.matches`, by default `prepare.matches`): one row per
+   (event, query, group);
 2. the method's evaluated instants (`DetectionMethod.detect`);
 3. the matched instants with their signal keys (`instants.matched_instants`);
-4. the signal lifecycle (`lifecycle.form_signals`: keepAlive, maxSignalDuration);
-5. the results (`assemble.build_results`: attached events, samples, message).
+4. the signal lifecycle (`lifecycle.form_signals`: the method's keepAlive, maxSignalDuration);
+5. the results (`assemble.build_results`: attached events, samples, message, the method's
+   attributes).
+
+The context's `first_time` is the earliest time of the rule's rows over all its groups; when the
+caller does not give it, it is taken from `rows` (a partitioned caller must give it).
 
 `engine.run` calls it for every rule; `explain` calls it for one rule, restricted to the groups of
 one signal key (`keep`), and reads every intermediate frame it returns.
@@ -15,7 +20,7 @@ one signal key (`keep`), and reads every intermediate frame it returns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -23,8 +28,9 @@ from engine.detect.assemble import build_results
 from engine.detect.base import DetectContext, Detection, DetectionMethod
 from engine.detect.instants import matched_instants
 from engine.detect.lifecycle import SignalSpan, form_signals
-from engine.detect.prepare import RulePlan, matches
+from engine.detect.prepare import RulePlan
 from engine.results.result import JobResult
+from engine.scan.plan import TIME
 from engine.scan.source import LogSource
 
 #: Progress within one rule's detection after each step: matches frame, evaluated instants,
@@ -60,19 +66,22 @@ def detect_rule(
     keys); `step` is told the fraction of the rule's work done after each step.
     """
     done = step or (lambda _fraction: None)
-    frame = matches(rule, rows)
+    context = context or DetectContext()
+    if context.first_time is None and rows.height:
+        context = replace(context, first_time=rows.select(pl.col(TIME).min()).item())
+    frame = method.matches(rule, rows, context)
     if keep is not None:
         frame = keep(frame)
     done(DETECTION_STEPS[0])
     if frame.height == 0:
         return RuleDetection(rule, frame, None)
-    detection = method.detect(rule, frame, context or DetectContext())
+    detection = method.detect(rule, frame, context)
     done(DETECTION_STEPS[1])
-    options = rule.rule.options
+    keep_alive_ms, max_duration_ms = method.lifecycle_ms(rule)
     signals = form_signals(
         matched_instants(rule, detection.instants, frame),
-        keep_alive_ms=options.keepAlive * 1000,
-        max_duration_ms=options.maxSignalDuration * 1000,
+        keep_alive_ms=keep_alive_ms,
+        max_duration_ms=max_duration_ms,
     )
     done(DETECTION_STEPS[2])
     results = build_results(
@@ -80,9 +89,9 @@ def detect_rule(
         frame,
         detection,
         signals,
-        source,
+        method.samples(source, context),
         job_id=job_id,
-        extra=lambda signal: method.attributes(rule, detection, signal),
+        extra=lambda signal, events: method.attributes(rule, detection, signal, events),
     )
     done(DETECTION_STEPS[3])
     return RuleDetection(rule, frame, detection, signals, results)

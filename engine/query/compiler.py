@@ -93,14 +93,20 @@ def _is_text(dtype: pl.DataType) -> bool:
 
 
 class Compiler:
-    """Compiles AST nodes against one archive schema."""
+    """Compiles AST nodes against one archive schema (and a rule's calculated fields)."""
 
-    def __init__(self, schema: Mapping[str, pl.DataType], casing: Casing = DATADOG) -> None:
+    def __init__(
+        self,
+        schema: Mapping[str, pl.DataType],
+        casing: Casing = DATADOG,
+        calculated: Mapping[str, pl.Expr] | None = None,
+    ) -> None:
         # Accept dtype classes too (`{"@a": pl.String}`), as polars itself does.
         self.schema: dict[str, pl.DataType] = {
             name: dtype() if isinstance(dtype, type) else dtype for name, dtype in schema.items()
         }
         self.casing = casing
+        self.calculated = dict(calculated or {})
 
     # ---- structure ------------------------------------------------------------------------
 
@@ -148,6 +154,8 @@ class Compiler:
                 return []
             prefix = field.name + ":" if field.kind is FieldKind.TAG else None
             return [target(_TAGS, dtype, prefix)]
+        if field.kind is FieldKind.CALCULATED:
+            return [] if field.name not in self.calculated else [self.calculated_target(field)]
         dtype = self.schema.get(field.column)
         return [] if dtype is None else [target(field.column, dtype)]
 
@@ -163,8 +171,18 @@ class Compiler:
             predicate = folded(predicate)
         return any_of([place.any(predicate) for place in self.targets(field)])
 
+    def calculated_target(self, field: Field) -> Target:
+        """The values of the calculated field `#name` (its compiled formula)."""
+        expr = self.calculated[field.name]
+        dtype = pl.LazyFrame(schema=self.schema).select(expr).collect_schema().dtypes()[0]
+        is_list = isinstance(dtype, pl.List)
+        return Target(expr, element_dtype(dtype), is_list=is_list)
+
     def exists(self, field: Field) -> Compiled:
         """`_exists_:field`: some non-null value (objects: some non-null nested leaf)."""
+        if field.kind is FieldKind.CALCULATED:
+            places = self.targets(field)
+            return any_of([place.expr.is_not_null() for place in places])
         if field.kind is FieldKind.TAGS:
             dtype = self.schema.get(_TAGS)
             return False if dtype is None else pl.col(_TAGS).list.len().fill_null(0) > 0
@@ -265,24 +283,32 @@ def _string_only(place: Target) -> Target:
 
 
 def compile_node(
-    node: Node, schema: Mapping[str, pl.DataType], casing: Casing = DATADOG
+    node: Node,
+    schema: Mapping[str, pl.DataType],
+    casing: Casing = DATADOG,
+    calculated: Mapping[str, pl.Expr] | None = None,
 ) -> Compiled:
     """Compile `node`, keeping constant results as Python booleans (for planners)."""
-    return Compiler(schema, casing).compile(node)
+    return Compiler(schema, casing, calculated).compile(node)
 
 
 def compile_query(
-    query: str | Node, schema: Mapping[str, pl.DataType], casing: Casing = DATADOG
+    query: str | Node,
+    schema: Mapping[str, pl.DataType],
+    casing: Casing = DATADOG,
+    calculated: Mapping[str, pl.Expr] | None = None,
 ) -> pl.Expr:
     """A boolean, never-null polars expression selecting the events `query` matches.
 
     `query` is query text (parsed with `parse`, raising `QuerySyntaxError`) or a parsed AST;
     `schema` maps archive column names to dtypes (columns it lacks are missing in every event);
-    `casing` says how string values compare (Datadog's case-sensitive equality by default).
+    `casing` says how string values compare (Datadog's case-sensitive equality by default);
+    `calculated` maps a rule's calculated field names (without `#`) to their expressions
+    (`engine.query.formula`); an unknown `#name` has no value in any event.
     """
     if isinstance(query, str):
         query = parse(query)
-    compiled = compile_node(query, schema, casing)
+    compiled = compile_node(query, schema, casing, calculated)
     if isinstance(compiled, bool):
         return pl.repeat(compiled, pl.len())
     return compiled

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from engine.api.models import ConvertRequest
 from engine.core.errors import InvalidRequestError, NotFoundError
+from engine.results.stored import method_attributes
 from engine.rules.template import unwrap_message
 from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord, ResultRecord
@@ -73,6 +74,7 @@ def result_page(
         "logs": logs,
         "shown": shown,
         "samples": inner.get("samples") or [],
+        "found": flatten(method_attributes(inner)),
         "signal": signal,
         "flatten": flatten,
         "can_convert": viewer.can(SIGNALS_WRITE) and signal is None,

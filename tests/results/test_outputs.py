@@ -48,13 +48,17 @@ def test_to_polars_has_a_column_per_group_by_field(outcome: JobRun) -> None:
 
 def test_matched_logs_are_every_log_of_every_result(outcome: JobRun) -> None:
     frame = outcome.matched_logs()
-    for result in outcome.results:
+    of_logs = [result for result in outcome.results if result.rule_type == "log_detection"]
+    for result in of_logs:
         mine = frame.filter(pl.col("result_id") == result.id)
         assert mine["id"].to_list() == result.log_ids  # all of them, not the 10 samples
         assert set(mine["rule"]) == {result.rule_name}
         for field, value in result.group_by.items():
             assert set(mine[f"group.{field}"]) == {value}
-    assert frame.height == sum(len(result.log_ids) for result in outcome.results)
+    # a signal_correlation result's inputs are results (`correlated_results`), not logs
+    correlations = {r.id for r in outcome.results if r.rule_type == "signal_correlation"}
+    assert correlations and frame.filter(pl.col("result_id").is_in(correlations)).height == 0
+    assert frame.height == sum(len(result.log_ids) for result in of_logs)
     assert frame.height > 10 * len(outcome.results)
 
 
