@@ -230,6 +230,9 @@ def run(
             "max_results": max_results,
             "job_id": job_id,
         },
+        tables=context.tables.record(
+            table.tableName for rule in loaded for table in rule.referenceTables or []
+        ),
         results=result_counts(
             kept, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
         ),

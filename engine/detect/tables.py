@@ -13,11 +13,13 @@ API use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from engine.archive.manifest import file_sha256
 from engine.core.errors import ReferenceTableError
 from engine.detect.keys import text_values
 from engine.rules.models import ReferenceTable
@@ -33,6 +35,7 @@ class ReferenceTables:
         self, folder: Path | None = None, frames: Mapping[str, pl.DataFrame] | None = None
     ) -> None:
         self.folder = folder
+        self._given = frozenset(frames or {})
         self._frames: dict[str, pl.DataFrame] = dict(frames or {})
 
     @classmethod
@@ -58,26 +61,47 @@ class ReferenceTables:
             found |= {p.stem for p in self.folder.iterdir() if p.suffix in TABLE_SUFFIXES}
         return sorted(found)
 
-    def table(self, name: str) -> pl.DataFrame:
-        """The table called `name` (`ReferenceTableError` when there is none)."""
-        if name in self._frames:
-            return self._frames[name]
+    def file(self, name: str) -> Path | None:
+        """The file of the folder that holds table `name` (None: not in the folder)."""
         for suffix in TABLE_SUFFIXES if self.folder is not None else ():
             assert self.folder is not None
             path = self.folder / f"{name}{suffix}"
             if path.is_file():
-                try:
-                    frame = (
-                        pl.read_csv(path, infer_schema=False)
-                        if suffix == ".csv"
-                        else pl.read_parquet(path)
-                    )
-                except (OSError, pl.exceptions.PolarsError) as exc:
-                    raise ReferenceTableError(
-                        f"reference table {name!r} cannot be read ({path}): {exc}"
-                    ) from None
-                self._frames[name] = frame
-                return frame
+                return path
+        return None
+
+    def record(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        """What a run manifest records of the named tables: each one's file with its SHA-256,
+        or that it was given in memory (a name that is neither is recorded alone)."""
+        entries: list[dict[str, Any]] = []
+        for name in sorted(set(names)):
+            entry: dict[str, Any] = {"name": name}
+            path = None if name in self._given else self.file(name)
+            if name in self._given:
+                entry["in_memory"] = True
+            elif path is not None:
+                entry.update(path=str(path.resolve()), sha256=file_sha256(path))
+            entries.append(entry)
+        return entries
+
+    def table(self, name: str) -> pl.DataFrame:
+        """The table called `name` (`ReferenceTableError` when there is none)."""
+        if name in self._frames:
+            return self._frames[name]
+        path = self.file(name)
+        if path is not None:
+            try:
+                frame = (
+                    pl.read_csv(path, infer_schema=False)
+                    if path.suffix == ".csv"
+                    else pl.read_parquet(path)
+                )
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise ReferenceTableError(
+                    f"reference table {name!r} cannot be read ({path}): {exc}"
+                ) from None
+            self._frames[name] = frame
+            return frame
         where = f" in {self.folder}" if self.folder is not None else ""
         known = ", ".join(self.names()) or "none"
         raise ReferenceTableError(

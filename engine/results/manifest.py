@@ -10,7 +10,8 @@ job store per job). It holds:
   size, rows, time range and SHA-256 (from the archive's own manifest); for logs given in
   memory, their count and a digest of their rows;
 - `range` (`from`, `to`, and `scanned_from`, earlier when a rule looks back), `options` (index,
-  format, timestamp field, result cap, job id) and `tables` (the reference tables the rules name);
+  format, timestamp field, result cap, job id) and `tables` (the reference tables the rules name:
+  each one's file with its SHA-256, or that it was given in memory);
 - `results`: the counts (total, per rule, per severity), whether the run was cancelled or
   truncated, and each result's id with the SHA-256 of its histsignal document, so a rerun says
   whether it produced the same results without the results file.
@@ -204,7 +205,7 @@ class RunManifest:
     snapshot: Snapshot
     range: dict[str, int | None]
     options: dict[str, Any]
-    tables: list[str]
+    tables: list[dict[str, Any]]
     results: dict[str, Any]
     created: str = ""
     version: int = MANIFEST_VERSION
@@ -240,7 +241,7 @@ class RunManifest:
                 snapshot=Snapshot.from_json(data["snapshot"]),
                 range=dict(data["range"]),
                 options=dict(data["options"]),
-                tables=list(data.get("tables", [])),
+                tables=[dict(entry) for entry in data.get("tables", [])],
                 results=dict(data["results"]),
                 created=str(data.get("created", "")),
             )
@@ -276,17 +277,18 @@ def run_manifest(
     end: int | None,
     scanned_from: int | None,
     options: Mapping[str, Any],
+    tables: Sequence[Mapping[str, Any]],
     results: Mapping[str, Any],
 ) -> RunManifest:
-    """The manifest of a run of `rules` over `logs` (`results`: `result_counts(...)`)."""
-    tables = sorted({table.tableName for rule in rules for table in rule.referenceTables or []})
+    """The manifest of a run of `rules` over `logs` (`tables`: `ReferenceTables.record(...)`;
+    `results`: `result_counts(...)`)."""
     return RunManifest(
         engine=engine_versions(),
         rules=[ManifestRule.of(rule) for rule in rules],
         snapshot=snapshot_of(logs, scanned_from, end),
         range={"from": start, "to": end, "scanned_from": scanned_from},
         options=dict(options),
-        tables=tables,
+        tables=[dict(entry) for entry in tables],
         results=dict(results),
         created=format_timestamp(int(datetime.now(UTC).timestamp() * 1000)),
     )

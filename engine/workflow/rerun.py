@@ -2,7 +2,8 @@
 
 The snapshot is checked first, against the files on disk (not against the archive's own manifest,
 which a file changed in place would not update): every file the run read must still be there with
-the same SHA-256, and no new file may hold events of the run's range. Any difference raises
+the same SHA-256, and no new file may hold events of the run's range. The reference tables' files
+are checked the same way, and the run reads them from the same folder again. Any difference raises
 `SnapshotChangedError` naming each file. Logs given in memory are checked by their digest, so
 `rerun(manifest, logs=...)` needs them again.
 
@@ -47,14 +48,54 @@ def snapshot_changes(snapshot: Snapshot, *, start: int | None, end: int | None) 
     return changes
 
 
+def table_changes(tables: list[dict[str, Any]]) -> list[str]:
+    """What differs between the reference table files a run read and the files now on disk."""
+    changes: list[str] = []
+    for entry in tables:
+        if "path" not in entry:
+            continue
+        path = Path(entry["path"])
+        if not path.is_file():
+            changes.append(f"removed: reference table {entry['name']!r} ({path})")
+        elif file_sha256(path) != entry.get("sha256"):
+            changes.append(
+                f"changed: reference table {entry['name']!r} ({path}; its SHA-256 is not the "
+                f"recorded {entry.get('sha256')})"
+            )
+    return changes
+
+
+def manifest_tables(manifest: RunManifest, tables: Any) -> Any:
+    """The reference tables to rerun with: `tables` when given again, else the folder the run
+    read them from (raises `SnapshotChangedError` when a table file changed, or when the run
+    read tables given in memory and `tables` is None)."""
+    changes = table_changes(manifest.tables)
+    if changes:
+        raise SnapshotChangedError(changes)
+    if tables is not None:
+        return tables
+    in_memory = [entry["name"] for entry in manifest.tables if entry.get("in_memory")]
+    if in_memory:
+        raise SnapshotChangedError(
+            [
+                f"the run read reference tables given in memory ({', '.join(in_memory)}): "
+                "pass them again (rerun(..., tables=...))"
+            ]
+        )
+    folders = {str(Path(entry["path"]).parent) for entry in manifest.tables if "path" in entry}
+    return next(iter(folders)) if folders else None
+
+
 def manifest_rules(manifest: RunManifest) -> list[Rule]:
     """The rules of a manifest, as the run loaded them (definition and casing)."""
     return [load_rule(item.definition).with_casing(item.casing_of()) for item in manifest.rules]
 
 
-def replay(manifest: RunManifest, *, logs: Any = None) -> JobRun:
+def replay(manifest: RunManifest, *, logs: Any = None, tables: Any = None) -> JobRun:
     """Run a manifest's rules over its snapshot again (raises `SnapshotChangedError` when the
-    snapshot changed). `logs`: the logs again, for a run that read logs given in memory."""
+    snapshot or a reference table file changed). `logs`, `tables`: the logs and reference tables
+    again, for a run that read them given in memory."""
+    folder = manifest_tables(manifest, tables)
     snapshot = manifest.snapshot
     scanned = manifest.range.get("scanned_from")
     options = manifest.options
@@ -90,6 +131,7 @@ def replay(manifest: RunManifest, *, logs: Any = None) -> JobRun:
         max_results=options.get("max_results"),
         format=options.get("format", "auto"),
         timestamp_field=options.get("timestamp_field"),
+        tables=folder,
     )
 
 
@@ -108,9 +150,9 @@ class Rerun:
         return not (self.missing or self.new or self.changed)
 
 
-def rerun(manifest: RunManifest, *, logs: Any = None) -> Rerun:
+def rerun(manifest: RunManifest, *, logs: Any = None, tables: Any = None) -> Rerun:
     """Reproduce a run from its manifest and compare the results (see the module docstring)."""
-    outcome = replay(manifest, logs=logs)
+    outcome = replay(manifest, logs=logs, tables=tables)
     before = manifest.documents
     after = outcome.manifest.documents if outcome.manifest is not None else {}
     return Rerun(

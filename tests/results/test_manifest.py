@@ -170,3 +170,52 @@ def test_an_archive_without_checksums_gets_them_computed(archive: Path) -> None:
         assert item.sha256 == hashlib.sha256((folder / item.path).read_bytes()).hexdigest()
     assert manifest_file.read_bytes() == before  # a run does not write the archive
     assert rerun(outcome.manifest).identical
+
+
+# --- reference tables: recorded with their checksums, read again from the same folder -----------
+
+WATCHED = {
+    "tableName": "watched",
+    "columnName": "user",
+    "logFieldPath": "@usr.id",
+    "checkPresence": True,
+    "ruleQueryName": "a",
+}
+TABLE_RULE = rule(name="watched failures", referenceTables=[WATCHED])
+
+
+def test_a_run_records_its_reference_tables_and_rerun_reads_them_again(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    table = tables / "watched.csv"
+    table.write_text("user\nalice\n")
+    (tmp_path / "rule.json").write_text(json.dumps(TABLE_RULE))
+    manifest = tmp_path / "manifest.json"
+    args = ["run", str(tmp_path / "rule.json"), "--archive", str(archive), "--format", "jsonl"]
+    assert main([*args, "--tables", str(tables), "--manifest", str(manifest)]) == 0
+    recorded = read_manifest(manifest)
+    digest = hashlib.sha256(table.read_bytes()).hexdigest()
+    assert recorded.tables == [{"name": "watched", "path": str(table.resolve()), "sha256": digest}]
+    assert recorded.results["count"] == 3  # alice's three hours; without the table: none
+    capsys.readouterr()
+    assert main(["rerun", str(manifest)]) == 0  # the folder is read again, not given again
+    table.write_text("user\nbob\n")
+    assert main(["rerun", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert f"changed: reference table 'watched' ({table.resolve()}" in err
+    assert "Traceback" not in err
+    table.unlink()
+    assert main(["rerun", str(manifest)]) == 2
+    assert f"removed: reference table 'watched' ({table.resolve()})" in capsys.readouterr().err
+
+
+def test_rerun_of_reference_tables_given_in_memory_needs_them_again(archive: Path) -> None:
+    tables = {"watched": pl.DataFrame({"user": ["alice"]})}
+    outcome = run(TABLE_RULE, archive, tables=tables)
+    assert outcome.manifest is not None
+    assert outcome.manifest.tables == [{"name": "watched", "in_memory": True}]
+    assert rerun(outcome.manifest, tables=tables).identical
+    with pytest.raises(SnapshotChangedError, match=r"given in memory \(watched\): pass them"):
+        rerun(outcome.manifest)
