@@ -34,6 +34,7 @@ import polars as pl
 
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
+from engine.detect.assemble import PendingResults
 from engine.detect.base import DetectContext, DetectionMethod, method_for
 from engine.detect.pipeline import detect_rule
 from engine.detect.prepare import RulePlan
@@ -148,45 +149,26 @@ def run(
     done = 0
     results: list[JobResult] = []
     later = [item.method is not None and item.method.after_others for item in planned]
-    for number in sorted(range(len(planned)), key=lambda number: later[number]):
-        item, weight = planned[number], weights[number]
-        item.stat.events_scanned = scanned.events_scanned
-        cancelled = cancelled or stop()
-        if item.plan is None or item.method is None or cancelled:
-            continue
-        began_rule = time.perf_counter()
+    for batch in (False, True):  # the methods reading other rules' results run last
+        pending: list[tuple[_Planned, PendingResults]] = []
+        for number in [n for n in range(len(planned)) if later[n] == batch]:
+            item, weight = planned[number], weights[number]
+            item.stat.events_scanned = scanned.events_scanned
+            cancelled = cancelled or stop()
+            if item.plan is None or item.method is None or cancelled:
+                continue
 
-        def step(fraction: float, before: int = done, weight: int = weight) -> None:
-            tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+            def step(fraction: float, before: int = done, weight: int = weight) -> None:
+                share = (before + weight * fraction) / total
+                tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * share)
 
-        stat = item.stat
-        try:
-            rows = item.rows(scanned.rows, scan_low)
-            for query in item.plan.queries:
-                stat.events_matched[query.name] = int(rows[query.flag].sum())
-            if keep_matches:
-                flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
-                stat.matches = rows.select("id", TIME, *flags)
-            found = detect_rule(
-                item.method,
-                item.plan,
-                rows,
-                source,
-                context=DetectContext(results),
-                job_id=job_id,
-                step=step,
-            ).results
-        except HindsightError as exc:
-            stat.error = str(exc)
-            found = []
-        done += weight
-        stat.results = len(found)
-        for result in found:
-            stat.results_by_severity[result.severity] = (
-                stat.results_by_severity.get(result.severity, 0) + 1
+            found = _detect(
+                item, scanned.rows, scan_low, source, results, job_id, step, keep_matches
             )
-        stat.seconds += time.perf_counter() - began_rule
-        results.extend(found)
+            done += weight
+            if found is not None:
+                pending.append((item, found))
+        results.extend(_finish(pending, source))
     results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
     truncated = max_results is not None and len(results) > max_results
     if truncated:
@@ -215,6 +197,72 @@ class _Progress:
         if self._report is not None:
             self._done = 1.0
             self._report(1.0)
+
+
+def _detect(
+    item: _Planned,
+    scanned: pl.DataFrame,
+    scan_low: int | None,
+    source: LogSource,
+    results: list[JobResult],
+    job_id: str | None,
+    step: Callable[[float], None],
+    keep_matches: bool,
+) -> PendingResults | None:
+    """One rule's detection over the scanned rows, its results pending their samples (None, and
+    the error in its statistics, when it failed)."""
+    assert item.plan is not None and item.method is not None
+    began = time.perf_counter()
+    stat = item.stat
+    try:
+        rows = item.rows(scanned, scan_low)
+        for query in item.plan.queries:
+            stat.events_matched[query.name] = int(rows[query.flag].sum())
+        if keep_matches:
+            flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
+            stat.matches = rows.select("id", TIME, *flags)
+        return detect_rule(
+            item.method,
+            item.plan,
+            rows,
+            source,
+            context=DetectContext(results),
+            job_id=job_id,
+            step=step,
+            samples=False,
+        ).pending
+    except HindsightError as exc:
+        stat.error = str(exc)
+        return None
+    finally:
+        stat.seconds += time.perf_counter() - began
+
+
+def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -> list[JobResult]:
+    """The rules' results, with the sample logs of all of them read in one pass."""
+    wanted = [item for _, item in pending if item.signals]
+    logs = (
+        source.logs_by_id(
+            [log_id for item in wanted for log_id in item.sample_ids],
+            min(item.low for item in wanted),
+            max(item.high for item in wanted),
+        )
+        if wanted
+        else {}
+    )
+    results: list[JobResult] = []
+    for planned, item in pending:
+        began = time.perf_counter()
+        found = item.finish(logs)
+        stat = planned.stat
+        stat.results = len(found)
+        for result in found:
+            stat.results_by_severity[result.severity] = (
+                stat.results_by_severity.get(result.severity, 0) + 1
+            )
+        stat.seconds += time.perf_counter() - began
+        results.extend(found)
+    return results
 
 
 def _weight(item: _Planned, scanned: pl.DataFrame) -> int:

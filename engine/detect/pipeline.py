@@ -6,7 +6,7 @@
 2. the method's evaluated instants (`DetectionMethod.detect`);
 3. the matched instants with their signal keys (`instants.matched_instants`);
 4. the signal lifecycle (`lifecycle.form_signals`: keepAlive, maxSignalDuration);
-5. the results (`assemble.build_results`: attached events, samples, message).
+5. the results (`assemble.pending_results`: attached events, samples, message).
 
 `engine.run` calls it for every rule; `explain` calls it for one rule, restricted to the groups of
 one signal key (`keep`), and reads every intermediate frame it returns.
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from engine.detect.assemble import build_results
+from engine.detect.assemble import PendingResults, pending_results
 from engine.detect.base import DetectContext, Detection, DetectionMethod
 from engine.detect.instants import matched_instants
 from engine.detect.lifecycle import SignalSpan, form_signals
-from engine.detect.prepare import RulePlan, matches
+from engine.detect.prepare import RulePlan, matches, signal_key_positions
 from engine.results.result import JobResult
 from engine.scan.source import LogSource
 
@@ -41,6 +41,7 @@ class RuleDetection:
     detection: Detection | None  # None when nothing matched
     signals: list[SignalSpan] = field(default_factory=list)
     results: list[JobResult] = field(default_factory=list)
+    pending: PendingResults | None = None  # with `samples=False`: the results to finish
 
 
 def detect_rule(
@@ -53,11 +54,14 @@ def detect_rule(
     job_id: str | None = None,
     keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     step: Callable[[float], None] | None = None,
+    samples: bool = True,
 ) -> RuleDetection:
     """`rule`'s detection over its scanned `rows` (see the module docstring).
 
     `keep` restricts the matches frame before the method runs (exact when it keeps whole signal
-    keys); `step` is told the fraction of the rule's work done after each step.
+    keys); `step` is told the fraction of the rule's work done after each step. With
+    `samples=False` the results are left `pending`, for the caller to read every rule's sample
+    logs in one pass (`PendingResults.finish`).
     """
     done = step or (lambda _fraction: None)
     frame = matches(rule, rows)
@@ -69,20 +73,28 @@ def detect_rule(
     detection = method.detect(rule, frame, context or DetectContext())
     done(DETECTION_STEPS[1])
     options = rule.rule.options
-    signals = form_signals(
+    keys = rule.key_columns
+    lifecycle = form_signals(
         matched_instants(rule, detection.instants, frame),
+        keys=keys,
+        signal_keys=[keys[position] for position in signal_key_positions(rule)],
         keep_alive_ms=options.keepAlive * 1000,
         max_duration_ms=options.maxSignalDuration * 1000,
     )
     done(DETECTION_STEPS[2])
-    results = build_results(
+    pending = pending_results(
         rule,
         frame,
         detection,
-        signals,
-        source,
+        lifecycle,
         job_id=job_id,
         extra=lambda signal: method.attributes(rule, detection, signal),
     )
+    found = RuleDetection(rule, frame, detection, lifecycle.signals, pending=pending)
+    if samples:
+        found.results = pending.finish(
+            source.logs_by_id(pending.sample_ids, pending.low, pending.high)
+        )
+        found.pending = None
     done(DETECTION_STEPS[3])
-    return RuleDetection(rule, frame, detection, signals, results)
+    return found

@@ -19,6 +19,7 @@ every group of the other queries (SPEC §3.6 step 3). The evaluation window and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -55,12 +56,12 @@ class RulePlan:
     queries: tuple[QueryPlan, ...]
     arity: int
 
-    @property
+    @cached_property
     def key_columns(self) -> list[str]:
         """Names of the group key columns of the matches frame."""
         return [f"_k{position}" for position in range(self.arity)]
 
-    @property
+    @cached_property
     def group_by_paths(self) -> list[str]:
         """The group-by fields, from the first query that has them."""
         return next((list(q.group_by) for q in self.queries if q.group_by), [])
