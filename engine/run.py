@@ -37,14 +37,14 @@ from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
 from engine.detect.base import DetectContext, DetectionMethod, method_for
 from engine.detect.pipeline import detect_rule
-from engine.detect.prepare import RulePlan
+from engine.detect.prepare import RulePlan, signal_key_positions
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import JobDefinition, Rule
 from engine.scan.backends.base import ScanBackend
 from engine.scan.backends.local import LocalBackend
-from engine.scan.plan import TIME, ScanPlan
+from engine.scan.plan import TIME, Partition, ScanPlan
 from engine.scan.source import LogSource
 
 #: The share of a run's progress given to the scan (detection and result assembly: the rest).
@@ -81,14 +81,55 @@ class _Planned:
     method: DetectionMethod | None = None
     plan: RulePlan | None = None
     low: int | None = None  # the first instant the rule reads
+    buckets: list[str] | None = None  # per query, its partition column (None: read whole)
 
-    def rows(self, scanned: pl.DataFrame, scan_low: int | None) -> pl.DataFrame:
-        """The scanned rows some query of the rule matched, within the rule's own range."""
+    @property
+    def after_others(self) -> bool:
+        """Whether the rule's method reads the other rules' results (it runs last)."""
+        return self.method is not None and self.method.after_others
+
+    def rows(
+        self, scanned: pl.DataFrame, scan_low: int | None, partition: Partition | None
+    ) -> pl.DataFrame | None:
+        """The scanned rows some query of the rule matched, within the rule's own range and
+        partition (None: the rule has no rows in this partition)."""
         assert self.plan is not None
-        mine = pl.any_horizontal([query.flag for query in self.plan.queries])
+        flags = [query.flag for query in self.plan.queries]
+        if partition is not None and self.buckets is not None:
+            own = [
+                (pl.col(flag) & (pl.col(bucket) == partition.number)).alias(flag)
+                for flag, bucket in zip(flags, self.buckets, strict=True)
+            ]
+            scanned = scanned.with_columns(own)
+        elif partition is not None and partition.number > 0:
+            return None
+        mine = pl.any_horizontal(flags)
         if self.low is not None and scan_low is not None and scan_low < self.low:
             mine = mine & (pl.col(TIME) >= self.low)
         return scanned.filter(mine)
+
+    def partition(self, plan: ScanPlan, count: int) -> None:
+        """Read the rule by hash partitions of its signal key when that is exact (a per-group
+        method, every query grouped by scalar values), else whole."""
+        assert self.plan is not None and self.method is not None
+        rule = self.plan
+        positions = signal_key_positions(rule)
+        exact = (
+            self.method.per_group
+            and not self.method.after_others
+            and positions
+            and all(len(query.keys) == rule.arity for query in rule.queries)
+            and len({query.flag for query in rule.queries}) == len(rule.queries)
+            and not any(isinstance(plan.dtype(k), pl.List) for q in rule.queries for k in q.keys)
+        )
+        if not exact:
+            for query in rule.queries:
+                plan.keep_whole(query.flag)
+            return
+        self.buckets = [
+            plan.partition_by(query.flag, [query.keys[p] for p in positions], count)
+            for query in rule.queries
+        ]
 
 
 def run(
@@ -135,40 +176,49 @@ def run(
             raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
     lows = [item.low for item in planned if item.low is not None]
     scan_low = None if low is None else min([low, *lows])
-    scanned = (backend or LocalBackend()).scan(
-        source,
-        plan,
-        scan_low,
-        high,
-        progress=lambda fraction: tracker.report(SCAN_SHARE * fraction),
-        should_stop=stop,
-    )
-    cancelled = scanned.stopped
-    weights = [_weight(item, scanned.rows) for item in planned]
-    total = sum(weights) or 1
-    done = 0
+    backend = backend or LocalBackend()
+    count = 1 if keep_matches else backend.partitions(source, scan_low, high)
+    for item in planned:
+        if count > 1 and item.plan is not None:
+            item.partition(plan, count)
+    cancelled = False
     results: list[JobResult] = []
-    later = [item.method is not None and item.method.after_others for item in planned]
-    for batch in (False, True):  # the methods reading other rules' results run last
-        pending: list[tuple[_Planned, PendingResults]] = []
-        for number in [n for n in range(len(planned)) if later[n] == batch]:
-            item, weight = planned[number], weights[number]
-            item.stat.events_scanned = scanned.events_scanned
-            cancelled = cancelled or stop()
-            if item.plan is None or item.method is None or cancelled:
-                continue
-
-            def step(fraction: float, before: int = done, weight: int = weight) -> None:
-                share = (before + weight * fraction) / total
-                tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * share)
-
-            found = _detect(
-                item, scanned.rows, scan_low, source, results, job_id, step, keep_matches
-            )
-            done += weight
-            if found is not None:
-                pending.append((item, found))
-        results.extend(_finish(pending, source))
+    pending: list[tuple[_Planned, PendingResults]] = []
+    later: list[tuple[_Planned, pl.DataFrame]] = []  # methods reading the others' results: last
+    for number in range(count):
+        partition = Partition(number, count) if count > 1 else None
+        share = _Share(tracker, number, count)
+        scanned = backend.scan(
+            source,
+            plan,
+            scan_low,
+            high,
+            progress=share.scanned,
+            should_stop=stop,
+            partition=partition,
+        )
+        cancelled = cancelled or scanned.stopped
+        chosen = [
+            (item, rows)
+            for item in planned
+            if item.plan is not None and item.method is not None and not cancelled
+            for rows in [item.rows(scanned.rows, scan_low, partition)]
+            if rows is not None
+        ]
+        if number == 0:
+            for item in planned:
+                item.stat.events_scanned = scanned.events_scanned
+        last = [(item, rows) for item, rows in chosen if item.after_others]
+        later += last
+        now = [(item, rows) for item, rows in chosen if not item.after_others]
+        found, stopped = _detect_all(now, source, results, job_id, share, stop, keep_matches)
+        cancelled = cancelled or stopped
+        pending += found
+    results.extend(_finish(pending, source))
+    if later and not cancelled:
+        share = _Share(tracker, count - 1, count)
+        found, cancelled = _detect_all(later, source, results, job_id, share, stop, keep_matches)
+        results.extend(_finish(found, source))
     results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
     truncated = max_results is not None and len(results) > max_results
     if truncated:
@@ -178,6 +228,23 @@ def run(
         tracker.finish()
     stats = [item.stat for item in planned]
     return JobRun(results, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+
+
+@dataclass
+class _Share:
+    """Partition `number` of `count`'s share of a run's progress."""
+
+    tracker: _Progress
+    number: int
+    count: int
+
+    def report(self, fraction: float) -> None:
+        """`fraction` of the partition's work is done."""
+        self.tracker.report((self.number + fraction) / self.count)
+
+    def scanned(self, fraction: float) -> None:
+        """`fraction` of the partition's scan is done."""
+        self.report(SCAN_SHARE * fraction)
 
 
 class _Progress:
@@ -199,10 +266,38 @@ class _Progress:
             self._report(1.0)
 
 
+def _detect_all(
+    chosen: list[tuple[_Planned, pl.DataFrame]],
+    source: LogSource,
+    results: list[JobResult],
+    job_id: str | None,
+    share: _Share,
+    stop: Callable[[], bool],
+    keep_matches: bool,
+) -> tuple[list[tuple[_Planned, PendingResults]], bool]:
+    """Rules' detection over their rows, rule by rule (progress in proportion to their rows);
+    their results pending their samples, and whether the run was stopped."""
+    weights = [max(1, rows.height) for _, rows in chosen]
+    total = sum(weights) or 1
+    done = 0
+    found: list[tuple[_Planned, PendingResults]] = []
+    for (item, rows), weight in zip(chosen, weights, strict=True):
+        if stop():
+            return found, True
+
+        def step(fraction: float, before: int = done, weight: int = weight) -> None:
+            share.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+
+        pending = _detect(item, rows, source, results, job_id, step, keep_matches)
+        done += weight
+        if pending is not None:
+            found.append((item, pending))
+    return found, False
+
+
 def _detect(
     item: _Planned,
-    scanned: pl.DataFrame,
-    scan_low: int | None,
+    rows: pl.DataFrame,
     source: LogSource,
     results: list[JobResult],
     job_id: str | None,
@@ -215,9 +310,9 @@ def _detect(
     began = time.perf_counter()
     stat = item.stat
     try:
-        rows = item.rows(scanned, scan_low)
         for query in item.plan.queries:
-            stat.events_matched[query.name] = int(rows[query.flag].sum())
+            matched = int(rows[query.flag].sum())
+            stat.events_matched[query.name] = stat.events_matched.get(query.name, 0) + matched
         if keep_matches:
             flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
             stat.matches = rows.select("id", TIME, *flags)
@@ -255,7 +350,7 @@ def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -
         began = time.perf_counter()
         found = item.finish(logs)
         stat = planned.stat
-        stat.results = len(found)
+        stat.results += len(found)
         for result in found:
             stat.results_by_severity[result.severity] = (
                 stat.results_by_severity.get(result.severity, 0) + 1
@@ -263,14 +358,6 @@ def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -
         stat.seconds += time.perf_counter() - began
         results.extend(found)
     return results
-
-
-def _weight(item: _Planned, scanned: pl.DataFrame) -> int:
-    """A rule's share of the detection work: the scanned rows its queries matched (at least 1)."""
-    if item.plan is None:
-        return 0
-    flags = pl.any_horizontal([query.flag for query in item.plan.queries])
-    return max(1, int(scanned.select(flags.sum()).item()))
 
 
 def _plan(rule: Rule, plan: ScanPlan, low: int | None) -> _Planned:

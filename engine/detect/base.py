@@ -15,7 +15,9 @@ A `DetectionMethod` is everything one method adds to the engine, in one module o
 - `attributes`: what a result of the method carries besides the common fields (new values,
   locations...), merged into its histsignal's attributes;
 - `after_others`: a method that reads the other rules' results (signal correlation) runs after
-  them, and finds them in `DetectContext.results`.
+  them, and finds them in `DetectContext.results`;
+- `per_group`: a method whose detection of a group reads that group's rows only; a large run then
+  reads and detects its rules by hash partitions of the signal key (`engine.scan.plan.Partition`).
 
 `register(method)` adds a method (and its validation rules); `method_for(rule)` is the one place
 that decides whether a rule can run, with the same messages everywhere.
@@ -70,6 +72,9 @@ class DetectionMethod(MethodRules):
 
     #: Whether the method runs after every other rule of the run, reading their results.
     after_others: ClassVar[bool] = False
+    #: Whether `detect` reads each group's rows alone (no group sees another's), so a run may
+    #: detect over hash partitions of the signal key in turn and find the same results.
+    per_group: ClassVar[bool] = False
 
     def lookback_ms(self, rule: Rule) -> int:
         """How long before the job's `from` the method reads events (0: it does not)."""

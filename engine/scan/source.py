@@ -92,6 +92,12 @@ class LogSource:
         frame = collect(found)
         return {event["id"]: event for event in frame_to_events(frame)}
 
+    def count_hint(self, start: int | None, end: int | None) -> int:
+        """About how many events `[start, end)` holds (the archive's files that meet it)."""
+        if self.archive is None:
+            return 0
+        return sum(entry.rows for entry in self.archive.files(self.index, start=start, end=end))
+
     def slices(
         self, start: int | None, end: int | None, *, target_rows: int = SLICE_ROWS
     ) -> list[tuple[int | None, int | None]]:
