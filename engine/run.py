@@ -42,7 +42,7 @@ from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import JobDefinition, Rule
-from engine.scan.backends.base import ScanBackend
+from engine.scan.backends.base import ScanBackend, Scanned
 from engine.scan.backends.local import LocalBackend
 from engine.scan.plan import TIME, Partition, ScanPlan
 from engine.scan.source import LogSource
@@ -198,26 +198,44 @@ def run(
             partition=partition,
         )
         cancelled = cancelled or scanned.stopped
-        chosen = [
-            (item, rows)
-            for item in planned
-            if item.plan is not None and item.method is not None and not cancelled
-            for rows in [item.rows(scanned.rows, scan_low, partition)]
-            if rows is not None
-        ]
         if number == 0:
             for item in planned:
                 item.stat.events_scanned = scanned.events_scanned
-        last = [(item, rows) for item, rows in chosen if item.after_others]
-        later += last
-        now = [(item, rows) for item, rows in chosen if not item.after_others]
-        found, stopped = _detect_all(now, source, results, job_id, share, stop, keep_matches)
+        runnable = [item for item in planned if item.plan is not None and not cancelled]
+
+        def rows_of(
+            item: _Planned, scanned: Scanned = scanned, partition: Partition | None = partition
+        ) -> pl.DataFrame | None:
+            return item.rows(scanned.rows, scan_low, partition)
+
+        later += [
+            (item, rows)
+            for item in runnable
+            if item.after_others
+            for rows in [rows_of(item)]
+            if rows is not None
+        ]
+        now = [item for item in runnable if not item.after_others]
+        found, stopped = _detect_all(
+            now, scanned.rows, rows_of, source, results, job_id, share, stop, keep_matches
+        )
         cancelled = cancelled or stopped
         pending += found
     results.extend(_finish(pending, source))
     if later and not cancelled:
         share = _Share(tracker, count - 1, count)
-        found, cancelled = _detect_all(later, source, results, job_id, share, stop, keep_matches)
+        kept = {id(item): rows for item, rows in later}
+        found, cancelled = _detect_all(
+            [item for item, _ in later],
+            pl.DataFrame(),
+            lambda item: kept.get(id(item)),
+            source,
+            results,
+            job_id,
+            share,
+            stop,
+            keep_matches,
+        )
         results.extend(_finish(found, source))
     results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
     truncated = max_results is not None and len(results) > max_results
@@ -267,7 +285,9 @@ class _Progress:
 
 
 def _detect_all(
-    chosen: list[tuple[_Planned, pl.DataFrame]],
+    items: list[_Planned],
+    scanned: pl.DataFrame,
+    rows_of: Callable[[_Planned], pl.DataFrame | None],
     source: LogSource,
     results: list[JobResult],
     job_id: str | None,
@@ -275,24 +295,42 @@ def _detect_all(
     stop: Callable[[], bool],
     keep_matches: bool,
 ) -> tuple[list[tuple[_Planned, PendingResults]], bool]:
-    """Rules' detection over their rows, rule by rule (progress in proportion to their rows);
-    their results pending their samples, and whether the run was stopped."""
-    weights = [max(1, rows.height) for _, rows in chosen]
+    """Rules' detection over their rows (`rows_of`, taken one rule at a time), rule by rule,
+    progress in proportion to the scanned rows each reads; their results pending their samples,
+    and whether the run was stopped."""
+    weights = _weights(items, scanned)
     total = sum(weights) or 1
     done = 0
     found: list[tuple[_Planned, PendingResults]] = []
-    for (item, rows), weight in zip(chosen, weights, strict=True):
+    for item, weight in zip(items, weights, strict=True):
         if stop():
             return found, True
 
         def step(fraction: float, before: int = done, weight: int = weight) -> None:
             share.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
 
-        pending = _detect(item, rows, source, results, job_id, step, keep_matches)
+        rows = rows_of(item)
+        pending = (
+            None
+            if rows is None
+            else _detect(item, rows, source, results, job_id, step, keep_matches)
+        )
         done += weight
         if pending is not None:
             found.append((item, pending))
     return found, False
+
+
+def _weights(items: list[_Planned], scanned: pl.DataFrame) -> list[int]:
+    """Each rule's share of the detection work: the scanned rows its queries matched (>= 1)."""
+    if not items or scanned.width == 0:
+        return [1] * len(items)
+    counts = scanned.select(
+        pl.any_horizontal([q.flag for q in item.plan.queries]).sum().alias(str(number))
+        for number, item in enumerate(items)
+        if item.plan is not None
+    ).row(0)
+    return [max(1, int(count)) for count in counts]
 
 
 def _detect(
