@@ -36,7 +36,7 @@ from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
 from engine.detect.base import DetectContext, DetectionMethod, method_for
-from engine.detect.pipeline import detect_rule
+from engine.detect.pipeline import RuleDetection, detect_rule
 from engine.detect.prepare import RulePlan, signal_key_positions
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
@@ -82,6 +82,15 @@ class _Planned:
     plan: RulePlan | None = None
     low: int | None = None  # the first instant the rule reads
     buckets: list[str] | None = None  # per query, its partition column (None: read whole)
+
+    @property
+    def reads(self) -> tuple[object, ...]:
+        """What the rule's rows and matches frame depend on (rules alike share them)."""
+        assert self.plan is not None
+        queries = [
+            (q.index, q.flag, q.keys, q.distinct, q.metric, q.optional) for q in self.plan.queries
+        ]
+        return (tuple(queries), self.plan.arity, self.low, tuple(self.buckets or ()))
 
     @property
     def after_others(self) -> bool:
@@ -302,22 +311,29 @@ def _detect_all(
     total = sum(weights) or 1
     done = 0
     found: list[tuple[_Planned, PendingResults]] = []
-    for item, weight in zip(items, weights, strict=True):
+    # rules reading the same rows the same way, one after the other, share rows and matches frame
+    order = sorted(range(len(items)), key=lambda number: repr(items[number].reads))
+    last: tuple[object, pl.DataFrame | None, pl.DataFrame | None] = (None, None, None)
+    for number in order:
+        item, weight = items[number], weights[number]
         if stop():
             return found, True
 
         def step(fraction: float, before: int = done, weight: int = weight) -> None:
             share.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
 
-        rows = rows_of(item)
-        pending = (
+        if last[0] != item.reads:
+            last = (item.reads, rows_of(item), None)
+        rows, frame = last[1], last[2]
+        detection = (
             None
             if rows is None
-            else _detect(item, rows, source, results, job_id, step, keep_matches)
+            else _detect(item, rows, frame, source, results, job_id, step, keep_matches)
         )
         done += weight
-        if pending is not None:
-            found.append((item, pending))
+        if detection is not None and detection.pending is not None:
+            last = (last[0], rows, detection.matches)
+            found.append((item, detection.pending))
     return found, False
 
 
@@ -336,14 +352,15 @@ def _weights(items: list[_Planned], scanned: pl.DataFrame) -> list[int]:
 def _detect(
     item: _Planned,
     rows: pl.DataFrame,
+    frame: pl.DataFrame | None,
     source: LogSource,
     results: list[JobResult],
     job_id: str | None,
     step: Callable[[float], None],
     keep_matches: bool,
-) -> PendingResults | None:
-    """One rule's detection over the scanned rows, its results pending their samples (None, and
-    the error in its statistics, when it failed)."""
+) -> RuleDetection | None:
+    """One rule's detection over its scanned rows (and matches `frame`, when known), its results
+    pending their samples (None, and the error in its statistics, when it failed)."""
     assert item.plan is not None and item.method is not None
     began = time.perf_counter()
     stat = item.stat
@@ -363,7 +380,8 @@ def _detect(
             job_id=job_id,
             step=step,
             samples=False,
-        ).pending
+            frame=frame,
+        )
     except HindsightError as exc:
         stat.error = str(exc)
         return None

@@ -55,16 +55,18 @@ def detect_rule(
     keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     step: Callable[[float], None] | None = None,
     samples: bool = True,
+    frame: pl.DataFrame | None = None,
 ) -> RuleDetection:
     """`rule`'s detection over its scanned `rows` (see the module docstring).
 
     `keep` restricts the matches frame before the method runs (exact when it keeps whole signal
     keys); `step` is told the fraction of the rule's work done after each step. With
     `samples=False` the results are left `pending`, for the caller to read every rule's sample
-    logs in one pass (`PendingResults.finish`).
+    logs in one pass (`PendingResults.finish`). `frame`: the rule's matches frame, when the
+    caller has it already (rules with the same queries over the same rows share it).
     """
     done = step or (lambda _fraction: None)
-    frame = matches(rule, rows)
+    frame = matches(rule, rows) if frame is None else frame
     if keep is not None:
         frame = keep(frame)
     done(DETECTION_STEPS[0])
