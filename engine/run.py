@@ -3,13 +3,14 @@
 This is the one place a job is orchestrated: plan -> scan -> detect -> results.
 
 1. Plan: each rule's detection method (`engine.detect.base.method_for`) compiles it and registers
-   its filters and columns in ONE `ScanPlan` shared by the batch; it also says how far before
-   `start` it must read (`lookback_ms`).
+   its filters and columns in ONE `ScanPlan` shared by the batch (with the run's reference
+   tables); it also says how far before `start` it must read (`lookback_ms`).
 2. Scan: a `ScanBackend` (in-process polars by default) reads the plan's rows once for all rules,
    from the earliest instant a rule needs to `end`, in time slices, so progress follows the scan.
 3. Detect: each rule's rows (its own range only) go through `engine.detect.pipeline.detect_rule`:
    matches, the method's instants, the signal lifecycle, the results. Methods that read the other
-   rules' results (`after_others`) run last.
+   rules' results (`after_others`: signal correlation) run last, each after the rules it reads
+   (a cycle is an error of the rules in it), with the earlier results the run was given.
 4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
 
 A rule that cannot run (an unsupported type or method, a bad query against this data) is reported
@@ -35,9 +36,12 @@ import polars as pl
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
-from engine.detect.base import DetectContext, DetectionMethod, method_for
+from engine.detect.base import DetectContext, DetectionMethod, PlanContext, method_for
+from engine.detect.order import rule_ids, run_order
 from engine.detect.pipeline import RuleDetection, detect_rule
 from engine.detect.prepare import RulePlan, signal_key_positions
+from engine.detect.tables import ReferenceTables
+from engine.results.manifest import result_counts, run_manifest
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
@@ -85,12 +89,17 @@ class _Planned:
 
     @property
     def reads(self) -> tuple[object, ...]:
-        """What the rule's rows and matches frame depend on (rules alike share them)."""
-        assert self.plan is not None
+        """What the rule's rows and matches frame depend on: rules alike share them (only threshold
+        rules, the default matches frame of a generic plan, no calculated fields, are alike)."""
+        assert self.plan is not None and self.method is not None
+        generic = type(self.method).matches is DetectionMethod.matches and self.method.per_group
+        if not generic or self.plan.calculated:
+            return (id(self),)
         queries = [
             (q.index, q.flag, q.keys, q.distinct, q.metric, q.optional) for q in self.plan.queries
         ]
-        return (tuple(queries), self.plan.arity, self.low, tuple(self.buckets or ()))
+        kind = type(self.method).__name__
+        return (kind, tuple(queries), self.plan.arity, self.low, tuple(self.buckets or ()))
 
     @property
     def after_others(self) -> bool:
@@ -98,12 +107,13 @@ class _Planned:
         return self.method is not None and self.method.after_others
 
     def rows(
-        self, scanned: pl.DataFrame, scan_low: int | None, partition: Partition | None
+        self, scanned: pl.DataFrame, scan_low: int | None, partition: Partition | None = None
     ) -> pl.DataFrame | None:
         """The scanned rows some query of the rule matched, within the rule's own range and
-        partition (None: the rule has no rows in this partition)."""
+        partition (none for a rule that reads no logs; None: the rule has no rows in this
+        partition)."""
         assert self.plan is not None
-        flags = [query.flag for query in self.plan.queries]
+        flags = [query.flag for query in self.plan.queries if query.flag]
         if partition is not None and self.buckets is not None:
             own = [
                 (pl.col(flag) & (pl.col(bucket) == partition.number)).alias(flag)
@@ -112,7 +122,7 @@ class _Planned:
             scanned = scanned.with_columns(own)
         elif partition is not None and partition.number > 0:
             return None
-        mine = pl.any_horizontal(flags)
+        mine = pl.any_horizontal(flags) if flags else pl.lit(False)
         if self.low is not None and scan_low is not None and scan_low < self.low:
             mine = mine & (pl.col(TIME) >= self.low)
         return scanned.filter(mine)
@@ -127,7 +137,7 @@ class _Planned:
             self.method.per_group
             and not self.method.after_others
             and positions
-            and all(len(query.keys) == rule.arity for query in rule.queries)
+            and all(query.flag and len(query.keys) == rule.arity for query in rule.queries)
             and len({query.flag for query in rule.queries}) == len(rule.queries)
             and not any(isinstance(plan.dtype(k), pl.List) for q in rule.queries for k in q.keys)
         )
@@ -157,6 +167,8 @@ def run(
     strict: bool = False,
     keep_matches: bool = False,
     backend: ScanBackend | None = None,
+    tables: str | Path | Mapping[str, pl.DataFrame] | ReferenceTables | None = None,
+    results: Sequence[JobResult] = (),
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
@@ -168,7 +180,9 @@ def run(
     rules, and a True answer ends the run with the results found so far (`cancelled`). With
     `max_results`, only the first results by time are kept and the run says it was `truncated`.
     With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan. `backend`
-    runs the scan (default: in this process, `LocalBackend`).
+    runs the scan (default: in this process, `LocalBackend`). `tables` are the reference tables
+    (a folder of CSV/Parquet files, or frames by name); `results` are earlier results (of other
+    jobs) that the run's signal_correlation rules may correlate besides the run's own.
     """
     stop = should_stop or (lambda: False)
     tracker = _Progress(progress)
@@ -178,9 +192,13 @@ def run(
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
     plan = ScanPlan(source.schema)
+    context = PlanContext(
+        ReferenceTables.of(tables),
+        rule_ids(loaded) | {result.rule_id for result in results if result.rule_id},
+    )
     planned: list[_Planned] = []
     for rule in loaded:
-        planned.append(_plan(rule, plan, low))
+        planned.append(_plan(rule, plan, low, context))
         if strict and planned[-1].stat.error is not None:
             raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
     lows = [item.low for item in planned if item.low is not None]
@@ -190,10 +208,15 @@ def run(
     for item in planned:
         if count > 1 and item.plan is not None:
             item.partition(plan, count)
+    order, cyclic = run_order(loaded, [item.method for item in planned])
+    for number in cyclic:
+        planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
+        planned[number].plan = None
     cancelled = False
-    results: list[JobResult] = []
+    found_so_far: list[JobResult] = []
     pending: list[tuple[_Planned, PendingResults]] = []
     later: list[tuple[_Planned, pl.DataFrame]] = []  # methods reading the others' results: last
+    events_scanned = 0
     for number in range(count):
         partition = Partition(number, count) if count > 1 else None
         share = _Share(tracker, number, count)
@@ -208,9 +231,10 @@ def run(
         )
         cancelled = cancelled or scanned.stopped
         if number == 0:
+            events_scanned = scanned.events_scanned
             for item in planned:
                 item.stat.events_scanned = scanned.events_scanned
-        runnable = [item for item in planned if item.plan is not None and not cancelled]
+        runnable = [planned[n] for n in order if planned[n].plan is not None and not cancelled]
 
         def rows_of(
             item: _Planned, scanned: Scanned = scanned, partition: Partition | None = partition
@@ -225,36 +249,60 @@ def run(
             if rows is not None
         ]
         now = [item for item in runnable if not item.after_others]
+        known = DetectContext(list(results), low, high)
         found, stopped = _detect_all(
-            now, scanned.rows, rows_of, source, results, job_id, share, stop, keep_matches
+            now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
         )
         cancelled = cancelled or stopped
         pending += found
-    results.extend(_finish(pending, source))
-    if later and not cancelled:
+    found_so_far.extend(_finish(pending, source))
+    for item, rows in later:  # in run order: each reads the results of those before it
+        if cancelled or stop():
+            cancelled = True
+            break
         share = _Share(tracker, count - 1, count)
-        kept = {id(item): rows for item, rows in later}
-        found, cancelled = _detect_all(
-            [item for item, _ in later],
-            pl.DataFrame(),
-            lambda item: kept.get(id(item)),
-            source,
-            results,
-            job_id,
-            share,
-            stop,
-            keep_matches,
+        known = DetectContext([*results, *found_so_far], low, high)
+        found, _ = _detect_all(
+            [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
         )
-        results.extend(_finish(found, source))
-    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
-    truncated = max_results is not None and len(results) > max_results
-    if truncated:
-        results = results[:max_results]
+        found_so_far.extend(_finish(found, source))
+    found_so_far.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    truncated = max_results is not None and len(found_so_far) > max_results
+    kept = found_so_far[:max_results] if truncated else found_so_far
     seconds = time.perf_counter() - began
     if not cancelled:
         tracker.finish()
     stats = [item.stat for item in planned]
-    return JobRun(results, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+    outcome = JobRun(kept, stats, low, high, events_scanned, seconds, cancelled, truncated)
+    outcome.logs = source
+    outcome.manifest = run_manifest(
+        loaded,
+        source,
+        start=low,
+        end=high,
+        scanned_from=scan_low,
+        options={
+            "index": index,
+            "format": format,
+            "timestamp_field": timestamp_field,
+            "max_results": max_results,
+            "job_id": job_id,
+        },
+        results=result_counts(
+            kept, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
+        ),
+    )
+    return outcome
+
+
+@dataclass
+class _Fixed:
+    """The same rows for any rule."""
+
+    rows: pl.DataFrame
+
+    def __call__(self, item: _Planned) -> pl.DataFrame:
+        return self.rows
 
 
 @dataclass
@@ -298,7 +346,7 @@ def _detect_all(
     scanned: pl.DataFrame,
     rows_of: Callable[[_Planned], pl.DataFrame | None],
     source: LogSource,
-    results: list[JobResult],
+    context: DetectContext,
     job_id: str | None,
     share: _Share,
     stop: Callable[[], bool],
@@ -307,7 +355,7 @@ def _detect_all(
     """Rules' detection over their rows (`rows_of`, taken one rule at a time), rule by rule,
     progress in proportion to the scanned rows each reads; their results pending their samples,
     and whether the run was stopped."""
-    weights = _weights(items, scanned)
+    weights = _weights(items, scanned) if scanned.width else [1] * len(items)
     total = sum(weights) or 1
     done = 0
     found: list[tuple[_Planned, PendingResults]] = []
@@ -328,7 +376,7 @@ def _detect_all(
         detection = (
             None
             if rows is None
-            else _detect(item, rows, frame, source, results, job_id, step, keep_matches)
+            else _detect(item, rows, frame, source, context, job_id, step, keep_matches)
         )
         done += weight
         if detection is not None and detection.pending is not None:
@@ -342,7 +390,9 @@ def _weights(items: list[_Planned], scanned: pl.DataFrame) -> list[int]:
     if not items or scanned.width == 0:
         return [1] * len(items)
     counts = scanned.select(
-        pl.any_horizontal([q.flag for q in item.plan.queries]).sum().alias(str(number))
+        pl.any_horizontal([q.flag for q in item.plan.queries if q.flag] or [pl.lit(False)])
+        .sum()
+        .alias(str(number))
         for number, item in enumerate(items)
         if item.plan is not None
     ).row(0)
@@ -354,7 +404,7 @@ def _detect(
     rows: pl.DataFrame,
     frame: pl.DataFrame | None,
     source: LogSource,
-    results: list[JobResult],
+    context: DetectContext,
     job_id: str | None,
     step: Callable[[float], None],
     keep_matches: bool,
@@ -366,17 +416,19 @@ def _detect(
     stat = item.stat
     try:
         for query in item.plan.queries:
-            matched = int(rows[query.flag].sum())
+            matched = int(rows[query.flag].sum()) if query.flag else 0
             stat.events_matched[query.name] = stat.events_matched.get(query.name, 0) + matched
         if keep_matches:
-            flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
+            flags = [
+                pl.col(query.flag).alias(query.name) for query in item.plan.queries if query.flag
+            ]
             stat.matches = rows.select("id", TIME, *flags)
         return detect_rule(
             item.method,
             item.plan,
             rows,
             source,
-            context=DetectContext(results),
+            context=context,
             job_id=job_id,
             step=step,
             samples=False,
@@ -390,8 +442,9 @@ def _detect(
 
 
 def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -> list[JobResult]:
-    """The rules' results, with the sample logs of all of them read in one pass."""
-    wanted = [item for _, item in pending if item.signals]
+    """The rules' results, with the sample logs of all of them read in one pass (results whose
+    samples are not logs read theirs where their method says)."""
+    wanted = [item for _, item in pending if item.signals and item.source is source]
     logs = (
         source.logs_by_id(
             [log_id for item in wanted for log_id in item.sample_ids],
@@ -404,7 +457,11 @@ def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -
     results: list[JobResult] = []
     for planned, item in pending:
         began = time.perf_counter()
-        found = item.finish(logs)
+        found = item.finish(
+            logs
+            if item.source is source
+            else item.source.logs_by_id(item.sample_ids, item.low, item.high)
+        )
         stat = planned.stat
         stat.results += len(found)
         for result in found:
@@ -416,14 +473,14 @@ def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -
     return results
 
 
-def _plan(rule: Rule, plan: ScanPlan, low: int | None) -> _Planned:
+def _plan(rule: Rule, plan: ScanPlan, low: int | None, context: PlanContext) -> _Planned:
     """The rule planned by its detection method, or its error (an unsupported type or method,
-    a query that does not compile)."""
+    a query that does not compile, a missing reference table)."""
     began = time.perf_counter()
     planned = _Planned(RuleStats(rule.name, rule.detection_method))
     try:
         method = method_for(rule)
-        planned.plan = method.plan(rule, plan)
+        planned.plan = method.plan(rule, plan, context)
         planned.method = method
         planned.low = None if low is None else low - method.lookback_ms(rule)
     except HindsightError as exc:
