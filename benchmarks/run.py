@@ -1,10 +1,12 @@
 """Run the benchmarks and report times and ratios against polars and DuckDB.
 
     python -m benchmarks.run [--events 1000000] [--repeat 3] [--out benchmarks/results]
+    python -m benchmarks.run --scale [--sizes 2M,20M] [--rules 100] [--many 1000]
 
 Builds (or reuses) a seeded archive of `--events` auth logs, measures ingest, then times each
 question of `compare.py` for Hindsight, hand-written polars and DuckDB (best of `--repeat`), checks
-that they agree, prints a table and writes `<out>/latest.json`.
+that they agree, prints a table and writes `<out>/latest.json`. With `--scale`, the scale figures
+of `scale.py` instead, per size, written to `<out>/scale.{txt,json}`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import compare
+from benchmarks import compare, scale
 from benchmarks.workload import build_archive
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--scale", action="store_true", help="the scale figures (scale.py)")
+    parser.add_argument("--sizes", default="2M", help="archive sizes for --scale: 2M,20M")
+    parser.add_argument("--rules", type=int, default=100)
+    parser.add_argument("--many", type=int, default=1000)
     args = parser.parse_args(argv)
+    if args.scale:
+        return _scale(args)
     folder = args.data / f"auth-{args.events}-{args.seed}"
     shutil.rmtree(folder, ignore_errors=True)
     archive, ingested = build_archive(folder, args.events, seed=args.seed)
@@ -132,6 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     (args.out / "latest.txt").write_text(text + "\n")
+    return 0
+
+
+def _scale(args: argparse.Namespace) -> int:
+    sizes = [scale.parse_size(size) for size in args.sizes.split(",")]
+    figures = [scale.measure_size(size, args.data, args.rules, args.many) for size in sizes]
+    text = scale.report(figures, args.rules, args.many)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    versions = {"machine": platform.platform(), **scale.versions()}
+    (args.out / "scale.json").write_text(json.dumps({**versions, "sizes": figures}, indent=2))
+    (args.out / "scale.txt").write_text(text + "\n")
     return 0
 
 

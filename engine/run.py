@@ -35,19 +35,20 @@ import polars as pl
 
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
+from engine.detect.assemble import PendingResults
 from engine.detect.base import DetectContext, DetectionMethod, PlanContext, method_for
 from engine.detect.order import rule_ids, run_order
-from engine.detect.pipeline import detect_rule
-from engine.detect.prepare import RulePlan
+from engine.detect.pipeline import RuleDetection, detect_rule
+from engine.detect.prepare import RulePlan, signal_key_positions
 from engine.detect.tables import ReferenceTables
 from engine.results.manifest import result_counts, run_manifest
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import JobDefinition, Rule
-from engine.scan.backends.base import ScanBackend
+from engine.scan.backends.base import ScanBackend, Scanned
 from engine.scan.backends.local import LocalBackend
-from engine.scan.plan import TIME, ScanPlan
+from engine.scan.plan import TIME, Partition, ScanPlan
 from engine.scan.source import LogSource
 
 #: The share of a run's progress given to the scan (detection and result assembly: the rest).
@@ -84,16 +85,70 @@ class _Planned:
     method: DetectionMethod | None = None
     plan: RulePlan | None = None
     low: int | None = None  # the first instant the rule reads
+    buckets: list[str] | None = None  # per query, its partition column (None: read whole)
 
-    def rows(self, scanned: pl.DataFrame, scan_low: int | None) -> pl.DataFrame:
-        """The scanned rows some query of the rule matched, within the rule's own range (none for
-        a rule that reads no logs)."""
+    @property
+    def reads(self) -> tuple[object, ...]:
+        """What the rule's rows and matches frame depend on: rules alike share them (only threshold
+        rules, the default matches frame of a generic plan, no calculated fields, are alike)."""
+        assert self.plan is not None and self.method is not None
+        generic = type(self.method).matches is DetectionMethod.matches and self.method.per_group
+        if not generic or self.plan.calculated:
+            return (id(self),)
+        queries = [
+            (q.index, q.flag, q.keys, q.distinct, q.metric, q.optional) for q in self.plan.queries
+        ]
+        kind = type(self.method).__name__
+        return (kind, tuple(queries), self.plan.arity, self.low, tuple(self.buckets or ()))
+
+    @property
+    def after_others(self) -> bool:
+        """Whether the rule's method reads the other rules' results (it runs last)."""
+        return self.method is not None and self.method.after_others
+
+    def rows(
+        self, scanned: pl.DataFrame, scan_low: int | None, partition: Partition | None = None
+    ) -> pl.DataFrame | None:
+        """The scanned rows some query of the rule matched, within the rule's own range and
+        partition (none for a rule that reads no logs; None: the rule has no rows in this
+        partition)."""
         assert self.plan is not None
         flags = [query.flag for query in self.plan.queries if query.flag]
+        if partition is not None and self.buckets is not None:
+            own = [
+                (pl.col(flag) & (pl.col(bucket) == partition.number)).alias(flag)
+                for flag, bucket in zip(flags, self.buckets, strict=True)
+            ]
+            scanned = scanned.with_columns(own)
+        elif partition is not None and partition.number > 0:
+            return None
         mine = pl.any_horizontal(flags) if flags else pl.lit(False)
         if self.low is not None and scan_low is not None and scan_low < self.low:
             mine = mine & (pl.col(TIME) >= self.low)
         return scanned.filter(mine)
+
+    def partition(self, plan: ScanPlan, count: int) -> None:
+        """Read the rule by hash partitions of its signal key when that is exact (a per-group
+        method, every query grouped by scalar values), else whole."""
+        assert self.plan is not None and self.method is not None
+        rule = self.plan
+        positions = signal_key_positions(rule)
+        exact = (
+            self.method.per_group
+            and not self.method.after_others
+            and positions
+            and all(query.flag and len(query.keys) == rule.arity for query in rule.queries)
+            and len({query.flag for query in rule.queries}) == len(rule.queries)
+            and not any(isinstance(plan.dtype(k), pl.List) for q in rule.queries for k in q.keys)
+        )
+        if not exact:
+            for query in rule.queries:
+                plan.keep_whole(query.flag)
+            return
+        self.buckets = [
+            plan.partition_by(query.flag, [query.keys[p] for p in positions], count)
+            for query in rule.queries
+        ]
 
 
 def run(
@@ -148,66 +203,69 @@ def run(
             raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
     lows = [item.low for item in planned if item.low is not None]
     scan_low = None if low is None else min([low, *lows])
-    scanned = (backend or LocalBackend()).scan(
-        source,
-        plan,
-        scan_low,
-        high,
-        progress=lambda fraction: tracker.report(SCAN_SHARE * fraction),
-        should_stop=stop,
-    )
-    cancelled = scanned.stopped
-    weights = [_weight(item, scanned.rows) for item in planned]
-    total = sum(weights) or 1
-    done = 0
-    found_so_far: list[JobResult] = []
+    backend = backend or LocalBackend()
+    count = 1 if keep_matches else backend.partitions(source, scan_low, high)
+    for item in planned:
+        if count > 1 and item.plan is not None:
+            item.partition(plan, count)
     order, cyclic = run_order(loaded, [item.method for item in planned])
     for number in cyclic:
         planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
         planned[number].plan = None
-    for number in order:
-        item, weight = planned[number], weights[number]
-        item.stat.events_scanned = scanned.events_scanned
-        cancelled = cancelled or stop()
-        if item.plan is None or item.method is None or cancelled:
-            continue
-        began_rule = time.perf_counter()
+    cancelled = False
+    found_so_far: list[JobResult] = []
+    pending: list[tuple[_Planned, PendingResults]] = []
+    later: list[tuple[_Planned, pl.DataFrame]] = []  # methods reading the others' results: last
+    events_scanned = 0
+    for number in range(count):
+        partition = Partition(number, count) if count > 1 else None
+        share = _Share(tracker, number, count)
+        scanned = backend.scan(
+            source,
+            plan,
+            scan_low,
+            high,
+            progress=share.scanned,
+            should_stop=stop,
+            partition=partition,
+        )
+        cancelled = cancelled or scanned.stopped
+        if number == 0:
+            events_scanned = scanned.events_scanned
+            for item in planned:
+                item.stat.events_scanned = scanned.events_scanned
+        runnable = [planned[n] for n in order if planned[n].plan is not None and not cancelled]
 
-        def step(fraction: float, before: int = done, weight: int = weight) -> None:
-            tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+        def rows_of(
+            item: _Planned, scanned: Scanned = scanned, partition: Partition | None = partition
+        ) -> pl.DataFrame | None:
+            return item.rows(scanned.rows, scan_low, partition)
 
-        stat = item.stat
-        try:
-            rows = item.rows(scanned.rows, scan_low)
-            for query in item.plan.queries:
-                stat.events_matched[query.name] = int(rows[query.flag].sum()) if query.flag else 0
-            if keep_matches:
-                flags = [
-                    pl.col(query.flag).alias(query.name)
-                    for query in item.plan.queries
-                    if query.flag
-                ]
-                stat.matches = rows.select("id", TIME, *flags)
-            found = detect_rule(
-                item.method,
-                item.plan,
-                rows,
-                source,
-                context=DetectContext([*results, *found_so_far], low, high),
-                job_id=job_id,
-                step=step,
-            ).results
-        except HindsightError as exc:
-            stat.error = str(exc)
-            found = []
-        done += weight
-        stat.results = len(found)
-        for result in found:
-            stat.results_by_severity[result.severity] = (
-                stat.results_by_severity.get(result.severity, 0) + 1
-            )
-        stat.seconds += time.perf_counter() - began_rule
-        found_so_far.extend(found)
+        later += [
+            (item, rows)
+            for item in runnable
+            if item.after_others
+            for rows in [rows_of(item)]
+            if rows is not None
+        ]
+        now = [item for item in runnable if not item.after_others]
+        known = DetectContext(list(results), low, high)
+        found, stopped = _detect_all(
+            now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
+        )
+        cancelled = cancelled or stopped
+        pending += found
+    found_so_far.extend(_finish(pending, source))
+    for item, rows in later:  # in run order: each reads the results of those before it
+        if cancelled or stop():
+            cancelled = True
+            break
+        share = _Share(tracker, count - 1, count)
+        known = DetectContext([*results, *found_so_far], low, high)
+        found, _ = _detect_all(
+            [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
+        )
+        found_so_far.extend(_finish(found, source))
     found_so_far.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
     truncated = max_results is not None and len(found_so_far) > max_results
     kept = found_so_far[:max_results] if truncated else found_so_far
@@ -215,7 +273,7 @@ def run(
     if not cancelled:
         tracker.finish()
     stats = [item.stat for item in planned]
-    outcome = JobRun(kept, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+    outcome = JobRun(kept, stats, low, high, events_scanned, seconds, cancelled, truncated)
     outcome.logs = source
     outcome.manifest = run_manifest(
         loaded,
@@ -240,6 +298,33 @@ def run(
     return outcome
 
 
+@dataclass
+class _Fixed:
+    """The same rows for any rule."""
+
+    rows: pl.DataFrame
+
+    def __call__(self, item: _Planned) -> pl.DataFrame:
+        return self.rows
+
+
+@dataclass
+class _Share:
+    """Partition `number` of `count`'s share of a run's progress."""
+
+    tracker: _Progress
+    number: int
+    count: int
+
+    def report(self, fraction: float) -> None:
+        """`fraction` of the partition's work is done."""
+        self.tracker.report((self.number + fraction) / self.count)
+
+    def scanned(self, fraction: float) -> None:
+        """`fraction` of the partition's scan is done."""
+        self.report(SCAN_SHARE * fraction)
+
+
 class _Progress:
     """A run's progress report: never moves back, and reaches 1.0 only by `finish`."""
 
@@ -259,14 +344,136 @@ class _Progress:
             self._report(1.0)
 
 
-def _weight(item: _Planned, scanned: pl.DataFrame) -> int:
-    """A rule's share of the detection work: the scanned rows its queries matched (at least 1)."""
-    if item.plan is None:
-        return 0
-    flags = [query.flag for query in item.plan.queries if query.flag]
-    if not flags:
-        return 1
-    return max(1, int(scanned.select(pl.any_horizontal(flags).sum()).item()))
+def _detect_all(
+    items: list[_Planned],
+    scanned: pl.DataFrame,
+    rows_of: Callable[[_Planned], pl.DataFrame | None],
+    source: LogSource,
+    context: DetectContext,
+    job_id: str | None,
+    share: _Share,
+    stop: Callable[[], bool],
+    keep_matches: bool,
+) -> tuple[list[tuple[_Planned, PendingResults]], bool]:
+    """Rules' detection over their rows (`rows_of`, taken one rule at a time), rule by rule,
+    progress in proportion to the scanned rows each reads; their results pending their samples,
+    and whether the run was stopped."""
+    weights = _weights(items, scanned) if scanned.width else [1] * len(items)
+    total = sum(weights) or 1
+    done = 0
+    found: list[tuple[_Planned, PendingResults]] = []
+    # rules reading the same rows the same way, one after the other, share rows and matches frame
+    order = sorted(range(len(items)), key=lambda number: repr(items[number].reads))
+    last: tuple[object, pl.DataFrame | None, pl.DataFrame | None] = (None, None, None)
+    for number in order:
+        item, weight = items[number], weights[number]
+        if stop():
+            return found, True
+
+        def step(fraction: float, before: int = done, weight: int = weight) -> None:
+            share.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+
+        if last[0] != item.reads:
+            last = (item.reads, rows_of(item), None)
+        rows, frame = last[1], last[2]
+        detection = (
+            None
+            if rows is None
+            else _detect(item, rows, frame, source, context, job_id, step, keep_matches)
+        )
+        done += weight
+        if detection is not None and detection.pending is not None:
+            last = (last[0], rows, detection.matches)
+            found.append((item, detection.pending))
+    return found, False
+
+
+def _weights(items: list[_Planned], scanned: pl.DataFrame) -> list[int]:
+    """Each rule's share of the detection work: the scanned rows its queries matched (>= 1)."""
+    if not items or scanned.width == 0:
+        return [1] * len(items)
+    counts = scanned.select(
+        pl.any_horizontal([q.flag for q in item.plan.queries if q.flag] or [pl.lit(False)])
+        .sum()
+        .alias(str(number))
+        for number, item in enumerate(items)
+        if item.plan is not None
+    ).row(0)
+    return [max(1, int(count)) for count in counts]
+
+
+def _detect(
+    item: _Planned,
+    rows: pl.DataFrame,
+    frame: pl.DataFrame | None,
+    source: LogSource,
+    context: DetectContext,
+    job_id: str | None,
+    step: Callable[[float], None],
+    keep_matches: bool,
+) -> RuleDetection | None:
+    """One rule's detection over its scanned rows (and matches `frame`, when known), its results
+    pending their samples (None, and the error in its statistics, when it failed)."""
+    assert item.plan is not None and item.method is not None
+    began = time.perf_counter()
+    stat = item.stat
+    try:
+        for query in item.plan.queries:
+            matched = int(rows[query.flag].sum()) if query.flag else 0
+            stat.events_matched[query.name] = stat.events_matched.get(query.name, 0) + matched
+        if keep_matches:
+            flags = [
+                pl.col(query.flag).alias(query.name) for query in item.plan.queries if query.flag
+            ]
+            stat.matches = rows.select("id", TIME, *flags)
+        return detect_rule(
+            item.method,
+            item.plan,
+            rows,
+            source,
+            context=context,
+            job_id=job_id,
+            step=step,
+            samples=False,
+            frame=frame,
+        )
+    except HindsightError as exc:
+        stat.error = str(exc)
+        return None
+    finally:
+        stat.seconds += time.perf_counter() - began
+
+
+def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -> list[JobResult]:
+    """The rules' results, with the sample logs of all of them read in one pass (results whose
+    samples are not logs read theirs where their method says)."""
+    wanted = [item for _, item in pending if item.signals and item.source is source]
+    logs = (
+        source.logs_by_id(
+            [log_id for item in wanted for log_id in item.sample_ids],
+            min(item.low for item in wanted),
+            max(item.high for item in wanted),
+        )
+        if wanted
+        else {}
+    )
+    results: list[JobResult] = []
+    for planned, item in pending:
+        began = time.perf_counter()
+        found = item.finish(
+            logs
+            if item.source is source
+            else item.source.logs_by_id(item.sample_ids, item.low, item.high)
+        )
+        stat = planned.stat
+        stat.results += len(found)
+        for result in found:
+            stat.results_by_severity[result.severity] = (
+                stat.results_by_severity.get(result.severity, 0) + 1
+            )
+        stat.seconds += time.perf_counter() - began
+        results.extend(found)
+    return results
 
 
 def _plan(rule: Rule, plan: ScanPlan, low: int | None, context: PlanContext) -> _Planned:

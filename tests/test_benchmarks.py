@@ -64,3 +64,24 @@ def test_api_latency_benchmark_runs_small() -> None:
         "list + filter[query] p95 ms",
     }
     assert all(value > 0 for value in figures.values())
+
+
+def test_scale_runner_reports_every_figure_with_answers_checked(tmp_path: Path) -> None:
+    args = ["--scale", "--sizes", "3k", "--rules", "4", "--many", "8"]
+    assert main([*args, "--data", str(tmp_path), "--out", str(tmp_path)]) == 0
+    saved = json.loads((tmp_path / "scale.json").read_text())
+    (size,) = saved["sizes"]
+    assert size["events"] == 3000
+    assert size["ingest"]["answer"] == 3000
+    assert size["rules"]["peak_rss"] > 0
+    text = (tmp_path / "scale.txt").read_text()
+    for figure in (
+        "ingest vs polars",
+        "one rule: whole job vs hand polars",
+        "4 rules one by one",
+        "DuckDB window queries",
+        "peak RSS",
+        "1-hour job",
+        "8 rules in one run",
+    ):
+        assert figure in text

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
+from rich.console import Console
 
+import engine.cli.ingest as ingest_cli
+import engine.cli.run as run_cli
 from engine.cli import main
 from tests.detect.builders import event, rule
 
@@ -422,6 +426,35 @@ def test_run_rule_selecting_nothing_or_an_invalid_file(
     assert main(["run", str(mixed_rules), "--archive", str(archive), *selectors]) == 2
     err = capsys.readouterr().err
     assert expected in err and unexpected not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["ingest", "run"])
+def test_progress_shows_rate_and_eta_on_a_terminal_only(
+    command: str,
+    tmp_path: Path,
+    logs_file: Path,
+    archive: Path,
+    rules_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = {
+        "ingest": ["ingest", str(logs_file), "--archive", str(tmp_path / "a")],
+        "run": ["run", str(rules_dir), "--archive", str(archive)],
+    }[command]
+    module = ingest_cli if command == "ingest" else run_cli
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=200)
+    monkeypatch.setattr(module, "err_console", terminal)
+    main(args)
+    drawn = screen.getvalue()
+    assert "ETA" in drawn
+    if command == "ingest":
+        assert "events/s" in drawn
+    pipe = io.StringIO()
+    monkeypatch.setattr(module, "err_console", Console(file=pipe, force_terminal=False))
+    main([*args[:-1], str(tmp_path / "b")] if command == "ingest" else args)
+    assert "ETA" not in pipe.getvalue()
 
 
 # --- run --tables: reference tables ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -21,6 +22,9 @@ from engine.archive.layout import HOUR_MS, index_dir, list_indexes, partition_st
 from engine.archive.manifest import FileEntry, IndexManifest
 from engine.archive.schema import Schema, conform
 from engine.core.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from polars._typing import ParallelStrategy
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,14 @@ class Archive:
         start: int | None = None,
         end: int | None = None,
         files: Sequence[FileEntry] | None = None,
+        selective: bool = False,
     ) -> pl.LazyFrame:
-        """A LazyFrame of the events with `start <= timestamp < end` (epoch ms; None = open)."""
+        """A LazyFrame of the events with `start <= timestamp < end` (epoch ms; None = open).
+
+        `selective`: the query keeps few rows, so its filter is evaluated first and only the kept
+        rows of the other columns are decoded (polars' `prefiltered` Parquet reading).
+        """
+        parallel: ParallelStrategy = "prefiltered" if selective else "auto"
         schema = self.schema(index)
         folder = index_dir(self.root, index)
         chosen = self.files(index, start=start, end=end) if files is None else list(files)
@@ -146,6 +156,7 @@ class Archive:
                     missing_columns="insert",
                     extra_columns="ignore",
                     hive_partitioning=False,
+                    parallel=parallel,
                 )
             )
         manifest = self.manifest(index)
@@ -159,6 +170,7 @@ class Archive:
                         missing_columns="insert",
                         extra_columns="ignore",
                         hive_partitioning=False,
+                        parallel=parallel,
                     ).select(conform(own, schema))
                 )
         if not frames:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 import orjson
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from engine.archive.formats import FORMATS
@@ -57,20 +66,26 @@ def ingest_command(
             TextColumn("[bold]ingest[/]"),
             BarColumn(),
             DownloadColumn(),
-            TextColumn("{task.fields[events]} events"),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[events]} events ({task.fields[rate]} events/s)"),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             TextColumn("{task.description}"),
             console=err_console,
             transient=True,
         ) as bar:
-            task = bar.add_task("", total=None, events="0")
+            task = bar.add_task("", total=None, events="0", rate="0")
+            began = time.perf_counter()
 
             def advance(state: IngestProgress) -> None:
+                elapsed = time.perf_counter() - began
                 bar.update(
                     task,
                     total=state.bytes_total,
                     completed=state.bytes_done,
                     events=number(state.events_read),
+                    rate=number(int(state.events_read / elapsed)) if elapsed > 0 else "0",
                     description=Path(state.current).name,
                 )
 

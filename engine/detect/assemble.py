@@ -12,7 +12,7 @@ join the result's and its message's.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,58 +21,73 @@ import polars as pl
 from engine.core.severity import severity_name
 from engine.core.times import from_epoch_ms
 from engine.detect.base import Detection, SampleSource
-from engine.detect.lifecycle import SignalSpan
+from engine.detect.lifecycle import OPENS, SIGNAL, WINDOW_START, Lifecycle, SignalSpan
 from engine.detect.prepare import RulePlan, signal_key_positions
 from engine.results.result import MAX_SAMPLES, JobResult, QueryDetail, Sample
 from engine.rules.template import MessageContext, render_message
 from engine.scan.plan import TIME
 
 
-def attached_events(
-    rule: RulePlan, matches: pl.DataFrame, signals: Sequence[SignalSpan]
-) -> pl.DataFrame:
+def attached_events(rule: RulePlan, matches: pl.DataFrame, lifecycle: Lifecycle) -> pl.DataFrame:
     """Rows (`_s` signal number, `id`, `_q`, `_t`, `_d`) of the events each signal holds."""
     keys = rule.key_columns
     signal_keys = [keys[position] for position in signal_key_positions(rule)]
-    opens: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for number, signal in enumerate(signals):
-        opens.append(
-            {
-                "_s": number,
-                **dict(zip(signal_keys, signal.key, strict=True)),
-                "_at": signal.opened_at,
-                "_from": signal.first_seen,
-            }
-        )
-        updates += [
-            {"_s": number, **dict(zip(keys, item.group, strict=True)), TIME: item.time}
-            for item in signal.updates
-        ]
+    instants = lifecycle.instants.rename({SIGNAL: "_s"})
     columns = ["_s", "id", "_q", TIME, "_d"]
-    opened = pl.DataFrame(
-        opens,
-        schema={
-            "_s": pl.Int64,
-            **{key: pl.String for key in signal_keys},
-            "_at": pl.Int64,
-            "_from": pl.Int64,
-        },
+    opened = instants.filter(pl.col(OPENS)).select(
+        "_s",
+        *signal_keys,
+        pl.col(TIME).alias("_at"),
+        pl.min_horizontal(WINDOW_START, TIME).alias("_from"),  # the signal's first_seen
     )
-    in_window = (
-        _join(matches, opened, signal_keys)
-        .filter(pl.col(TIME) <= pl.col("_at"), pl.col(TIME) >= pl.col("_from"))
-        .select(columns)
-    )
+    in_window = _window_rows(matches, opened, signal_keys).select(columns)
     parts = [in_window]
-    if updates:
-        schema = {"_s": pl.Int64, **{key: pl.String for key in keys}, TIME: pl.Int64}
-        updated = pl.DataFrame(updates, schema=schema)
+    updated = instants.filter(~pl.col(OPENS)).select("_s", *keys, TIME)
+    if updated.height:
         events = _join(matches, updated, [*keys, TIME]).select("_s", "id").unique()
         # each such event, with every query it matched for a sub-group of the signal key
         of_key = events.join(opened.drop("_at", "_from"), on="_s")
         parts.append(of_key.join(matches, on=["id", *signal_keys]).select(columns))
     return pl.concat(parts).unique(subset=["_s", "id", "_q"]).sort("_s", TIME, "id", "_q")
+
+
+def _window_rows(
+    matches: pl.DataFrame, opened: pl.DataFrame, signal_keys: list[str]
+) -> pl.DataFrame:
+    """The rows of `matches` in `[_from, _at]` of each opening (`_s`, signal key, `_at`, `_from`)
+    with that signal key: each is a run of the matches sorted by key and time, found by two as-of
+    joins, so the work follows the rows returned, not keys x openings."""
+    by = signal_keys or None
+    rows = matches.sort([*signal_keys, TIME]).with_row_index("_r")
+    bounds = (
+        rows.group_by([*signal_keys, TIME])
+        .agg(pl.col("_r").min().alias("_lo"), pl.col("_r").max().alias("_hi"))
+        .sort(TIME)
+    )
+    last = opened.sort("_at").join_asof(
+        bounds.drop("_lo"),
+        left_on="_at",
+        right_on=TIME,
+        by=by,
+        strategy="backward",
+        check_sortedness=False,
+    )
+    first = opened.sort("_from").join_asof(
+        bounds.drop("_hi"),
+        left_on="_from",
+        right_on=TIME,
+        by=by,
+        strategy="forward",
+        check_sortedness=False,
+    )
+    spans = (
+        last.select("_s", "_hi")
+        .join(first.select("_s", "_lo"), on="_s")
+        .filter(pl.col("_lo") <= pl.col("_hi"))
+        .select("_s", pl.int_ranges("_lo", pl.col("_hi") + 1).alias("_r"))
+        .explode("_r")
+    )
+    return spans.join(rows, on="_r").drop("_r")
 
 
 def _join(matches: pl.DataFrame, other: pl.DataFrame, on: list[str]) -> pl.DataFrame:
@@ -100,9 +115,9 @@ class _SignalFacts:
 
 
 def _facts(
-    rule: RulePlan, attached: pl.DataFrame, instants: pl.DataFrame, signals: Sequence[SignalSpan]
+    rule: RulePlan, attached: pl.DataFrame, instants: pl.DataFrame, lifecycle: Lifecycle
 ) -> list[_SignalFacts]:
-    facts = [_SignalFacts() for _ in signals]
+    facts = [_SignalFacts() for _ in lifecycle.signals]
     first = attached.unique(subset=["_s", "id"], keep="first", maintain_order=True)
     listed = first.group_by("_s", maintain_order=True).agg(
         pl.col("id"), pl.col("id").head(MAX_SAMPLES).alias("_ids"), pl.col("_q").head(MAX_SAMPLES)
@@ -117,43 +132,76 @@ def _facts(
         facts[number].per_query[query] = count
         facts[number].distinct[query] = values
     keys = rule.key_columns
-    last = pl.DataFrame(
-        [(n, *s.instants[-1].group, s.instants[-1].time) for n, s in enumerate(signals)],
-        schema={"_s": pl.Int64, **{key: pl.String for key in keys}, TIME: pl.Int64},
-        orient="row",
+    last = (
+        lifecycle.instants.group_by(SIGNAL, maintain_order=True).last().select(SIGNAL, *keys, TIME)
     )
-    found = last.join(instants, on=[*keys, TIME], how="left").unique("_s", keep="first")
+    found = last.join(instants, on=[*keys, TIME], how="left").unique(SIGNAL, keep="first")
     for row in found.iter_rows(named=True):
-        facts[row["_s"]].last = row
+        facts[row[SIGNAL]].last = row
     return facts
 
 
-def build_results(
+@dataclass
+class PendingResults:
+    """A rule's results but for their sample logs: `finish` them with the logs of `sample_ids`
+    (read from `[low, high)`), so a run reads every rule's samples in one pass."""
+
+    rule: RulePlan
+    detection: Detection
+    signals: Sequence[SignalSpan]
+    facts: list[_SignalFacts]
+    attributes: list[dict[str, Any]]
+    job_id: str | None
+    source: SampleSource
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """The log ids of every sample of every result."""
+        return [log_id for fact in self.facts for log_id, _ in fact.samples]
+
+    @property
+    def low(self) -> int:
+        """The earliest time a sample can have."""
+        return min((signal.first_seen for signal in self.signals), default=0)
+
+    @property
+    def high(self) -> int:
+        """Just after the latest time a sample can have."""
+        return max((signal.last_seen for signal in self.signals), default=-1) + 1
+
+    def finish(self, logs: Mapping[str, dict[str, Any]]) -> list[JobResult]:
+        """The results, with their samples' full logs taken from `logs` (by id)."""
+        results = []
+        for signal, fact, extra in zip(self.signals, self.facts, self.attributes, strict=True):
+            samples = [Sample(i, q, logs[i]) for i, q in fact.samples if i in logs]
+            results.append(
+                _result(self.rule, self.detection, signal, fact, samples, self.job_id, extra)
+            )
+        return results
+
+
+def pending_results(
     rule: RulePlan,
     matches: pl.DataFrame,
     detection: Detection,
-    signals: Sequence[SignalSpan],
+    lifecycle: Lifecycle,
     source: SampleSource,
     *,
     job_id: str | None = None,
     extra: Callable[[SignalSpan, list[str]], dict[str, Any]] | None = None,
-) -> list[JobResult]:
-    """The job results of a rule's signals (`extra`: the method-specific attributes of a result,
-    from its signal and its events' ids)."""
+) -> PendingResults:
+    """The results of a rule's signals, but for their sample logs, which are read from `source`
+    (`extra`: the method-specific attributes of a result, from its signal and its events' ids)."""
+    signals = lifecycle.signals
     if not signals:
-        return []
-    attached = attached_events(rule, matches, signals)
-    facts = _facts(rule, attached, detection.instants, signals)
-    sample_ids = [log_id for fact in facts for log_id, _ in fact.samples]
-    low = min(signal.first_seen for signal in signals)
-    high = max(signal.last_seen for signal in signals) + 1
-    logs = source.logs_by_id(sample_ids, low, high)
-    results = []
-    for signal, fact in zip(signals, facts, strict=True):
-        samples = [Sample(i, q, logs[i]) for i, q in fact.samples if i in logs]
-        attributes = extra(signal, fact.ids) if extra is not None else {}
-        results.append(_result(rule, detection, signal, fact, samples, job_id, attributes))
-    return results
+        return PendingResults(rule, detection, [], [], [], job_id, source)
+    attached = attached_events(rule, matches, lifecycle)
+    facts = _facts(rule, attached, detection.instants, lifecycle)
+    attributes = [
+        extra(signal, fact.ids) if extra is not None else {}
+        for signal, fact in zip(signals, facts, strict=True)
+    ]
+    return PendingResults(rule, detection, signals, facts, attributes, job_id, source)
 
 
 def _result(

@@ -21,7 +21,9 @@ A `DetectionMethod` is everything one method adds to the engine, in one module o
   signal correlation);
 - `after_others` / `reads`: a method that reads the other rules' results (signal correlation)
   runs after them, after the rules it `reads`, and finds their results in `DetectContext.results`;
-- `rule_type`: the rule type it runs (`log_detection` by `detectionMethod`, or another type).
+- `rule_type`: the rule type it runs (`log_detection` by `detectionMethod`, or another type);
+- `per_group`: whether a large run may read and detect the method's rules by hash partitions of
+  the signal key (`engine.scan.plan.Partition`; today: threshold).
 
 A method is a pure function of each group's whole ordered rows, given the run-wide facts of
 `DetectContext` (the job range, the rule's earliest event): the answer does not depend on how the
@@ -130,6 +132,9 @@ class DetectionMethod(MethodRules):
 
     #: Whether the method runs after every other rule of the run, reading their results.
     after_others: ClassVar[bool] = False
+    #: Whether `detect` reads each group's rows alone (no group sees another's), so a run may
+    #: detect over hash partitions of the signal key in turn and find the same results.
+    per_group: ClassVar[bool] = False
     #: The rule type the method runs (`log_detection`: the rules whose `detectionMethod` it is).
     rule_type: ClassVar[str] = LOG_DETECTION
     #: Whether `explain` can show its evaluation instants for one group; else what to do instead.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 
@@ -69,12 +70,12 @@ class RulePlan:
     #: A template for the results' titles (None: the rule name, then ` - <case name>`).
     title: str | None = None
 
-    @property
+    @cached_property
     def key_columns(self) -> list[str]:
         """Names of the group key columns of the matches frame."""
         return [f"_k{position}" for position in range(self.arity)]
 
-    @property
+    @cached_property
     def group_by_paths(self) -> list[str]:
         """The group-by fields, from the first query that has them."""
         return next((list(q.group_by) for q in self.queries if q.group_by), [])

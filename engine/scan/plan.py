@@ -5,15 +5,32 @@ values, distinct values, metrics. Identical expressions are registered once, so 
 filter on `source:cloudtrail` and group by `@userIdentity.arn` cost one filter and one column. The
 scan keeps a row when any filter matched and projects only the registered columns: what reaches
 detection is small, whatever the archive size.
+
+A plan can also be read one *hash partition* at a time (`Partition`): a filter registered with the
+columns of its signal key (`partition_by`) keeps, in partition `p` of `n`, only the rows whose key
+hashes to `p`, so every signal key lies whole in one partition and a per-group detection over the
+partitions in turn finds what it finds over all the rows, holding a `1/n` share of them at a time.
+Filters registered without a key keep all their rows, in partition 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 TIME = "_t"
+#: The seed of the partition hash (fixed: the same key always lands in the same partition).
+_HASH_SEED = 0
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Hash partition `number` of `count` (0 <= number < count)."""
+
+    number: int
+    count: int
 
 
 class ScanPlan:
@@ -24,6 +41,8 @@ class ScanPlan:
         self._exprs: dict[str, pl.Expr] = {}
         self._names: dict[str, str] = {}
         self.flags: list[str] = []
+        self._pairs: dict[tuple[str, str], None] = {}  # (flag, partition column), in order
+        self._whole: dict[str, None] = {}  # flags some rule reads whole
 
     def column(self, expr: pl.Expr, prefix: str = "v") -> str:
         """The plan column computing `expr` (registered once per distinct expression)."""
@@ -42,15 +61,48 @@ class ScanPlan:
             self.flags.append(name)
         return name
 
-    def apply(self, scan: pl.LazyFrame) -> pl.LazyFrame:
-        """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns."""
+    def dtype(self, name: str) -> pl.DataType:
+        """The type of plan column `name`."""
+        frame = pl.LazyFrame(schema=self.schema).select(self._exprs[name].alias(name))
+        return frame.collect_schema()[name]
+
+    def partition_by(self, flag: str, keys: Sequence[str], count: int) -> str:
+        """Read the rows of filter `flag` by hash partitions (of `count`) of the plan columns
+        `keys` (scalar text); the name of the column holding each row's partition number."""
+        fields = [self._exprs[key].alias(f"k{n}") for n, key in enumerate(keys)]
+        name = self.column(pl.struct(fields).hash(_HASH_SEED) % count, "h")
+        self._pairs[flag, name] = None
+        return name
+
+    def keep_whole(self, flag: str) -> None:
+        """Read every row of filter `flag` in partition 0 (a rule that is not partitioned)."""
+        self._whole[flag] = None
+
+    def apply(self, scan: pl.LazyFrame, partition: Partition | None = None) -> pl.LazyFrame:
+        """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns
+        (within `partition`: see the module docstring)."""
         flags = [self._exprs[name].fill_null(False).alias(name) for name in self.flags]
-        values = [expr.alias(name) for name, expr in self._exprs.items() if name not in self.flags]
         if not flags:
             return scan.select(pl.col("id"), pl.col("timestamp").dt.epoch("ms").alias(TIME)).head(0)
+        keep = [pl.col(name) for name in self.flags]
+        hashes: list[str] = []
+        if partition is not None:
+            hashes = list(dict.fromkeys(name for _, name in self._pairs))
+            flags += [self._exprs[name].alias(name) for name in hashes]
+            paired = {flag for flag, _ in self._pairs}
+            whole = [f for f in self.flags if f in self._whole or f not in paired]
+            keep = [pl.col(flag) & (pl.col(name) == partition.number) for flag, name in self._pairs]
+            keep += [pl.col(flag) for flag in whole] if partition.number == 0 else []
+            if not keep:
+                keep = [pl.lit(False)]
+        values = [
+            pl.col(name) if name in hashes else expr.alias(name)
+            for name, expr in self._exprs.items()
+            if name not in self.flags
+        ]
         return (
             scan.with_columns(flags)
-            .filter(pl.any_horizontal(self.flags))
+            .filter(pl.any_horizontal(keep))
             .select(
                 pl.col("id"),
                 pl.col("timestamp").dt.epoch("ms").alias(TIME),

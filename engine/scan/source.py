@@ -60,10 +60,13 @@ class LogSource:
         archive = open_archive(logs)
         return cls(archive.schema(index), None, archive, index)
 
-    def scan(self, start: int | None = None, end: int | None = None) -> pl.LazyFrame:
-        """Events with `start <= timestamp < end` (epoch ms; None = open)."""
+    def scan(
+        self, start: int | None = None, end: int | None = None, *, selective: bool = False
+    ) -> pl.LazyFrame:
+        """Events with `start <= timestamp < end` (epoch ms; None = open); `selective`: the query
+        keeps few rows (`Archive.scan`)."""
         if self.archive is not None:
-            return self.archive.scan(self.index, start=start, end=end)
+            return self.archive.scan(self.index, start=start, end=end, selective=selective)
         assert self._frame is not None
         return self._frame.filter(time_filter(start, end))
 
@@ -85,8 +88,15 @@ class LogSource:
         if not ids:
             return {}
         wanted = pl.Series("ids", list(set(ids)), dtype=pl.String())
-        frame = collect(self.scan(start, end).filter(pl.col("id").is_in(wanted.implode())))
+        found = self.scan(start, end, selective=True).filter(pl.col("id").is_in(wanted.implode()))
+        frame = collect(found)
         return {event["id"]: event for event in frame_to_events(frame)}
+
+    def count_hint(self, start: int | None, end: int | None) -> int:
+        """About how many events `[start, end)` holds (the archive's files that meet it)."""
+        if self.archive is None:
+            return 0
+        return sum(entry.rows for entry in self.archive.files(self.index, start=start, end=end))
 
     def slices(
         self, start: int | None, end: int | None, *, target_rows: int = SLICE_ROWS

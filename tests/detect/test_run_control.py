@@ -63,13 +63,13 @@ def test_progress_covers_detection_and_result_assembly(
     # keeps moving and stays below 1.0, which is reported once, at the very end
     seen: list[float] = []
     at_assembly: list[float] = []
-    build = run_module.build_results
+    build = run_module.pending_results
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         at_assembly.append(seen[-1])
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(run_module, "build_results", spy)
+    monkeypatch.setattr(run_module, "pending_results", spy)
     run([EACH, {**EACH, "name": "second"}], archive, progress=seen.append)
     assert len(at_assembly) == 2
     assert 0 < at_assembly[0] < at_assembly[1] < 1.0

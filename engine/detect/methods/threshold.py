@@ -81,6 +81,7 @@ class Threshold(DetectionMethod):
     """`threshold`: the instants of each group, their aggregates, and the first true case."""
 
     name = "threshold"
+    per_group = True
 
     def detect(self, rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> Detection:
         """Aggregates per (group, instant) over the rolling window, then the matched case."""

@@ -3,9 +3,10 @@
 A run compiles every query of its rules into one `ScanPlan` (filters and derived columns) and asks
 a backend for the plan's rows over `[low, high)` of a `LogSource`. The backend decides how: the
 local backend reads the source's time slices in turn, in this process (`local.py`). A distributed
-backend (issues 10 and 15) reads the same slices, or hash partitions of the group key, on workers:
-it returns the same rows, or, once detection runs per partition, the per-partition results, which
-is why the interface speaks of a plan and a range rather than of files.
+backend (issue 15) reads the same slices on workers. A run over many events is split in hash
+partitions of the signal key (`partitions`): the run scans and detects one partition after the
+other, so no step holds every matched row of the range; a task is (the rule batch, a partition),
+which is also what a distributed backend hands out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from engine.scan.plan import ScanPlan
+from engine.scan.plan import Partition, ScanPlan
 from engine.scan.source import LogSource
 
 
@@ -43,9 +44,16 @@ class ScanBackend(ABC):
         *,
         progress: Callable[[float], None],
         should_stop: Callable[[], bool],
+        partition: Partition | None = None,
     ) -> Scanned:
-        """The plan's rows of the events with `low <= timestamp < high` (epoch ms; None: open).
+        """The plan's rows of the events with `low <= timestamp < high` (epoch ms; None: open),
+        of one hash `partition` of the plan (`ScanPlan.apply`) when given.
 
         `progress` is told the fraction of the scan done (monotonic, up to 1.0); `should_stop` is
         asked between pieces of work, and a True answer ends the scan (`stopped`).
         """
+
+    def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
+        """In how many hash partitions a run over `[low, high)` reads and detects (1: all at
+        once). A run's unit of work is (its rules, one partition)."""
+        return 1

@@ -7,17 +7,31 @@ of the events read, so progress follows event time and a stop request is honoure
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import polars as pl
 
 from engine.scan.backends.base import ScanBackend, Scanned
-from engine.scan.plan import ScanPlan
+from engine.scan.plan import Partition, ScanPlan
 from engine.scan.source import LogSource
+
+#: Matched rows are read in hash partitions of about this many events of the range each.
+PARTITION_EVENTS = 5_000_000
 
 
 class LocalBackend(ScanBackend):
-    """In-process polars over the source's time slices."""
+    """In-process polars over the source's time slices; `partitions`: how many hash partitions
+    a run is split in (default: one per `PARTITION_EVENTS` events of the range)."""
+
+    def __init__(self, partitions: int | None = None) -> None:
+        self._partitions = partitions
+
+    def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
+        """A fixed count, or one partition per `PARTITION_EVENTS` events in `[low, high)`."""
+        if self._partitions is not None:
+            return self._partitions
+        return max(1, math.ceil(source.count_hint(low, high) / PARTITION_EVENTS))
 
     def scan(
         self,
@@ -28,6 +42,7 @@ class LocalBackend(ScanBackend):
         *,
         progress: Callable[[float], None],
         should_stop: Callable[[], bool],
+        partition: Partition | None = None,
     ) -> Scanned:
         """The plan's rows of `[low, high)`, slice by slice (see `ScanBackend.scan`)."""
         slices = source.slices(low, high)
@@ -38,11 +53,12 @@ class LocalBackend(ScanBackend):
                 break
             frame = source.scan(slice_low, slice_high)
             part, count = source.collect_all(
-                [plan.apply(frame), frame.select(pl.len())], slice_low, slice_high
+                [plan.apply(frame, partition), frame.select(pl.len())], slice_low, slice_high
             )
             parts.append(part)
             scanned += int(count.item())
             progress(number / len(slices))
         if len(parts) < len(slices):
-            return Scanned(plan.apply(source.scan(low, high)).clear().collect(), scanned, True)
+            empty = plan.apply(source.scan(low, high), partition).clear().collect()
+            return Scanned(empty, scanned, True)
         return Scanned(pl.concat(parts), scanned)
