@@ -42,7 +42,7 @@ from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import JobDefinition, Rule
-from engine.scan.backends.base import ScanBackend, Scanned
+from engine.scan.backends.base import ClusterBackend, ScanBackend, Scanned
 from engine.scan.backends.local import LocalBackend
 from engine.scan.plan import TIME, Partition, ScanPlan
 from engine.scan.source import LogSource
@@ -156,7 +156,8 @@ def run(
     timestamp_field: str | None = None,
     strict: bool = False,
     keep_matches: bool = False,
-    backend: ScanBackend | None = None,
+    backend: ScanBackend | ClusterBackend | None = None,
+    cluster: Any = None,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
@@ -168,33 +169,113 @@ def run(
     rules, and a True answer ends the run with the results found so far (`cancelled`). With
     `max_results`, only the first results by time are kept and the run says it was `truncated`.
     With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan. `backend`
-    runs the scan (default: in this process, `LocalBackend`).
+    runs the scan (default: in this process, `LocalBackend`). `cluster` runs the job on a Dask
+    cluster (a `distributed.Client`, a scheduler address `tcp://host:8786`, or `local:N` for a
+    LocalCluster of N worker processes; needs the `dask` extra), with the same results.
     """
-    stop = should_stop or (lambda: False)
-    tracker = _Progress(progress)
     began = time.perf_counter()
-    loaded = as_rules(rules)
     source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
-    low = None if start is None else parse_time(start)
-    high = None if end is None else parse_time(end)
-    plan = ScanPlan(source.schema)
-    planned: list[_Planned] = []
-    for rule in loaded:
-        planned.append(_plan(rule, plan, low))
-        if strict and planned[-1].stat.error is not None:
-            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
-    lows = [item.low for item in planned if item.low is not None]
-    scan_low = None if low is None else min([low, *lows])
-    backend = backend or LocalBackend()
-    count = 1 if keep_matches else backend.partitions(source, scan_low, high)
+    job = _Job(
+        as_rules(rules),
+        source,
+        None if start is None else parse_time(start),
+        None if end is None else parse_time(end),
+        job_id,
+        strict,
+        keep_matches,
+    )
+    tracker = _Progress(progress)
+    stop = should_stop or (lambda: False)
+    if cluster is not None:
+        if backend is not None:
+            raise ValueError("run takes a backend or a cluster, not both")
+        from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: only on demand)
+
+        with connect(cluster) as on_cluster:
+            outcome = _on_cluster(job, on_cluster, tracker, stop)
+    elif isinstance(backend, ClusterBackend):
+        outcome = _on_cluster(job, backend, tracker, stop)
+    else:
+        outcome = _in_process(job, backend or LocalBackend(), tracker, stop)
+    results, stats, scanned, cancelled = outcome
+    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    truncated = max_results is not None and len(results) > max_results
+    if truncated:
+        results = results[:max_results]
+    seconds = time.perf_counter() - began
+    if not cancelled:
+        tracker.finish()
+    return JobRun(results, stats, job.low, job.high, scanned, seconds, cancelled, truncated)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a run was asked: its rules over `[low, high)` of `source` (what a task is sent)."""
+
+    rules: list[Rule]
+    source: LogSource
+    low: int | None
+    high: int | None
+    job_id: str | None
+    strict: bool
+    keep_matches: bool
+
+    def plan(self) -> tuple[ScanPlan, list[_Planned], int | None]:
+        """The rules planned in one scan plan, and the first instant the scan reads."""
+        plan = ScanPlan(self.source.schema)
+        planned: list[_Planned] = []
+        for rule in self.rules:
+            planned.append(_plan(rule, plan, self.low))
+            if self.strict and planned[-1].stat.error is not None:
+                error = planned[-1].stat.error
+                raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {error}")
+        lows = [item.low for item in planned if item.low is not None]
+        return plan, planned, None if self.low is None else min([self.low, *lows])
+
+
+#: What a run found: its results, per-rule statistics, events scanned, and whether it stopped.
+_Outcome = tuple[list[JobResult], list[RuleStats], int, bool]
+
+
+def _in_process(
+    job: _Job, backend: ScanBackend, tracker: _Progress, stop: Callable[[], bool]
+) -> _Outcome:
+    """The run in this process: partition after partition, then the rules that read the
+    others' results."""
+    plan, planned, scan_low = job.plan()
+    count = 1 if job.keep_matches else backend.partitions(job.source, scan_low, job.high)
     for item in planned:
         if count > 1 and item.plan is not None:
             item.partition(plan, count)
+    found = _partitions(job, plan, planned, scan_low, backend, range(count), count, tracker, stop)
+    results, later, scanned, cancelled = found
+    if later and not cancelled:
+        share = _Share(tracker, count - 1, count)
+        cancelled = _detect_later(job, later, results, share, stop)
+    return results, [item.stat for item in planned], scanned, cancelled
+
+
+def _partitions(
+    job: _Job,
+    plan: ScanPlan,
+    planned: list[_Planned],
+    scan_low: int | None,
+    backend: ScanBackend,
+    numbers: Sequence[int],
+    count: int,
+    tracker: _Progress,
+    stop: Callable[[], bool],
+) -> tuple[list[JobResult], list[tuple[_Planned, pl.DataFrame]], int, bool]:
+    """Partitions `numbers` of `count`, scanned and detected in turn: their results (with
+    samples), the rows of the rules that run after the others, the events scanned, and whether
+    the run was stopped."""
+    source, high, keep_matches = job.source, job.high, job.keep_matches
     cancelled = False
+    events = 0
     results: list[JobResult] = []
     pending: list[tuple[_Planned, PendingResults]] = []
     later: list[tuple[_Planned, pl.DataFrame]] = []  # methods reading the others' results: last
-    for number in range(count):
+    for number in numbers:
         partition = Partition(number, count) if count > 1 else None
         share = _Share(tracker, number, count)
         scanned = backend.scan(
@@ -207,7 +288,8 @@ def run(
             partition=partition,
         )
         cancelled = cancelled or scanned.stopped
-        if number == 0:
+        if number == numbers[0]:
+            events = scanned.events_scanned
             for item in planned:
                 item.stat.events_scanned = scanned.events_scanned
         runnable = [item for item in planned if item.plan is not None and not cancelled]
@@ -226,35 +308,119 @@ def run(
         ]
         now = [item for item in runnable if not item.after_others]
         found, stopped = _detect_all(
-            now, scanned.rows, rows_of, source, results, job_id, share, stop, keep_matches
+            now, scanned.rows, rows_of, source, results, job.job_id, share, stop, keep_matches
         )
         cancelled = cancelled or stopped
         pending += found
     results.extend(_finish(pending, source))
+    return results, later, events, cancelled
+
+
+def _detect_later(
+    job: _Job,
+    later: list[tuple[_Planned, pl.DataFrame]],
+    results: list[JobResult],
+    share: _Share,
+    stop: Callable[[], bool],
+) -> bool:
+    """The rules that read the others' `results`, over their rows (their results are added to
+    `results`); whether the run was stopped."""
+    kept = {id(item): rows for item, rows in later}
+    found, cancelled = _detect_all(
+        [item for item, _ in later],
+        pl.DataFrame(),
+        lambda item: kept.get(id(item)),
+        job.source,
+        results,
+        job.job_id,
+        share,
+        stop,
+        job.keep_matches,
+    )
+    results.extend(_finish(found, job.source))
+    return cancelled
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What every task of a run on a cluster is sent: the job, and its number of partitions."""
+
+    job: _Job
+    count: int
+
+
+@dataclass(frozen=True)
+class _TaskOutcome:
+    """What a task hands back: its results (documents with their samples), its rules'
+    statistics, and the events it scanned."""
+
+    results: list[JobResult]
+    stats: list[RuleStats]
+    events_scanned: int
+
+
+def _run_task(task: _Task, number: int) -> _TaskOutcome:
+    """Partition `number` of a run on a cluster, on a worker: the rules (but those reading the
+    others' results) over the partition's rows, with the local engine."""
+    plan, planned, scan_low = task.job.plan()
+    for item in planned:
+        if task.count > 1 and item.plan is not None:
+            item.partition(plan, task.count)
+    results, _, events, _ = _partitions(
+        task.job,
+        plan,
+        planned,
+        scan_low,
+        LocalBackend(),
+        [number],
+        task.count,
+        _Progress(None),
+        lambda: False,
+    )
+    return _TaskOutcome(results, [item.stat for item in planned], events)
+
+
+def _on_cluster(
+    job: _Job, backend: ClusterBackend, tracker: _Progress, stop: Callable[[], bool]
+) -> _Outcome:
+    """The run on a cluster: one task per partition; then, here, the rules that read the
+    others' results (over rows scanned here). Progress: the share of tasks done."""
+    plan, planned, scan_low = job.plan()
+    count = 1 if job.keep_matches else backend.partitions(job.source, scan_low, job.high)
+    results: list[JobResult] = []
+    events = 0
+    done = 0
+    for _, outcome in backend.map(_run_task, _Task(job, count), count, should_stop=stop):
+        results += outcome.results
+        events = outcome.events_scanned
+        for item, stat in zip(planned, outcome.stats, strict=True):
+            _add(item.stat, stat)
+        done += 1
+        tracker.report(done / count)
+    cancelled = done < count
+    later = [item for item in planned if item.after_others and item.plan is not None]
     if later and not cancelled:
-        share = _Share(tracker, count - 1, count)
-        kept = {id(item): rows for item, rows in later}
-        found, cancelled = _detect_all(
-            [item for item, _ in later],
-            pl.DataFrame(),
-            lambda item: kept.get(id(item)),
-            source,
-            results,
-            job_id,
-            share,
-            stop,
-            keep_matches,
+        scanned = LocalBackend().scan(
+            job.source, plan, scan_low, job.high, progress=lambda _: None, should_stop=stop
         )
-        results.extend(_finish(found, source))
-    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
-    truncated = max_results is not None and len(results) > max_results
-    if truncated:
-        results = results[:max_results]
-    seconds = time.perf_counter() - began
-    if not cancelled:
-        tracker.finish()
-    stats = [item.stat for item in planned]
-    return JobRun(results, stats, low, high, scanned.events_scanned, seconds, cancelled, truncated)
+        rows = [(item, item.rows(scanned.rows, scan_low, None)) for item in later]
+        share = _Share(tracker, count - 1, count)
+        with_rows = [(item, found) for item, found in rows if found is not None]
+        cancelled = scanned.stopped or _detect_later(job, with_rows, results, share, stop)
+    return results, [item.stat for item in planned], events, cancelled
+
+
+def _add(total: RuleStats, part: RuleStats) -> None:
+    """Add a task's statistics of a rule to the run's."""
+    total.events_scanned = part.events_scanned
+    for name, matched in part.events_matched.items():
+        total.events_matched[name] = total.events_matched.get(name, 0) + matched
+    total.results += part.results
+    for severity, found in part.results_by_severity.items():
+        total.results_by_severity[severity] = total.results_by_severity.get(severity, 0) + found
+    total.seconds += part.seconds
+    total.error = total.error or part.error
+    total.matches = part.matches if part.matches is not None else total.matches
 
 
 @dataclass
