@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -387,26 +387,32 @@ def _on_cluster(
     others' results (over rows scanned here). Progress: the share of tasks done."""
     plan, planned, scan_low = job.plan()
     count = 1 if job.keep_matches else backend.partitions(job.source, scan_low, job.high)
+    later = [item for item in planned if item.after_others]
+    on_workers = [item for item in planned if not item.after_others]
+    rules = [rule for rule, item in zip(job.rules, planned, strict=True) if not item.after_others]
+    task = _Task(replace(job, rules=rules), count)
     results: list[JobResult] = []
     events = 0
     done = 0
-    for _, outcome in backend.map(_run_task, _Task(job, count), count, should_stop=stop):
+    for _, outcome in backend.map(_run_task, task, count, should_stop=stop):
         results += outcome.results
         events = outcome.events_scanned
-        for item, stat in zip(planned, outcome.stats, strict=True):
+        for item, stat in zip(on_workers, outcome.stats, strict=True):
             _add(item.stat, stat)
         done += 1
         tracker.report(done / count)
     cancelled = done < count
-    later = [item for item in planned if item.after_others and item.plan is not None]
     if later and not cancelled:
         scanned = LocalBackend().scan(
             job.source, plan, scan_low, job.high, progress=lambda _: None, should_stop=stop
         )
-        rows = [(item, item.rows(scanned.rows, scan_low, None)) for item in later]
+        rows = []
+        for item in later:
+            item.stat.events_scanned = scanned.events_scanned
+            found = item.rows(scanned.rows, scan_low, None)
+            rows += [] if found is None else [(item, found)]
         share = _Share(tracker, count - 1, count)
-        with_rows = [(item, found) for item, found in rows if found is not None]
-        cancelled = scanned.stopped or _detect_later(job, with_rows, results, share, stop)
+        cancelled = scanned.stopped or _detect_later(job, rows, results, share, stop)
     return results, [item.stat for item in planned], events, cancelled
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,8 +15,10 @@ from distributed import Client, LocalCluster
 from engine import HindsightError, JobRun, run
 from engine.scan.backends.dask import DaskBackend, connect
 from tests.detect.builders import T, archive_of, query, rule
+from tests.detect.test_methods import DUMMY, Remembering, registered
 
 S = TypeVar("S")
+registered_method = contextmanager(registered)
 R = TypeVar("R")
 
 # one cluster for the module: its processes start once (a few seconds), on loopback
@@ -204,3 +207,15 @@ def test_a_bad_local_cluster_is_refused(name: str) -> None:
 def test_a_backend_and_a_cluster_are_refused_together(client: Client) -> None:
     with pytest.raises(ValueError, match="a backend or a cluster, not both"):
         run(RULES, [], cluster=client, backend=DaskBackend(client))
+
+
+def test_a_rule_reading_the_others_results_runs_after_the_tasks_on_the_client(
+    client: Client, archive: Path
+) -> None:
+    # the method is registered in this process only: it runs here, over the tasks' results
+    with registered_method(Remembering()):
+        local = run([DUMMY, *RULES], archive)
+        distributed = run([DUMMY, *RULES], archive, cluster=client)
+    same(distributed, local)
+    earlier = {r.extra["earlier_results"] for r in distributed.results if r.rule_name == "dummy"}
+    assert earlier == {sum(stat.results for stat in local.stats[1:])} and earlier != {0}
