@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from engine.archive.reader import Archive
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
@@ -189,8 +190,12 @@ def run(
     if cluster is not None:
         if backend is not None:
             raise ValueError("run takes a backend or a cluster, not both")
-        from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: only on demand)
-
+        try:
+            from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: on demand)
+        except ImportError as exc:
+            raise HindsightError(
+                f"a run on a cluster needs Dask: pip install 'hindsight[dask]' ({exc})"
+            ) from exc
         with connect(cluster) as on_cluster:
             outcome = _on_cluster(job, on_cluster, tracker, stop)
     elif isinstance(backend, ClusterBackend):
@@ -388,9 +393,14 @@ def _on_cluster(
     plan, planned, scan_low = job.plan()
     count = 1 if job.keep_matches else backend.partitions(job.source, scan_low, job.high)
     later = [item for item in planned if item.after_others]
+    source = job.source
+    if source.archive is not None:  # workers may start elsewhere: the root from /
+        source = LogSource(
+            source.schema, None, Archive(source.archive.root.absolute()), source.index
+        )
     on_workers = [item for item in planned if not item.after_others]
     rules = [rule for rule, item in zip(job.rules, planned, strict=True) if not item.after_others]
-    task = _Task(replace(job, rules=rules), count)
+    task = _Task(replace(job, rules=rules, source=source), count)
     results: list[JobResult] = []
     events = 0
     done = 0

@@ -101,6 +101,19 @@ class Skipped:
     is_flag=True,
     help=f"Exit with status {EXIT_RESULTS_FOUND} when the rules produced results.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the job on the Dask cluster of this scheduler (tcp://host:8786); its workers "
+    "read the archive at the same path (docs/distributed.md).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run the job on a Dask LocalCluster of this many worker processes, started for it.",
+)
 def run_command(
     rules: tuple[Path, ...],
     archive: Path,
@@ -113,10 +126,15 @@ def run_command(
     strict: bool,
     sigma_pipelines: tuple[str, ...],
     fail_on_results: bool,
+    scheduler: str | None,
+    workers: int | None,
 ) -> int:
     """Run detection RULES (files or folders of rule JSON and Sigma YAML) over an archive."""
     if output_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--scheduler and --workers are exclusive")
+    cluster = scheduler if workers is None else f"local:{workers}"
     pipeline = list(sigma_pipelines) or None
     found = [entry for path in rules for entry in rule_entries(path, sigma_pipeline=pipeline)]
     entries = _select(found, selectors)
@@ -150,9 +168,12 @@ def run_command(
                 index=index,
                 strict=strict,
                 progress=lambda done: bar.update(task, completed=done),
+                cluster=cluster,
             )
     else:
-        outcome = run(selected, opened, start=start, end=end, index=index, strict=strict)
+        outcome = run(
+            selected, opened, start=start, end=end, index=index, strict=strict, cluster=cluster
+        )
     skipped = [_load_failure(error) for error in refused] + [
         Skipped(entry.source, stat.error)
         for entry, stat in zip(loaded, outcome.stats, strict=True)
