@@ -17,7 +17,9 @@ import pytest
 from distributed import Client
 
 import engine.scan.backends.dask as dask_backend
+from engine import load_rules, run
 from engine.cli import main
+from engine.scan.backends.dask import DaskBackend
 from tests.detect.builders import query, rule
 from tests.detect.test_dask import logs
 
@@ -45,6 +47,19 @@ def _start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
     )
 
 
+def _worker(address: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """A `dask worker` of one thread for the scheduler at `address`."""
+    return _start(
+        "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard", cwd=cwd
+    )
+
+
+def _stop(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM) -> None:
+    """Stop a `dask` command and the processes it started."""
+    os.killpg(process.pid, how)
+    process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address of a `dask scheduler` with 2 `dask worker` processes, on 127.0.0.1; the
@@ -67,26 +82,13 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     ]
     try:
-        for _ in range(2):
-            started.append(
-                _start(
-                    "worker",
-                    address,
-                    "--host",
-                    "127.0.0.1",
-                    "--nthreads",
-                    "1",
-                    "--no-dashboard",
-                    cwd=elsewhere,
-                )
-            )
+        started += [_worker(address, elsewhere) for _ in range(2)]
         with Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
         yield address
     finally:
         for process in reversed(started):
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            _stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,32 @@ def test_an_unreachable_scheduler_is_a_user_error(
     assert main(["run", "rules", "--archive", "archive", "--scheduler", address]) == 2
     err = capsys.readouterr().err
     assert f"cannot reach the Dask scheduler at {address}" in err and "Traceback" not in err
+
+
+def test_a_worker_killed_mid_job_leaves_the_results_unchanged(
+    scheduler: str, job: Path, tmp_path: Path
+) -> None:
+    rules = load_rules(job / "rules")
+    local = run(rules, job / "archive")
+    with Client(scheduler) as client:
+        others = set(client.scheduler_info()["workers"])
+        doomed = _worker(scheduler, tmp_path)
+        try:
+            client.wait_for_workers(3, timeout=60)
+            (address,) = set(client.scheduler_info()["workers"]) - others
+            killed: list[int] = []  # how many tasks the worker had when it was killed
+
+            def kill_on_first_task(done: float) -> None:
+                if not killed:  # the first task is back: the others are running or queued
+                    killed.append(len(client.processing()[address]))
+                    _stop(doomed, signal.SIGKILL)
+
+            backend = DaskBackend(client, partitions=30)
+            outcome = run(rules, job / "archive", backend=backend, progress=kill_on_first_task)
+            assert set(client.scheduler_info()["workers"]) == others
+        finally:
+            if doomed.poll() is None:
+                _stop(doomed)
+    assert killed and killed[0] > 0
+    assert not outcome.cancelled and outcome.results == local.results
+    assert [s.events_matched for s in outcome.stats] == [s.events_matched for s in local.stats]

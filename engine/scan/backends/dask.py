@@ -39,13 +39,20 @@ Cluster = str | Client
 
 
 class DaskBackend(ClusterBackend):
-    """A job's tasks on the Dask cluster of `client` (see the module docstring); a context
-    manager that closes what it started (`connect`)."""
+    """A job's tasks on the Dask cluster of `client` (see the module docstring), in a fixed
+    number of `partitions` when given; a context manager that closes what it started
+    (`connect`)."""
 
     def __init__(
-        self, client: Client, *, owns_client: bool = False, cluster: LocalCluster | None = None
+        self,
+        client: Client,
+        *,
+        partitions: int | None = None,
+        owns_client: bool = False,
+        cluster: LocalCluster | None = None,
     ) -> None:
         self.client = client
+        self._partitions = partitions
         self._owns_client = owns_client
         self._cluster = cluster
 
@@ -54,8 +61,10 @@ class DaskBackend(ClusterBackend):
         return max(1, len(self.client.scheduler_info()["workers"]))
 
     def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
-        """`TASKS_PER_WORKER` per worker, or one per `PARTITION_EVENTS` events of the range
-        (rounded up to a multiple of the workers) when that is more."""
+        """A fixed count, or `TASKS_PER_WORKER` per worker, or one per `PARTITION_EVENTS` events
+        of the range (rounded up to a multiple of the workers) when that is more."""
+        if self._partitions is not None:
+            return self._partitions
         workers = self.workers()
         by_size = math.ceil(source.count_hint(low, high) / PARTITION_EVENTS)
         return max(workers * TASKS_PER_WORKER, math.ceil(by_size / workers) * workers)
@@ -69,7 +78,8 @@ class DaskBackend(ClusterBackend):
         should_stop: Callable[[], bool],
     ) -> Iterator[tuple[int, R]]:
         """`(number, result)` of each task as it finishes (see `ClusterBackend.map`)."""
-        [sent] = self.client.scatter([shared], broadcast=False, hash=False)
+        # on every worker: a lost worker takes no input with it (scattered data is not recomputed)
+        [sent] = self.client.scatter([shared], broadcast=True, hash=False)
         futures: dict[Future[R], int] = {
             self.client.submit(task, sent, number, pure=False): number for number in range(count)
         }
