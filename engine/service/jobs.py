@@ -230,6 +230,7 @@ class JobService(RuleService, SignalService):
                 progress=lambda rate: self._progress(job_id, rate),
                 should_stop=stop.is_set,
                 max_results=self.settings.max_results_per_job,
+                cluster=self.settings.scheduler,
             )
         except HindsightError as exc:
             failure = str(exc)

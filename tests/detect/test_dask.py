@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from engine import HindsightError, JobRun, run
 from engine.scan.backends.dask import DaskBackend, connect
@@ -21,23 +21,13 @@ S = TypeVar("S")
 registered_method = contextmanager(registered)
 R = TypeVar("R")
 
-# one cluster for the module: its processes start once (a few seconds), on loopback
+# one cluster for the Dask tests (`dask_client`): its processes start once, on loopback
 pytestmark = pytest.mark.xdist_group("dask")
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as connected,
-    ):
-        yield connected
+@pytest.fixture
+def client(dask_client: Client) -> Client:
+    return dask_client
 
 
 USERS = [f"user{n}" for n in range(12)]
