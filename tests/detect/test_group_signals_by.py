@@ -355,6 +355,12 @@ QUERIES = st.lists(
     max_size=2,
 )
 
+CASES = st.lists(
+    st.tuples(st.sampled_from(CONDITIONS), st.sampled_from(list(SEVERITY))),
+    min_size=1,
+    max_size=2,
+)
+
 
 def _log(number: int, drawn: dict[str, Any]) -> dict[str, Any]:
     seconds, ms = drawn["at"]
@@ -378,11 +384,7 @@ def _log(number: int, drawn: dict[str, Any]) -> dict[str, Any]:
 @given(
     EVENTS,
     QUERIES,
-    st.lists(
-        st.tuples(st.sampled_from(CONDITIONS), st.sampled_from(list(SEVERITY))),
-        min_size=1,
-        max_size=2,
-    ),
+    CASES,
     TIMING,
     st.sampled_from([None, ["env"], ["@usr.id"]]),
 )

@@ -15,10 +15,9 @@ from engine.scan.backends.local import LocalBackend
 from engine.scan.plan import ScanPlan
 from tests.detect.builders import query, rule
 from tests.detect.test_group_signals_by import (
-    CONDITIONS,
+    CASES,
     EVENTS,
     QUERIES,
-    SEVERITY,
     TIMING,
     RefQuery,
     _log,
@@ -79,11 +78,7 @@ def _rules(
 @given(
     EVENTS,
     QUERIES,
-    st.lists(
-        st.tuples(st.sampled_from(CONDITIONS), st.sampled_from(list(SEVERITY))),
-        min_size=1,
-        max_size=2,
-    ),
+    CASES,
     TIMING,
     st.sampled_from([None, ["env"], ["@usr.id"]]),
     st.sampled_from([2, 3, 7]),
