@@ -12,6 +12,11 @@ This is the one place a job is orchestrated: plan -> scan -> detect -> results.
    rules' results (`after_others`) run last.
 4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
 
+On a cluster (`run(..., cluster=...)`, a `ClusterBackend`), the run is split in tasks, one per
+hash partition of the signal key, each the steps above for its partition on a worker
+(`_run_task`); the client adds up their results and statistics, then detects the rules that read
+the others' results (docs/distributed.md).
+
 A rule that cannot run (an unsupported type or method, a bad query against this data) is reported
 in its statistics and does not stop the others (unless `strict`).
 

@@ -173,12 +173,12 @@ def test_a_stopped_run_cancels_its_tasks(client: Client, archive: Path) -> None:
     outcome = run(RULES, archive, cluster=client, should_stop=stop)
     assert outcome.cancelled
     deadline = time.monotonic() + 10
-    while _tasks(client) and time.monotonic() < deadline:
+    while scheduler_tasks(client) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _tasks(client) == 0
+    assert scheduler_tasks(client) == 0
 
 
-def _tasks(client: Client) -> int:
+def scheduler_tasks(client: Client) -> int:
     """How many tasks the scheduler still holds."""
     count: int = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
     return count

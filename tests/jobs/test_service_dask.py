@@ -17,7 +17,7 @@ from engine import JobRun, run
 from engine.service.jobs import JobService
 from engine.service.settings import ServiceSettings
 from tests.detect.builders import archive_of, at
-from tests.detect.test_dask import logs
+from tests.detect.test_dask import logs, scheduler_tasks
 from tests.jobs.test_service import definition, finished
 
 pytestmark = pytest.mark.xdist_group("dask")
@@ -100,12 +100,6 @@ def test_a_cancelled_job_leaves_no_running_tasks(
     (outcome,) = outcomes
     assert outcome.cancelled  # the run stopped before its last task
     deadline = time.monotonic() + 10
-    while _tasks(dask_client) and time.monotonic() < deadline:
+    while scheduler_tasks(dask_client) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _tasks(dask_client) == 0
-
-
-def _tasks(client: Client) -> int:
-    """How many tasks the scheduler still holds."""
-    count: int = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
-    return count
+    assert scheduler_tasks(dask_client) == 0
