@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from distributed import Client
 
@@ -20,8 +21,12 @@ import engine.scan.backends.dask as dask_backend
 from engine import load_rules, run
 from engine.cli import main
 from engine.scan.backends.dask import DaskBackend
-from tests.detect.builders import query, rule
+from engine.service.settings import ServerSettings
+from tests.api.conftest import definition, run_body
+from tests.detect.builders import T, query, rule
 from tests.detect.test_dask import logs
+from tests.jobs.test_service_dask import documents_of
+from tests.live import live_server
 
 pytestmark = pytest.mark.xdist_group("dask")
 
@@ -193,3 +198,30 @@ def test_a_worker_killed_mid_job_leaves_the_results_unchanged(
     assert killed and killed[0] > 0
     assert not outcome.cancelled and outcome.results == local.results
     assert [s.events_matched for s in outcome.stats] == [s.events_matched for s in local.stats]
+
+
+def test_the_job_service_runs_its_jobs_on_the_cli_started_cluster(
+    scheduler: str, job: Path, tmp_path: Path
+) -> None:
+    rule_json = json.loads((job / "rules" / "r0.json").read_text())
+    body = run_body(definition(rule_json, start=T, end=T + 7_200_000))
+    documents = []
+    with Client(scheduler) as client:
+        before = client.run_on_scheduler(_compute_seconds)
+    for where in (scheduler, None):
+        settings = ServerSettings(
+            archive=job / "archive", database=str(tmp_path / f"{where is None}.db"), scheduler=where
+        )
+        with live_server(settings) as server:
+            jobs = f"{server.url}/api/v2/siem-historical-detections/jobs"
+            created = httpx.post(jobs, json=body, headers=server.headers(), timeout=30)
+            assert created.status_code == 201, created.text
+            job_id = created.json()["data"]["id"]
+            server.service.runner.wait(job_id, timeout=120)
+            status = httpx.get(f"{jobs}/{job_id}", headers=server.headers(), timeout=30)
+            assert status.json()["data"]["attributes"]["jobStatus"] == "completed"
+            documents.append(documents_of(server.service, job_id))
+    on_cluster, local = documents
+    assert len(local) > 5 and on_cluster == local
+    with Client(scheduler) as client:  # the cluster job's tasks ran there
+        assert client.run_on_scheduler(_compute_seconds) > before

@@ -55,11 +55,11 @@ def test_a_job_on_the_cluster_has_a_local_jobs_results(
     local_service = _service(tmp_path, archive, None)
     try:
         local = finished(local_service, local_service.submit({"jobDefinition": JOB}))
-        expected = _documents(local_service, local.id)
+        expected = documents_of(local_service, local.id)
     finally:
         local_service.close()
     assert (job.status, job.failure) == ("completed", None)
-    assert len(expected) > 5 and _documents(service, job.id) == expected
+    assert len(expected) > 5 and documents_of(service, job.id) == expected
     assert job.statistics is not None and local.statistics is not None
     assert job.statistics["events_matched"] == local.statistics["events_matched"]
     assert job.statistics["events_scanned"] == local.statistics["events_scanned"]
@@ -67,7 +67,7 @@ def test_a_job_on_the_cluster_has_a_local_jobs_results(
     assert rates == sorted(rates) and len(rates) >= 4 and rates[-1] == 1.0
 
 
-def _documents(service: JobService, job_id: str) -> list[dict[str, Any]]:
+def documents_of(service: JobService, job_id: str) -> list[dict[str, Any]]:
     """A job's result documents but for what names the job (its id, and the ids it makes)."""
     documents = [result.document for result in service.results(job_id)]
     for document in documents:
