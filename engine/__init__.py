@@ -11,7 +11,9 @@ The Python API (the `hindsight` CLI calls the same functions):
   first use: `import engine` loads no database, web or notification code);
 - `test_rule(rule)`: a rule's unit tests, in memory; `diff(old, new, logs)`: two versions of
   rules on one scan; `score(rules, logs, labels)`: against labelled attacks; `lint(rules, archive)`:
-  a preflight on a sample; `explain(rule, logs, group=..., at=...)`: why it fired, or not.
+  a preflight on a sample; `explain(rule, logs, group=..., at=...)`: why it fired, or not;
+- `rerun(manifest)`: a run again from its manifest (`JobRun.manifest`, `read_manifest(path)`),
+  and whether its results are identical.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -32,12 +34,14 @@ from engine.match import match
 from engine.query import parse
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
+from engine.results.runfile import read_manifest, read_run_file
 from engine.rules import JobDefinition, Rule, load_rule, load_rules
 from engine.run import run
 from engine.search import count, search
 from engine.workflow.diff import diff
 from engine.workflow.explain import explain
 from engine.workflow.lint import lint
+from engine.workflow.rerun import rerun
 from engine.workflow.score import score
 from engine.workflow.tests import test_rule
 
@@ -81,6 +85,9 @@ __all__ = [
     "match",
     "open_archive",
     "parse",
+    "read_manifest",
+    "read_run_file",
+    "rerun",
     "run",
     "score",
     "search",

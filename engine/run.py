@@ -3,19 +3,20 @@
 This is the one place a job is orchestrated: plan -> scan -> detect -> results.
 
 1. Plan: each rule's detection method (`engine.detect.base.method_for`) compiles it and registers
-   its filters and columns in ONE `ScanPlan` shared by the batch; it also says how far before
-   `start` it must read (`lookback_ms`).
+   its filters and columns in ONE `ScanPlan` shared by the batch (with the run's reference
+   tables); it also says how far before `start` it must read (`lookback_ms`).
 2. Scan: a `ScanBackend` (in-process polars by default) reads the plan's rows once for all rules,
    from the earliest instant a rule needs to `end`, in time slices, so progress follows the scan.
 3. Detect: each rule's rows (its own range only) go through `engine.detect.pipeline.detect_rule`:
    matches, the method's instants, the signal lifecycle, the results. Methods that read the other
-   rules' results (`after_others`) run last.
+   rules' results (`after_others`: signal correlation) run last, each after the rules it reads
+   (a cycle is an error of the rules in it), with the earlier results the run was given.
 4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
 
 On a cluster (`run(..., cluster=...)`, a `ClusterBackend`), the run is split in tasks, one per
-hash partition of the signal key, each the steps above for its partition on a worker
-(`_run_task`); the client adds up their results and statistics, then detects the rules that read
-the others' results (docs/distributed.md).
+hash partition of the signal key, each this same run restricted to its partition on a worker
+(`_run_task`); the client adds up their results and statistics, then runs the rules that read the
+others' results over them (docs/distributed.md).
 
 A rule that cannot run (an unsupported type or method, a bad query against this data) is reported
 in its statistics and does not stop the others (unless `strict`).
@@ -30,7 +31,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,12 @@ from engine.archive.reader import Archive
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
-from engine.detect.base import DetectContext, DetectionMethod, method_for
+from engine.detect.base import DetectContext, DetectionMethod, PlanContext, method_for
+from engine.detect.order import rule_ids, run_order
 from engine.detect.pipeline import RuleDetection, detect_rule
 from engine.detect.prepare import RulePlan, signal_key_positions
+from engine.detect.tables import ReferenceTables
+from engine.results.manifest import result_counts, run_manifest
 from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
@@ -91,12 +95,17 @@ class _Planned:
 
     @property
     def reads(self) -> tuple[object, ...]:
-        """What the rule's rows and matches frame depend on (rules alike share them)."""
-        assert self.plan is not None
+        """What the rule's rows and matches frame depend on: rules alike share them (only threshold
+        rules, the default matches frame of a generic plan, no calculated fields, are alike)."""
+        assert self.plan is not None and self.method is not None
+        generic = type(self.method).matches is DetectionMethod.matches and self.method.per_group
+        if not generic or self.plan.calculated:
+            return (id(self),)
         queries = [
             (q.index, q.flag, q.keys, q.distinct, q.metric, q.optional) for q in self.plan.queries
         ]
-        return (tuple(queries), self.plan.arity, self.low, tuple(self.buckets or ()))
+        kind = type(self.method).__name__
+        return (kind, tuple(queries), self.plan.arity, self.low, tuple(self.buckets or ()))
 
     @property
     def after_others(self) -> bool:
@@ -104,12 +113,13 @@ class _Planned:
         return self.method is not None and self.method.after_others
 
     def rows(
-        self, scanned: pl.DataFrame, scan_low: int | None, partition: Partition | None
+        self, scanned: pl.DataFrame, scan_low: int | None, partition: Partition | None = None
     ) -> pl.DataFrame | None:
         """The scanned rows some query of the rule matched, within the rule's own range and
-        partition (None: the rule has no rows in this partition)."""
+        partition (none for a rule that reads no logs; None: the rule has no rows in this
+        partition)."""
         assert self.plan is not None
-        flags = [query.flag for query in self.plan.queries]
+        flags = [query.flag for query in self.plan.queries if query.flag]
         if partition is not None and self.buckets is not None:
             own = [
                 (pl.col(flag) & (pl.col(bucket) == partition.number)).alias(flag)
@@ -118,7 +128,7 @@ class _Planned:
             scanned = scanned.with_columns(own)
         elif partition is not None and partition.number > 0:
             return None
-        mine = pl.any_horizontal(flags)
+        mine = pl.any_horizontal(flags) if flags else pl.lit(False)
         if self.low is not None and scan_low is not None and scan_low < self.low:
             mine = mine & (pl.col(TIME) >= self.low)
         return scanned.filter(mine)
@@ -133,7 +143,7 @@ class _Planned:
             self.method.per_group
             and not self.method.after_others
             and positions
-            and all(len(query.keys) == rule.arity for query in rule.queries)
+            and all(query.flag and len(query.keys) == rule.arity for query in rule.queries)
             and len({query.flag for query in rule.queries}) == len(rule.queries)
             and not any(isinstance(plan.dtype(k), pl.List) for q in rule.queries for k in q.keys)
         )
@@ -163,6 +173,8 @@ def run(
     strict: bool = False,
     keep_matches: bool = False,
     backend: ScanBackend | ClusterBackend | None = None,
+    tables: str | Path | Mapping[str, pl.DataFrame] | ReferenceTables | None = None,
+    results: Sequence[JobResult] = (),
     cluster: Any = None,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
@@ -175,116 +187,59 @@ def run(
     rules, and a True answer ends the run with the results found so far (`cancelled`). With
     `max_results`, only the first results by time are kept and the run says it was `truncated`.
     With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan. `backend`
-    runs the scan (default: in this process, `LocalBackend`). `cluster` runs the job on a Dask
-    cluster (a `distributed.Client`, a scheduler address `tcp://host:8786`, or `local:N` for a
-    LocalCluster of N worker processes; needs the `dask` extra), with the same results.
+    runs the scan (default: in this process, `LocalBackend`). `tables` are the reference tables
+    (a folder of CSV/Parquet files, or frames by name); `results` are earlier results (of other
+    jobs) that the run's signal_correlation rules may correlate besides the run's own. `cluster`
+    runs the job on a Dask cluster (a `distributed.Client`, a scheduler address `tcp://host:8786`,
+    or `local:N` for a LocalCluster of N worker processes; needs the `dask` extra), with the same
+    results.
     """
-    began = time.perf_counter()
-    source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
-    job = _Job(
-        as_rules(rules),
-        source,
-        None if start is None else parse_time(start),
-        None if end is None else parse_time(end),
-        job_id,
-        strict,
-        keep_matches,
-    )
-    tracker = _Progress(progress)
     stop = should_stop or (lambda: False)
-    if cluster is not None:
-        if backend is not None:
+    tracker = _Progress(progress)
+    began = time.perf_counter()
+    loaded = as_rules(rules)
+    source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
+    low = None if start is None else parse_time(start)
+    high = None if end is None else parse_time(end)
+    if cluster is not None or isinstance(backend, ClusterBackend):
+        job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
+        job.options = {"format": format, "timestamp_field": timestamp_field}
+        if cluster is None:
+            assert isinstance(backend, ClusterBackend)
+            on_cluster = _on_cluster(job, backend, tracker, stop)
+        elif backend is not None:
             raise ValueError("run takes a backend or a cluster, not both")
-        try:
-            from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: on demand)
-        except ImportError as exc:
-            raise HindsightError(
-                f"a run on a cluster needs Dask: pip install 'hindsight[dask]' ({exc})"
-            ) from exc
-        with connect(cluster) as on_cluster:
-            outcome = _on_cluster(job, on_cluster, tracker, stop)
-    elif isinstance(backend, ClusterBackend):
-        outcome = _on_cluster(job, backend, tracker, stop)
-    else:
-        outcome = _in_process(job, backend or LocalBackend(), tracker, stop)
-    results, stats, scanned, cancelled = outcome
-    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
-    truncated = max_results is not None and len(results) > max_results
-    if truncated:
-        results = results[:max_results]
-    seconds = time.perf_counter() - began
-    if not cancelled:
-        tracker.finish()
-    return JobRun(results, stats, job.low, job.high, scanned, seconds, cancelled, truncated)
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What a run was asked: its rules over `[low, high)` of `source` (what a task is sent)."""
-
-    rules: list[Rule]
-    source: LogSource
-    low: int | None
-    high: int | None
-    job_id: str | None
-    strict: bool
-    keep_matches: bool
-
-    def plan(self) -> tuple[ScanPlan, list[_Planned], int | None]:
-        """The rules planned in one scan plan, and the first instant the scan reads."""
-        plan = ScanPlan(self.source.schema)
-        planned: list[_Planned] = []
-        for rule in self.rules:
-            planned.append(_plan(rule, plan, self.low))
-            if self.strict and planned[-1].stat.error is not None:
-                error = planned[-1].stat.error
-                raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {error}")
-        lows = [item.low for item in planned if item.low is not None]
-        return plan, planned, None if self.low is None else min([self.low, *lows])
-
-
-#: What a run found: its results, per-rule statistics, events scanned, and whether it stopped.
-_Outcome = tuple[list[JobResult], list[RuleStats], int, bool]
-
-
-def _in_process(
-    job: _Job, backend: ScanBackend, tracker: _Progress, stop: Callable[[], bool]
-) -> _Outcome:
-    """The run in this process: partition after partition, then the rules that read the
-    others' results."""
-    plan, planned, scan_low = job.plan()
-    count = 1 if job.keep_matches else backend.partitions(job.source, scan_low, job.high)
+        else:
+            with _connect(cluster) as connected:
+                on_cluster = _on_cluster(job, connected, tracker, stop)
+        return _outcome(job, *on_cluster, max_results, began, tracker)
+    plan = ScanPlan(source.schema)
+    context = PlanContext(
+        ReferenceTables.of(tables),
+        rule_ids(loaded) | {result.rule_id for result in results if result.rule_id},
+    )
+    planned: list[_Planned] = []
+    for rule in loaded:
+        planned.append(_plan(rule, plan, low, context))
+        if strict and planned[-1].stat.error is not None:
+            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
+    lows = [item.low for item in planned if item.low is not None]
+    scan_low = None if low is None else min([low, *lows])
+    backend = backend or LocalBackend()
+    count = 1 if keep_matches else backend.partitions(source, scan_low, high)
     for item in planned:
         if count > 1 and item.plan is not None:
             item.partition(plan, count)
-    found = _partitions(job, plan, planned, scan_low, backend, range(count), count, tracker, stop)
-    results, later, scanned, cancelled = found
-    if later and not cancelled:
-        share = _Share(tracker, count - 1, count)
-        cancelled = _detect_later(job, later, results, share, stop)
-    return results, [item.stat for item in planned], scanned, cancelled
-
-
-def _partitions(
-    job: _Job,
-    plan: ScanPlan,
-    planned: list[_Planned],
-    scan_low: int | None,
-    backend: ScanBackend,
-    numbers: Sequence[int],
-    count: int,
-    tracker: _Progress,
-    stop: Callable[[], bool],
-) -> tuple[list[JobResult], list[tuple[_Planned, pl.DataFrame]], int, bool]:
-    """Partitions `numbers` of `count`, scanned and detected in turn: their results (with
-    samples), the rows of the rules that run after the others, the events scanned, and whether
-    the run was stopped."""
-    source, high, keep_matches = job.source, job.high, job.keep_matches
+    order, cyclic = run_order(loaded, [item.method for item in planned])
+    for number in cyclic:
+        planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
+        planned[number].plan = None
     cancelled = False
-    events = 0
-    results: list[JobResult] = []
+    found_so_far: list[JobResult] = []
     pending: list[tuple[_Planned, PendingResults]] = []
     later: list[tuple[_Planned, pl.DataFrame]] = []  # methods reading the others' results: last
+    events_scanned = 0
+    numbers = backend.numbers(count)
     for number in numbers:
         partition = Partition(number, count) if count > 1 else None
         share = _Share(tracker, number, count)
@@ -299,10 +254,10 @@ def _partitions(
         )
         cancelled = cancelled or scanned.stopped
         if number == numbers[0]:
-            events = scanned.events_scanned
+            events_scanned = scanned.events_scanned
             for item in planned:
                 item.stat.events_scanned = scanned.events_scanned
-        runnable = [item for item in planned if item.plan is not None and not cancelled]
+        runnable = [planned[n] for n in order if planned[n].plan is not None and not cancelled]
 
         def rows_of(
             item: _Planned, scanned: Scanned = scanned, partition: Partition | None = partition
@@ -317,38 +272,107 @@ def _partitions(
             if rows is not None
         ]
         now = [item for item in runnable if not item.after_others]
+        known = DetectContext(list(results), low, high)
         found, stopped = _detect_all(
-            now, scanned.rows, rows_of, source, results, job.job_id, share, stop, keep_matches
+            now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
         )
         cancelled = cancelled or stopped
         pending += found
-    results.extend(_finish(pending, source))
-    return results, later, events, cancelled
-
-
-def _detect_later(
-    job: _Job,
-    later: list[tuple[_Planned, pl.DataFrame]],
-    results: list[JobResult],
-    share: _Share,
-    stop: Callable[[], bool],
-) -> bool:
-    """The rules that read the others' `results`, over their rows (their results are added to
-    `results`); whether the run was stopped."""
-    kept = {id(item): rows for item, rows in later}
-    found, cancelled = _detect_all(
-        [item for item, _ in later],
-        pl.DataFrame(),
-        lambda item: kept.get(id(item)),
-        job.source,
-        results,
-        job.job_id,
-        share,
-        stop,
-        job.keep_matches,
+    found_so_far.extend(_finish(pending, source))
+    for item, rows in later:  # in run order: each reads the results of those before it
+        if cancelled or stop():
+            cancelled = True
+            break
+        share = _Share(tracker, count - 1, count)
+        known = DetectContext([*results, *found_so_far], low, high)
+        found, _ = _detect_all(
+            [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
+        )
+        found_so_far.extend(_finish(found, source))
+    stats = [item.stat for item in planned]
+    job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
+    job.options = {"format": format, "timestamp_field": timestamp_field}
+    return _outcome(
+        job, found_so_far, stats, events_scanned, cancelled, scan_low, max_results, began, tracker
     )
-    results.extend(_finish(found, job.source))
-    return cancelled
+
+
+@dataclass
+class _Job:
+    """What a run was asked (what a task of a run on a cluster is sent)."""
+
+    rules: list[Rule]
+    source: LogSource
+    low: int | None
+    high: int | None
+    index: str
+    job_id: str | None
+    strict: bool
+    keep_matches: bool
+    tables: Any
+    results: Sequence[JobResult]
+    options: dict[str, Any] = field(default_factory=dict)  # format, timestamp_field (manifest)
+
+
+def _outcome(
+    job: _Job,
+    found: list[JobResult],
+    stats: list[RuleStats],
+    events_scanned: int,
+    cancelled: bool,
+    scan_low: int | None,
+    max_results: int | None,
+    began: float,
+    tracker: _Progress,
+) -> JobRun:
+    """The run's outcome: its results sorted by time (the first `max_results`), and manifest."""
+    found.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    truncated = max_results is not None and len(found) > max_results
+    kept = found[:max_results] if truncated else found
+    seconds = time.perf_counter() - began
+    if not cancelled:
+        tracker.finish()
+    outcome = JobRun(kept, stats, job.low, job.high, events_scanned, seconds, cancelled, truncated)
+    outcome.logs = job.source
+    outcome.manifest = run_manifest(
+        job.rules,
+        job.source,
+        start=job.low,
+        end=job.high,
+        scanned_from=scan_low,
+        options={
+            "index": job.index,
+            **job.options,
+            "max_results": max_results,
+            "job_id": job.job_id,
+        },
+        results=result_counts(
+            kept, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
+        ),
+    )
+    return outcome
+
+
+def _connect(cluster: Any) -> ClusterBackend:
+    """The Dask backend on `cluster` (Dask is imported here only: `engine.scan.backends.dask`)."""
+    try:
+        from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: on demand)
+    except ImportError as exc:
+        raise HindsightError(
+            f"a run on a cluster needs Dask: pip install 'hindsight[dask]' ({exc})"
+        ) from exc
+    return connect(cluster)
+
+
+class _OnePartition(LocalBackend):
+    """The local backend reading only partition `number` of `count` (a task's run)."""
+
+    def __init__(self, number: int, count: int) -> None:
+        super().__init__(partitions=count)
+        self._number = number
+
+    def numbers(self, count: int) -> Sequence[int]:
+        return [self._number]
 
 
 @dataclass(frozen=True)
@@ -362,73 +386,88 @@ class _Task:
 @dataclass(frozen=True)
 class _TaskOutcome:
     """What a task hands back: its results (documents with their samples), its rules'
-    statistics, and the events it scanned."""
+    statistics, the events it scanned, and the first instant it read."""
 
     results: list[JobResult]
     stats: list[RuleStats]
     events_scanned: int
+    scanned_from: int | None
 
 
 def _run_task(task: _Task, number: int) -> _TaskOutcome:
-    """Partition `number` of a run on a cluster, on a worker: the rules (but those reading the
-    others' results) over the partition's rows, with the local engine."""
-    plan, planned, scan_low = task.job.plan()
-    for item in planned:
-        if task.count > 1 and item.plan is not None:
-            item.partition(plan, task.count)
-    results, _, events, _ = _partitions(
-        task.job,
-        plan,
-        planned,
-        scan_low,
-        LocalBackend(),
-        [number],
-        task.count,
-        _Progress(None),
-        lambda: False,
+    """Partition `number` of a run on a cluster, on a worker: the run, for that partition only."""
+    job = task.job
+    outcome = run(
+        job.rules,
+        job.source,
+        start=job.low,
+        end=job.high,
+        index=job.index,
+        job_id=job.job_id,
+        strict=job.strict,
+        keep_matches=job.keep_matches,
+        backend=_OnePartition(number, task.count),
+        tables=job.tables,
+        results=job.results,
     )
-    return _TaskOutcome(results, [item.stat for item in planned], events)
+    scanned_from = outcome.manifest.range["scanned_from"] if outcome.manifest else job.low
+    return _TaskOutcome(outcome.results, outcome.stats, outcome.events_scanned, scanned_from)
+
+
+def _after_others(rule: Rule) -> bool:
+    """Whether the rule's method reads the other rules' results (unknown methods: no)."""
+    try:
+        return method_for(rule).after_others
+    except HindsightError:
+        return False
 
 
 def _on_cluster(
     job: _Job, backend: ClusterBackend, tracker: _Progress, stop: Callable[[], bool]
-) -> _Outcome:
+) -> tuple[list[JobResult], list[RuleStats], int, bool, int | None]:
     """The run on a cluster: one task per partition; then, here, the rules that read the
-    others' results (over rows scanned here). Progress: the share of tasks done."""
-    plan, planned, scan_low = job.plan()
-    count = 1 if job.keep_matches else backend.partitions(job.source, scan_low, job.high)
-    later = [item for item in planned if item.after_others]
+    others' results, over them. Progress: the share of tasks done."""
+    later = [number for number, rule in enumerate(job.rules) if _after_others(rule)]
+    on_workers = [rule for number, rule in enumerate(job.rules) if number not in later]
     source = job.source
     if source.archive is not None:  # workers may start elsewhere: the root from /
-        source = LogSource(
-            source.schema, None, Archive(source.archive.root.absolute()), source.index
-        )
-    on_workers = [item for item in planned if not item.after_others]
-    rules = [rule for rule, item in zip(job.rules, planned, strict=True) if not item.after_others]
-    task = _Task(replace(job, rules=rules, source=source), count)
-    results: list[JobResult] = []
-    events = 0
-    done = 0
+        root = Archive(source.archive.root.absolute())
+        source = LogSource(source.schema, None, root, source.index)
+    count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
+    task = _Task(replace(job, rules=on_workers, source=source), count)
+    found: list[JobResult] = []
+    stats = [RuleStats(rule.name, rule.detection_method) for rule in on_workers]
+    events, scanned_from, done = 0, job.low, 0
     for _, outcome in backend.map(_run_task, task, count, should_stop=stop):
-        results += outcome.results
-        events = outcome.events_scanned
-        for item, stat in zip(on_workers, outcome.stats, strict=True):
-            _add(item.stat, stat)
+        found += outcome.results
+        events, scanned_from = outcome.events_scanned, outcome.scanned_from
+        for total, part in zip(stats, outcome.stats, strict=True):
+            _add(total, part)
         done += 1
         tracker.report(done / count)
     cancelled = done < count
-    if later and not cancelled:
-        scanned = LocalBackend().scan(
-            job.source, plan, scan_low, job.high, progress=lambda _: None, should_stop=stop
+    after: list[RuleStats] = []
+    if later:
+        rest = run(
+            [job.rules[number] for number in later],
+            job.source,
+            start=job.low,
+            end=job.high,
+            index=job.index,
+            job_id=job.job_id,
+            should_stop=lambda: cancelled or stop(),
+            strict=job.strict,
+            keep_matches=job.keep_matches,
+            tables=job.tables,
+            results=[*job.results, *found],
         )
-        rows = []
-        for item in later:
-            item.stat.events_scanned = scanned.events_scanned
-            found = item.rows(scanned.rows, scan_low, None)
-            rows += [] if found is None else [(item, found)]
-        share = _Share(tracker, count - 1, count)
-        cancelled = scanned.stopped or _detect_later(job, rows, results, share, stop)
-    return results, [item.stat for item in planned], events, cancelled
+        found += rest.results
+        after = rest.stats
+        cancelled = cancelled or rest.cancelled
+    merged = iter(stats)
+    ordered = iter(after)
+    in_order = [next(ordered) if n in later else next(merged) for n in range(len(job.rules))]
+    return found, in_order, events, cancelled, scanned_from
 
 
 def _add(total: RuleStats, part: RuleStats) -> None:
@@ -442,6 +481,16 @@ def _add(total: RuleStats, part: RuleStats) -> None:
     total.seconds += part.seconds
     total.error = total.error or part.error
     total.matches = part.matches if part.matches is not None else total.matches
+
+
+@dataclass
+class _Fixed:
+    """The same rows for any rule."""
+
+    rows: pl.DataFrame
+
+    def __call__(self, item: _Planned) -> pl.DataFrame:
+        return self.rows
 
 
 @dataclass
@@ -485,7 +534,7 @@ def _detect_all(
     scanned: pl.DataFrame,
     rows_of: Callable[[_Planned], pl.DataFrame | None],
     source: LogSource,
-    results: list[JobResult],
+    context: DetectContext,
     job_id: str | None,
     share: _Share,
     stop: Callable[[], bool],
@@ -494,7 +543,7 @@ def _detect_all(
     """Rules' detection over their rows (`rows_of`, taken one rule at a time), rule by rule,
     progress in proportion to the scanned rows each reads; their results pending their samples,
     and whether the run was stopped."""
-    weights = _weights(items, scanned)
+    weights = _weights(items, scanned) if scanned.width else [1] * len(items)
     total = sum(weights) or 1
     done = 0
     found: list[tuple[_Planned, PendingResults]] = []
@@ -515,7 +564,7 @@ def _detect_all(
         detection = (
             None
             if rows is None
-            else _detect(item, rows, frame, source, results, job_id, step, keep_matches)
+            else _detect(item, rows, frame, source, context, job_id, step, keep_matches)
         )
         done += weight
         if detection is not None and detection.pending is not None:
@@ -529,7 +578,9 @@ def _weights(items: list[_Planned], scanned: pl.DataFrame) -> list[int]:
     if not items or scanned.width == 0:
         return [1] * len(items)
     counts = scanned.select(
-        pl.any_horizontal([q.flag for q in item.plan.queries]).sum().alias(str(number))
+        pl.any_horizontal([q.flag for q in item.plan.queries if q.flag] or [pl.lit(False)])
+        .sum()
+        .alias(str(number))
         for number, item in enumerate(items)
         if item.plan is not None
     ).row(0)
@@ -541,7 +592,7 @@ def _detect(
     rows: pl.DataFrame,
     frame: pl.DataFrame | None,
     source: LogSource,
-    results: list[JobResult],
+    context: DetectContext,
     job_id: str | None,
     step: Callable[[float], None],
     keep_matches: bool,
@@ -553,17 +604,19 @@ def _detect(
     stat = item.stat
     try:
         for query in item.plan.queries:
-            matched = int(rows[query.flag].sum())
+            matched = int(rows[query.flag].sum()) if query.flag else 0
             stat.events_matched[query.name] = stat.events_matched.get(query.name, 0) + matched
         if keep_matches:
-            flags = [pl.col(query.flag).alias(query.name) for query in item.plan.queries]
+            flags = [
+                pl.col(query.flag).alias(query.name) for query in item.plan.queries if query.flag
+            ]
             stat.matches = rows.select("id", TIME, *flags)
         return detect_rule(
             item.method,
             item.plan,
             rows,
             source,
-            context=DetectContext(results),
+            context=context,
             job_id=job_id,
             step=step,
             samples=False,
@@ -577,8 +630,9 @@ def _detect(
 
 
 def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -> list[JobResult]:
-    """The rules' results, with the sample logs of all of them read in one pass."""
-    wanted = [item for _, item in pending if item.signals]
+    """The rules' results, with the sample logs of all of them read in one pass (results whose
+    samples are not logs read theirs where their method says)."""
+    wanted = [item for _, item in pending if item.signals and item.source is source]
     logs = (
         source.logs_by_id(
             [log_id for item in wanted for log_id in item.sample_ids],
@@ -591,7 +645,11 @@ def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -
     results: list[JobResult] = []
     for planned, item in pending:
         began = time.perf_counter()
-        found = item.finish(logs)
+        found = item.finish(
+            logs
+            if item.source is source
+            else item.source.logs_by_id(item.sample_ids, item.low, item.high)
+        )
         stat = planned.stat
         stat.results += len(found)
         for result in found:
@@ -603,14 +661,14 @@ def _finish(pending: list[tuple[_Planned, PendingResults]], source: LogSource) -
     return results
 
 
-def _plan(rule: Rule, plan: ScanPlan, low: int | None) -> _Planned:
+def _plan(rule: Rule, plan: ScanPlan, low: int | None, context: PlanContext) -> _Planned:
     """The rule planned by its detection method, or its error (an unsupported type or method,
-    a query that does not compile)."""
+    a query that does not compile, a missing reference table)."""
     began = time.perf_counter()
     planned = _Planned(RuleStats(rule.name, rule.detection_method))
     try:
         method = method_for(rule)
-        planned.plan = method.plan(rule, plan)
+        planned.plan = method.plan(rule, plan, context)
         planned.method = method
         planned.low = None if low is None else low - method.lookback_ms(rule)
     except HindsightError as exc:

@@ -126,8 +126,8 @@ def test_run_writes_files(
         frame = pl.read_csv(output)
     elif output_format == "parquet":
         frame = pl.read_parquet(output)
-    else:
-        frame = pl.DataFrame(json.loads(output.read_text()))
+    else:  # the run file: the histsignal documents under `data`, as the job API lists them
+        frame = pl.DataFrame(json.loads(output.read_text())["data"])
     assert frame.height == 1
 
 
@@ -180,7 +180,7 @@ def test_missing_archive_is_a_user_error(
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_unsupported_rule_exits_2_and_names_it(
+def test_a_correlation_of_an_absent_rule_exits_2_and_names_it(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     correlation = tmp_path / "corr.json"
@@ -197,8 +197,9 @@ def test_unsupported_rule_exits_2_and_names_it(
         )
     )
     assert main(["run", str(correlation), "--archive", str(archive)]) == 2
-    err = capsys.readouterr().err
-    assert f"skipped {correlation}: unsupported rule type signal_correlation" in err
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"skipped {correlation}: rule 'correlated' correlates the results of rule" in err
+    assert "'abc-def-ghi', which is neither in this run nor among the earlier results" in err
 
 
 # --- search by id, columns, CloudTrail without a message --------------------------------------
@@ -317,7 +318,7 @@ CWS_RULE = {
 
 @pytest.fixture
 def mixed_rules(tmp_path: Path) -> Path:
-    """A library with two good rules, a CWS rule, a broken file and a new_value rule."""
+    """A library with two good rules, a CWS rule, a broken file and a hardcoded rule."""
     folder = tmp_path / "library"
     (folder / "auth").mkdir(parents=True)
     (folder / "auth" / "alice.json").write_text(json.dumps(rule(name="failures", id="abc-111")))
@@ -325,15 +326,9 @@ def mixed_rules(tmp_path: Path) -> Path:
     (folder / "auth" / "quiet.json").write_text(json.dumps(quiet))
     (folder / "cws.json").write_text(json.dumps(CWS_RULE))
     (folder / "broken.json").write_text('{"name": ')
-    learning = rule(name="learning")
-    learning["options"]["detectionMethod"] = "new_value"
-    learning["queries"][0] |= {
-        "aggregation": "new_value",
-        "metrics": ["@usr.id"],
-        "groupByFields": [],
-    }
-    learning["cases"] = [{"status": "info"}]
-    (folder / "learning.json").write_text(json.dumps(learning))
+    log4shell = rule(name="log4shell")
+    log4shell["options"] |= {"detectionMethod": "hardcoded", "hardcodedEvaluatorType": "log4shell"}
+    (folder / "log4shell.json").write_text(json.dumps(log4shell))
     return folder
 
 
@@ -348,10 +343,10 @@ def test_run_runs_every_valid_rule_and_reports_the_skipped(
         f"skipped {mixed_rules / 'cws.json'}: type: unsupported rule type 'workload_security'"
         in captured.err
     )
-    assert (
-        f"skipped {mixed_rules / 'learning.json'}: detection method new_value is not supported yet"
-        in captured.err
+    assert "rule 'log4shell': unsupported detection method 'hardcoded'" in " ".join(
+        captured.err.split()
     )
+    assert f"skipped {mixed_rules / 'log4shell.json'}" in captured.err
     assert "1 result(s) from 2 rule(s) over 6 events" in captured.err
     assert "3 rule(s) skipped" in captured.err
 
@@ -367,10 +362,7 @@ def test_run_strict_stops_at_a_rule_that_cannot_run(
     assert main(["run", str(mixed_rules), "--archive", str(archive), "--strict"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert (
-        "rule 'learning' cannot run: detection method new_value is not supported yet"
-        in captured.err
-    )
+    assert "rule 'log4shell': unsupported detection method 'hardcoded'" in captured.err
 
 
 @pytest.mark.parametrize(
@@ -463,3 +455,36 @@ def test_progress_shows_rate_and_eta_on_a_terminal_only(
     monkeypatch.setattr(module, "err_console", Console(file=pipe, force_terminal=False))
     main([*args[:-1], str(tmp_path / "b")] if command == "ingest" else args)
     assert "ETA" not in pipe.getvalue()
+
+
+# --- run --tables: reference tables ---------------------------------------------------------------
+
+
+def _joined(table: str = "watched") -> dict[str, object]:
+    reference = {
+        "tableName": table,
+        "columnName": "user",
+        "logFieldPath": "@usr.id",
+        "checkPresence": False,
+        "ruleQueryName": "a",
+    }
+    return rule(name="unwatched", referenceTables=[reference])
+
+
+def test_run_tables_joins_the_rules_reference_tables(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "watched.csv").write_text("user\nalice\n")
+    joined = tmp_path / "joined.json"
+    joined.write_text(json.dumps(_joined()))
+    args = ["run", str(joined), "--archive", str(archive), "--format", "jsonl"]
+    assert main([*args, "--tables", str(tables)]) == 0
+    assert capsys.readouterr().out == ""  # alice is in the table: NOT IN keeps nothing of hers
+    (tables / "watched.csv").write_text("user\nbob\n")
+    assert main([*args, "--tables", str(tables)]) == 0
+    assert "alice" in capsys.readouterr().out
+    assert main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "reference table 'watched' was not found (tables: none)" in err

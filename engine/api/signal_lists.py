@@ -59,19 +59,24 @@ class Documents:
     raw: Raw
 
 
+#: `filter[from]` / `filter[to]` of a GET list (and of the export).
+FilterFrom = Annotated[
+    str | None,
+    Query(alias="filter[from]", description="Minimum timestamp (RFC 3339 or epoch ms)."),
+]
+FilterTo = Annotated[
+    str | None,
+    Query(alias="filter[to]", description="Maximum timestamp (RFC 3339 or epoch ms)."),
+]
+
+
 def signal_query(
     filter_query: Annotated[
         str | None,
         Query(alias="filter[query]", description="Search query (the log search language)."),
     ] = None,
-    filter_from: Annotated[
-        str | None,
-        Query(alias="filter[from]", description="Minimum timestamp (RFC 3339 or epoch ms)."),
-    ] = None,
-    filter_to: Annotated[
-        str | None,
-        Query(alias="filter[to]", description="Maximum timestamp (RFC 3339 or epoch ms)."),
-    ] = None,
+    filter_from: FilterFrom = None,
+    filter_to: FilterTo = None,
     sort: Annotated[
         SignalSort | None, Query(description="`-timestamp` (default) or `timestamp`.")
     ] = None,

@@ -1,14 +1,18 @@
 """The index manifest: the unified schema and per-file statistics of one archive index.
 
 `_manifest.json` is a cache of what the Parquet footers say, kept so a scan can choose files by
-time and convert older files without opening every footer. It is reconciled with the files on
-disk whenever an index is opened: files added by hand are read, files removed are forgotten, so
-a lost or stale manifest is never a problem. A file whose footer cannot be read (a truncated
-file) is *damaged*: it is skipped with a warning, and only reads of its partition's hour fail.
+time and convert older files without opening every footer, plus each file's SHA-256, computed
+when the file is written (or first seen), which run manifests record (`engine.results.manifest`).
+It is reconciled with the files on disk whenever an index is opened: files added by hand are
+read, files removed are forgotten, so a lost or stale manifest is never a problem. A file whose
+footer cannot be read (a truncated file) is *damaged*: it is skipped with a warning, and only
+reads of its partition's hour fail. In an archive written before checksums were kept, a run
+computes the SHA-256 of each file it reads (and keeps it for the life of the opened archive).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -48,16 +52,27 @@ class FileEntry:
     max_ts: int | None
     #: columns whose type in this file differs from the index's unified type (converted on read)
     deviations: dict[str, str] = field(default_factory=dict)
+    #: SHA-256 of the file's bytes (hex); None in manifests written before checksums were kept
+    sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The entry as stored in `_manifest.json`."""
-        return {
+        data: dict[str, Any] = {
             "rows": self.rows,
             "bytes": self.bytes,
             "min_ts": self.min_ts,
             "max_ts": self.max_ts,
             "deviations": self.deviations,
         }
+        if self.sha256 is not None:
+            data["sha256"] = self.sha256
+        return data
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_footer(path: Path) -> tuple[Schema, int, int | None, int | None]:
@@ -160,8 +175,11 @@ class IndexManifest:
         size: int,
         min_ts: int | None,
         max_ts: int | None,
+        sha256: str | None = None,
     ) -> None:
-        """Record a file, widening the unified schema (and marking older files) if needed."""
+        """Record a file, widening the unified schema (and marking older files) if needed.
+
+        `sha256` is computed from the file when not given."""
         widened: dict[str, pl.DataType] = {}
         for column, dtype in schema.items():
             current = self.schema.get(column)
@@ -180,7 +198,8 @@ class IndexManifest:
             for column, dtype in schema.items()
             if dtype != self.schema[column]
         }
-        self.files[name] = FileEntry(name, rows, size, min_ts, max_ts, deviations)
+        digest = sha256 or file_sha256(self.folder / name)
+        self.files[name] = FileEntry(name, rows, size, min_ts, max_ts, deviations, digest)
         self.dirty = True
 
     def _mark_deviations(self, widened: dict[str, pl.DataType]) -> None:

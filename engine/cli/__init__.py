@@ -11,7 +11,20 @@ from collections.abc import Sequence
 
 import click
 
-from engine.cli import diff, explain, ingest, lint, run, score, search, service, sigma, test
+from engine.cli import (
+    diff,
+    explain,
+    ingest,
+    lint,
+    replay,
+    report,
+    run,
+    score,
+    search,
+    service,
+    sigma,
+    test,
+)
 from engine.cli.common import EXIT_USER_ERROR, cli, show_warnings
 from engine.core.errors import HindsightError
 
@@ -22,6 +35,8 @@ __all__ = [
     "ingest",
     "lint",
     "main",
+    "replay",
+    "report",
     "run",
     "score",
     "search",

@@ -81,13 +81,24 @@ def print_explanation(report: Explanation) -> None:
     )
     if report.instants:
         names = [f"{q.query} ({q.aggregation})" for q in report.instants[0].queries]
-        table = Table("instant", *names, "case", "lifecycle", title="Evaluation instants")
+        found = any(instant.found for instant in report.instants)
+        table = Table(
+            "instant",
+            *names,
+            "case",
+            *(["found"] if found else []),
+            "lifecycle",
+            title="Evaluation instants",
+        )
         for instant in report.instants:
             cells = [
                 f"{_value(q.value)} ({q.events} event{'s' if q.events != 1 else ''})"
                 for q in instant.queries
             ]
-            table.add_row(instant.time, *cells, _case_text(instant), escape(instant.lifecycle))
+            what = [escape(instant.found)] if found else []
+            table.add_row(
+                instant.time, *cells, _case_text(instant), *what, escape(instant.lifecycle)
+            )
         out_console.print(table)
     else:
         out_console.print("No evaluation instant of this group in the span: no query matched.")

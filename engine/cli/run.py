@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -31,13 +30,18 @@ from engine.cli.common import (
     err_console,
     index_option,
     number,
-    out_console,
     start_option,
+)
+from engine.cli.outputs import (
+    chosen_format,
+    format_option,
+    output_option,
+    write_manifest,
+    write_matched,
+    write_results,
 )
 from engine.core.errors import RuleSetValidationError, RuleValidationError
 from engine.core.severity import SEVERITIES_DESCENDING
-from engine.core.times import format_timestamp
-from engine.results.export import csv_frame, documents_text
 from engine.results.outcome import JobRun
 from engine.rules.loader import RuleEntry, rule_entries
 from engine.run import run
@@ -63,19 +67,22 @@ class Skipped:
 @index_option
 @start_option
 @end_option
+@output_option
+@format_option
 @click.option(
-    "--output",
+    "--matched-logs",
+    "matched_logs",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the results to this file instead of standard output.",
+    help="Write every matched log of every result to this file (format: its extension, "
+    "else --format).",
 )
 @click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "jsonl", "json", "csv", "parquet"]),
-    default="table",
-    show_default=True,
-    help="Results format: json/jsonl write histsignal documents, csv/parquet one row each.",
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run manifest (what `hindsight rerun` reproduces) to this JSON file.",
 )
 @click.option(
     "--rule",
@@ -95,6 +102,13 @@ class Skipped:
     multiple=True,
     metavar="NAME|FILE",
     help="Field-mapping pipeline for Sigma rules (as `hindsight sigma convert --pipeline`).",
+)
+@click.option(
+    "--tables",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Folder of reference tables (<tableName>.csv or .parquet) for the rules' referenceTables.",
 )
 @click.option(
     "--fail-on-results",
@@ -121,16 +135,21 @@ def run_command(
     start: str | None,
     end: str | None,
     output: Path | None,
-    output_format: str,
+    output_format: str | None,
+    matched_logs: Path | None,
+    manifest_path: Path | None,
     selectors: tuple[str, ...],
     strict: bool,
     sigma_pipelines: tuple[str, ...],
+    tables: Path | None,
     fail_on_results: bool,
     scheduler: str | None,
     workers: int | None,
 ) -> int:
     """Run detection RULES (files or folders of rule JSON and Sigma YAML) over an archive."""
-    if output_format == "parquet" and output is None:
+    results_format = chosen_format(output, output_format)
+    matched_format = chosen_format(matched_logs, output_format, extension_first=True)
+    if results_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
     if scheduler is not None and workers is not None:
         raise click.UsageError("--scheduler and --workers are exclusive")
@@ -144,7 +163,8 @@ def run_command(
         raise refused[0] if len(refused) == 1 else RuleSetValidationError(refused)
     opened = open_archive(archive)
     selected = [entry.rule for entry in loaded if entry.rule is not None]
-    for warning in preflight(selected, opened, start=start, end=end, index=index):
+    warnings = preflight(selected, opened, start=start, end=end, index=index)
+    for warning in warnings:
         err_console.print(
             "lint: {rule}: {severity}: {where}: {message}".format(**warning), markup=False
         )
@@ -168,18 +188,30 @@ def run_command(
                 index=index,
                 strict=strict,
                 progress=lambda done: bar.update(task, completed=done),
+                tables=tables,
                 cluster=cluster,
             )
     else:
         outcome = run(
-            selected, opened, start=start, end=end, index=index, strict=strict, cluster=cluster
+            selected,
+            opened,
+            start=start,
+            end=end,
+            index=index,
+            strict=strict,
+            tables=tables,
+            cluster=cluster,
         )
     skipped = [_load_failure(error) for error in refused] + [
         Skipped(entry.source, stat.error)
         for entry, stat in zip(loaded, outcome.stats, strict=True)
         if stat.error is not None
     ]
-    _write_results(outcome, output_format, output)
+    write_results(outcome, results_format, output, lint=warnings)
+    if matched_logs is not None:
+        write_matched(outcome.matched_logs(), matched_format, matched_logs)
+    if manifest_path is not None:
+        write_manifest(outcome.manifest, manifest_path)
     _print_summary(outcome, skipped)
     if skipped:
         return EXIT_RULES_SKIPPED
@@ -216,43 +248,6 @@ def _load_failure(error: RuleValidationError) -> Skipped:
         f"{path}: {message}" if path else message for path, message in error.problems
     )
     return Skipped(error.source or "rule", problems)
-
-
-def _write_results(outcome: JobRun, output_format: str, output: Path | None) -> None:
-    if output_format == "table":
-        table = Table("triggered", "rule", "severity", "group", "events", "last seen")
-        for result in outcome.results:
-            table.add_row(
-                format_timestamp(int(result.timestamp.timestamp() * 1000)),
-                result.title,
-                result.severity,
-                ", ".join(f"{k}:{v}" for k, v in result.group_by.items()),
-                number(result.events_matched),
-                format_timestamp(int(result.last_seen.timestamp() * 1000)),
-            )
-        if output is None:
-            out_console.print(table)
-        else:
-            with output.open("w") as handle:
-                Console(file=handle, width=200).print(table)
-        return
-    if output_format in ("json", "jsonl"):
-        text = documents_text(outcome.results, lines=output_format == "jsonl")
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            output.write_text(text)
-        return
-    frame = outcome.to_polars()
-    if output_format == "parquet":
-        assert output is not None
-        frame.write_parquet(output)
-        return
-    flat = csv_frame(frame)
-    if output is None:
-        click.echo(flat.write_csv(), nl=False)
-    else:
-        flat.write_csv(output)
 
 
 def _print_summary(outcome: JobRun, skipped: list[Skipped]) -> None:

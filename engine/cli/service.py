@@ -47,6 +47,12 @@ config_option = click.option(
     default=None,
     help="A rule library folder: its rules can be run with fromRule.",
 )
+@click.option(
+    "--tables",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of reference tables (<tableName>.csv or .parquet) the jobs' rules read.",
+)
 @config_option
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1: loopback only).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8080).")
@@ -61,6 +67,7 @@ def serve_command(
     archive: Path | None,
     database: str | None,
     rules: Path | None,
+    tables: Path | None,
     config: Path | None,
     host: str | None,
     port: int | None,
@@ -79,6 +86,7 @@ def serve_command(
         archive=archive,
         database=database,
         rules=rules,
+        tables=tables,
         host=host,
         port=port,
         max_concurrent_jobs=max_concurrent_jobs,

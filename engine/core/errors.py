@@ -9,7 +9,7 @@ that knows HTTP). Anything else escaping the engine is a bug.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Self
 
 
 class HindsightError(Exception):
@@ -25,6 +25,9 @@ class QuerySyntaxError(HindsightError, ValueError):
     Carries the 1-based `line` and `column` of the offending text, a short `reason`, an optional
     `hint` for the common mistakes, and renders the query line with a caret under the problem.
     """
+
+    #: What the text is, in the message (`invalid query at line ...`).
+    noun: ClassVar[str] = "query"
 
     def __init__(
         self,
@@ -47,7 +50,7 @@ class QuerySyntaxError(HindsightError, ValueError):
     @classmethod
     def at_offset(
         cls, query: str, reason: str, offset: int, *, hint: str | None = None, width: int = 1
-    ) -> QuerySyntaxError:
+    ) -> Self:
         """Build the error for a 0-based character offset into `query`."""
         offset = max(0, min(offset, len(query)))
         before = query[:offset]
@@ -70,12 +73,19 @@ class QuerySyntaxError(HindsightError, ValueError):
     def render(self) -> str:
         """The full multi-line message: position, reason, query line, caret and hint."""
         text = (
-            f"invalid query at line {self.line}, column {self.column}: {self.reason}\n"
+            f"invalid {self.noun} at line {self.line}, column {self.column}: {self.reason}\n"
             f"  {self.source_line}\n  {self.caret}"
         )
         if self.hint:
             text += f"\nhint: {self.hint}"
         return text
+
+
+class FormulaError(QuerySyntaxError):
+    """A calculated field's formula that cannot be parsed or compiled (an unknown function or
+    calculated field, a wrong number of arguments), with its position and caret."""
+
+    noun = "formula"
 
 
 class ConditionError(HindsightError, ValueError):
@@ -195,6 +205,10 @@ class UnsupportedRuleError(HindsightError):
     """A rule the engine refuses to run (e.g. an unsupported rule type), named in the message."""
 
 
+class ReferenceTableError(UnsupportedRuleError):
+    """A reference table a rule names that cannot be used: a missing folder, table or column."""
+
+
 # --- logs and archives ----------------------------------------------------------------------------
 
 
@@ -204,6 +218,21 @@ class EventError(ValueError):
 
 class ArchiveError(HindsightError):
     """An archive that cannot be read: a missing, corrupt or inconsistent file (named)."""
+
+
+class SnapshotChangedError(ArchiveError):
+    """A rerun's archive snapshot changed: a file of it is gone, altered, or new (each named)."""
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__(
+            "the archive snapshot of the run changed, so its results cannot be reproduced:\n  "
+            + "\n  ".join(changes)
+        )
+        self.changes = changes
+
+
+class RunFileError(HindsightError):
+    """A run file or run manifest that cannot be read (the file and the reason named)."""
 
 
 class IngestError(HindsightError):

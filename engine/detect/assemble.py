@@ -1,10 +1,12 @@
 """From lifecycle signals to `JobResult`s: attached events, counts, samples, message and title.
 
-A signal's attached events are those in the window of its signal key at its opening instant (every
-sub-group of the key, all queries), plus the events of the group at each instant that updated it
-(SPEC §3.7, §3.8), de-duplicated; an attached event counts in every query it matched for a
-sub-group of the key. From them come `events_matched` (distinct events), the per-query counts,
-every log id, and up to 10 samples (earliest first) whose full logs are read back from the source.
+A signal's attached events are those of its signal key from its first_seen to its opening instant
+(the evaluation window, for threshold; every sub-group of the key, all queries), plus the events of
+the group at each instant that updated it (SPEC §3.7, §3.8), de-duplicated; an attached event
+counts in every query it matched for a sub-group of the key. From them come `events_matched`
+(distinct events), the per-query counts, every log id, and up to 10 samples (earliest first) whose
+full logs are read back from the source (the method's `SampleSource`). The method's attributes
+join the result's and its message's.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import polars as pl
 
 from engine.core.severity import severity_name
 from engine.core.times import from_epoch_ms
-from engine.detect.base import Detection
-from engine.detect.lifecycle import OPENS, SIGNAL, Lifecycle, SignalSpan
-from engine.detect.prepare import RulePlan, signal_key_positions, window_ms
+from engine.detect.base import Detection, SampleSource
+from engine.detect.lifecycle import OPENS, SIGNAL, WINDOW_START, Lifecycle, SignalSpan
+from engine.detect.prepare import RulePlan, signal_key_positions
 from engine.results.result import MAX_SAMPLES, JobResult, QueryDetail, Sample
 from engine.rules.template import MessageContext, render_message
 from engine.scan.plan import TIME
@@ -30,27 +32,31 @@ def attached_events(rule: RulePlan, matches: pl.DataFrame, lifecycle: Lifecycle)
     """Rows (`_s` signal number, `id`, `_q`, `_t`, `_d`) of the events each signal holds."""
     keys = rule.key_columns
     signal_keys = [keys[position] for position in signal_key_positions(rule)]
-    window = window_ms(rule.rule.options.evaluationWindow)
     instants = lifecycle.instants.rename({SIGNAL: "_s"})
     columns = ["_s", "id", "_q", TIME, "_d"]
-    opened = instants.filter(pl.col(OPENS)).select("_s", *signal_keys, pl.col(TIME).alias("_at"))
-    in_window = _window_rows(matches, opened, signal_keys, window).select(columns)
+    opened = instants.filter(pl.col(OPENS)).select(
+        "_s",
+        *signal_keys,
+        pl.col(TIME).alias("_at"),
+        pl.min_horizontal(WINDOW_START, TIME).alias("_from"),  # the signal's first_seen
+    )
+    in_window = _window_rows(matches, opened, signal_keys).select(columns)
     parts = [in_window]
     updated = instants.filter(~pl.col(OPENS)).select("_s", *keys, TIME)
     if updated.height:
         events = _join(matches, updated, [*keys, TIME]).select("_s", "id").unique()
         # each such event, with every query it matched for a sub-group of the signal key
-        of_key = events.join(opened.drop("_at"), on="_s")
+        of_key = events.join(opened.drop("_at", "_from"), on="_s")
         parts.append(of_key.join(matches, on=["id", *signal_keys]).select(columns))
     return pl.concat(parts).unique(subset=["_s", "id", "_q"]).sort("_s", TIME, "id", "_q")
 
 
 def _window_rows(
-    matches: pl.DataFrame, opened: pl.DataFrame, signal_keys: list[str], window: int
+    matches: pl.DataFrame, opened: pl.DataFrame, signal_keys: list[str]
 ) -> pl.DataFrame:
-    """The rows of `matches` in the window `(_at - window, _at]` of each opening (`_s`, signal
-    key, `_at`) with that signal key: each window is a run of the matches sorted by key and time,
-    found by two as-of joins, so the work follows the rows returned, not keys x openings."""
+    """The rows of `matches` in `[_from, _at]` of each opening (`_s`, signal key, `_at`, `_from`)
+    with that signal key: each is a run of the matches sorted by key and time, found by two as-of
+    joins, so the work follows the rows returned, not keys x openings."""
     by = signal_keys or None
     rows = matches.sort([*signal_keys, TIME]).with_row_index("_r")
     bounds = (
@@ -66,17 +72,13 @@ def _window_rows(
         strategy="backward",
         check_sortedness=False,
     )
-    first = (
-        opened.with_columns((pl.col("_at") - window + 1).alias("_from"))
-        .sort("_from")
-        .join_asof(
-            bounds.drop("_hi"),
-            left_on="_from",
-            right_on=TIME,
-            by=by,
-            strategy="forward",
-            check_sortedness=False,
-        )
+    first = opened.sort("_from").join_asof(
+        bounds.drop("_hi"),
+        left_on="_from",
+        right_on=TIME,
+        by=by,
+        strategy="forward",
+        check_sortedness=False,
     )
     spans = (
         last.select("_s", "_hi")
@@ -150,6 +152,7 @@ class PendingResults:
     facts: list[_SignalFacts]
     attributes: list[dict[str, Any]]
     job_id: str | None
+    source: SampleSource
 
     @property
     def sample_ids(self) -> list[str]:
@@ -182,19 +185,23 @@ def pending_results(
     matches: pl.DataFrame,
     detection: Detection,
     lifecycle: Lifecycle,
+    source: SampleSource,
     *,
     job_id: str | None = None,
-    extra: Callable[[SignalSpan], dict[str, Any]] | None = None,
+    extra: Callable[[SignalSpan, list[str]], dict[str, Any]] | None = None,
 ) -> PendingResults:
-    """The results of a rule's signals, but for their sample logs (`extra`: a result's
-    method-specific attributes)."""
+    """The results of a rule's signals, but for their sample logs, which are read from `source`
+    (`extra`: the method-specific attributes of a result, from its signal and its events' ids)."""
     signals = lifecycle.signals
     if not signals:
-        return PendingResults(rule, detection, [], [], [], job_id)
+        return PendingResults(rule, detection, [], [], [], job_id, source)
     attached = attached_events(rule, matches, lifecycle)
     facts = _facts(rule, attached, detection.instants, lifecycle)
-    attributes = [extra(signal) if extra is not None else {} for signal in signals]
-    return PendingResults(rule, detection, signals, facts, attributes, job_id)
+    attributes = [
+        extra(signal, fact.ids) if extra is not None else {}
+        for signal, fact in zip(signals, facts, strict=True)
+    ]
+    return PendingResults(rule, detection, signals, facts, attributes, job_id, source)
 
 
 def _result(
@@ -223,12 +230,10 @@ def _result(
         )
         for query in rule.queries
     ]
-    paths = list(rule.group_by_paths)
-    group_by = dict(zip(spec.groupSignalsBy or paths, signal.key, strict=True))
+    paths, group_by = rule.signal_group(signal.key)
     sources = list(dict.fromkeys(s.log["source"] for s in samples if s.log.get("source")))
     tags = list(dict.fromkeys([*spec.tags, *(f"source:{name}" for name in sources)]))
     severity = severity_name(signal.severity)
-    title = spec.name + (f" - {case.name}" if case.name else "")
     first_log = samples[0].log if samples else {}
     context = MessageContext(
         rule_name=spec.name,
@@ -239,7 +244,7 @@ def _result(
         last_seen_ms=signal.last_seen,
         events_matched=len(fact.ids),
         events_matched_per_query=per_query,
-        attributes=first_log.get("attributes", {}),
+        attributes={**first_log.get("attributes", {}), **extra},
         log={
             **{k: v for k, v in first_log.items() if k != "attributes"},
             **first_log.get("attributes", {}),
@@ -248,6 +253,9 @@ def _result(
         group_by=group_by,
     )
     ids = fact.ids
+    title = spec.name + (f" - {case.name}" if case.name else "")
+    if rule.title is not None:
+        title = render_message(rule.title, context)
     return JobResult(
         id=result_id(rule, signal, job_id),
         rule_name=spec.name,

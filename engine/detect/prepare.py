@@ -1,15 +1,17 @@
 """A rule made ready to run: compiled filters, registered field values, its matches frame.
 
 `plan_rule` compiles each query (query AND additionalFilters AND customQueryExtension AND the
-legacy `filters`) and registers in the scan plan the values the detection needs. `matches` turns
-the scanned rows into the rule's *matches frame*: one row per (event, query, group), with
+legacy `filters` AND its reference tables, with the rule's calculated fields) and registers in the
+scan plan the values the detection needs. `matches` turns the scanned rows into the rule's
+*matches frame*: one row per (event, query, group), with
 
 - `id`, `_t` (epoch ms), `_q` (query index);
 - `_k0.._kn`: the group key as text (SPEC §3.6 step 2): arrays fan out to one row per element
   (a cartesian product across several array fields); a missing value drops the row, or becomes
   `N/A` with `hasOptionalGroupByFields`; queries join on these value tuples positionally;
 - `_d`: the distinct values of a cardinality query (List(String); several fields form one tuple);
-- `_ms` / `_mx`: the row's metric sum and maximum for sum/max queries.
+- `_ms` / `_mx`: the row's metric sum and maximum for sum/max queries;
+- the `carry` columns a method asked for (new values, locations...), under its own names.
 
 A query without group-by fields, in a rule whose other queries have some, contributes its events to
 every group of the other queries (SPEC §3.6 step 3). The evaluation window and the signal key
@@ -18,14 +20,17 @@ every group of the other queries (SPEC §3.6 step 3). The evaluation window and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import polars as pl
 
-from engine.core.errors import UnsupportedRuleError
+from engine.core.errors import FormulaError, UnsupportedRuleError
 from engine.detect.keys import numeric_values, text_values
+from engine.detect.tables import ReferenceTables, table_filter
 from engine.query import compile_query, parse
+from engine.query.formula import check_calculated_names, compile_calculated
 from engine.rules.models import Rule, legacy_filter_text
 from engine.scan.plan import TIME, ScanPlan
 
@@ -46,15 +51,24 @@ class QueryPlan:
     keys: tuple[str, ...]
     distinct: tuple[str, ...]
     metric: str | None
+    #: Extra columns of the matches frame: (name in the frame, plan column).
+    carry: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class RulePlan:
-    """A rule ready for detection over the rows of a scan plan."""
+    """A rule ready for detection over the rows of a scan plan.
+
+    `calculated` holds the expressions of the rule's calculated fields (by name without `#`),
+    for a method that reads one as a value.
+    """
 
     rule: Rule
     queries: tuple[QueryPlan, ...]
     arity: int
+    calculated: Mapping[str, pl.Expr] = field(default_factory=dict)
+    #: A template for the results' titles (None: the rule name, then ` - <case name>`).
+    title: str | None = None
 
     @cached_property
     def key_columns(self) -> list[str]:
@@ -66,22 +80,70 @@ class RulePlan:
         """The group-by fields, from the first query that has them."""
         return next((list(q.group_by) for q in self.queries if q.group_by), [])
 
+    def signal_group(self, key: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+        """A result's `groupByPaths` and `group_by` values, from its signal key."""
+        paths = self.group_by_paths
+        return paths, dict(zip(self.rule.groupSignalsBy or paths, key, strict=True))
 
-def plan_rule(rule: Rule, plan: ScanPlan) -> RulePlan:
-    """Compile a rule's queries and register its filters and values in `plan`."""
-    if rule.referenceTables:
-        raise UnsupportedRuleError(f"rule {rule.name!r}: reference tables are not supported yet")
-    if rule.calculatedFields:
-        raise UnsupportedRuleError(f"rule {rule.name!r}: calculated fields are not supported yet")
-    schema = plan.schema
+    def text_values(self, name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+        """A rule field's values as text (`keys.text_values`; a `#name` is its formula)."""
+        if name.startswith("#") and name[1:] in self.calculated:
+            return self.calculated[name[1:]].cast(pl.String)
+        return text_values(name, schema)
+
+    def numeric_values(self, name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+        """A rule field's numeric values (`keys.numeric_values`; a `#name` is its formula)."""
+        if name.startswith("#") and name[1:] in self.calculated:
+            return self.calculated[name[1:]].cast(pl.Float64, strict=False)
+        return numeric_values(name, schema)
+
+
+def calculated_fields(rule: Rule, schema: Mapping[str, pl.DataType]) -> dict[str, pl.Expr]:
+    """The expressions of the rule's calculated fields (`FormulaError` names the field)."""
+    fields = [
+        (item.name.removeprefix("#"), item.expression) for item in rule.calculatedFields or []
+    ]
+    try:
+        return compile_calculated(fields, schema)
+    except FormulaError as exc:
+        raise UnsupportedRuleError(f"rule {rule.name!r}: calculated field: {exc}") from None
+
+
+def query_filter(
+    rule: Rule,
+    index: int,
+    schema: Mapping[str, pl.DataType],
+    calculated: Mapping[str, pl.Expr],
+    tables: ReferenceTables,
+) -> pl.Expr:
+    """The filter of `rule.queries[index]`: its texts, the legacy filters, its reference tables."""
+    query = rule.queries[index]
     legacy = legacy_filter_text(rule.filters)
+    condition = pl.lit(True)
+    for text in [*query.filter_texts(), *([legacy] if legacy else [])]:
+        node = parse(text)
+        check_calculated_names(text, node, list(calculated))
+        condition = condition & compile_query(node, schema, rule.casing, calculated)
+    name = rule.query_names()[index]
+    for table in rule.referenceTables or []:
+        if table.ruleQueryName == name:
+            condition = condition & table_filter(table, tables, schema)
+    return condition
+
+
+def plan_rule(rule: Rule, plan: ScanPlan, tables: ReferenceTables | None = None) -> RulePlan:
+    """Compile a rule's queries and register its filters and values in `plan`.
+
+    A reference table or column that `tables` lacks is a `ReferenceTableError`, a bad calculated
+    field an `UnsupportedRuleError` naming it, both raised here, before the scan.
+    """
+    schema = plan.schema
+    tables = tables or ReferenceTables()
+    calculated = calculated_fields(rule, schema)
     names = rule.query_names()
+    planned = RulePlan(rule, (), 0, calculated)
     queries: list[QueryPlan] = []
     for index, query in enumerate(rule.queries):
-        texts = [*query.filter_texts(), *([legacy] if legacy else [])]
-        condition = pl.lit(True)
-        for text in texts:
-            condition = condition & compile_query(parse(text), schema)
         metric_fields = query.metric_fields()
         queries.append(
             QueryPlan(
@@ -90,26 +152,28 @@ def plan_rule(rule: Rule, plan: ScanPlan) -> RulePlan:
                 aggregation=query.aggregation,
                 group_by=tuple(query.groupByFields),
                 optional=query.hasOptionalGroupByFields,
-                flag=plan.flag(condition),
-                keys=tuple(plan.column(text_values(f, schema), "k") for f in query.groupByFields),
+                flag=plan.flag(query_filter(rule, index, schema, calculated, tables)),
+                keys=tuple(
+                    plan.column(planned.text_values(f, schema), "k") for f in query.groupByFields
+                ),
                 distinct=tuple(
-                    plan.column(text_values(f, schema), "d") for f in query.distinctFields
+                    plan.column(planned.text_values(f, schema), "d") for f in query.distinctFields
                 )
                 if query.aggregation == "cardinality"
                 else (),
-                metric=plan.column(numeric_values(metric_fields[0], schema), "m")
+                metric=plan.column(planned.numeric_values(metric_fields[0], schema), "m")
                 if query.aggregation in ("sum", "max") and metric_fields
                 else None,
             )
         )
     arity = max((len(q.group_by) for q in queries), default=0)
-    return RulePlan(rule, tuple(queries), arity)
+    return RulePlan(rule, tuple(queries), arity, calculated)
 
 
 def matches(rule: RulePlan, scanned: pl.DataFrame) -> pl.DataFrame:
     """The rule's matches frame (see the module docstring), sorted by group then time."""
     keys = rule.key_columns
-    parts = [_query_rows(query, scanned) for query in rule.queries]
+    parts = [query_rows(query, scanned) for query in rule.queries]
     grouped = [part for part, query in zip(parts, rule.queries, strict=True) if query.keys]
     if keys and len(grouped) < len(parts):
         groups = pl.concat([part.select(keys) for part in grouped]).unique()
@@ -117,6 +181,12 @@ def matches(rule: RulePlan, scanned: pl.DataFrame) -> pl.DataFrame:
             part if query.keys else part.join(groups, how="cross")
             for part, query in zip(parts, rule.queries, strict=True)
         ]
+    return combine(parts, keys)
+
+
+def combine(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
+    """One matches frame from per-query parts: every column present, one row per (event,
+    query, group), sorted by group then time."""
     frame = pl.concat(parts, how="diagonal_relaxed")
     for column, dtype in (
         ("_d", pl.List(pl.String())),
@@ -128,7 +198,8 @@ def matches(rule: RulePlan, scanned: pl.DataFrame) -> pl.DataFrame:
     return frame.unique(subset=["id", "_q", *keys], keep="first").sort([*keys, TIME, "id"])
 
 
-def _query_rows(query: QueryPlan, scanned: pl.DataFrame) -> pl.DataFrame:
+def query_rows(query: QueryPlan, scanned: pl.DataFrame) -> pl.DataFrame:
+    """The rows of one query: id, time, query index, its group key (fanned out), values."""
     rows = scanned.filter(pl.col(query.flag))
     columns: list[pl.Expr] = [
         pl.col("id"),
@@ -140,6 +211,7 @@ def _query_rows(query: QueryPlan, scanned: pl.DataFrame) -> pl.DataFrame:
         columns.append(_distinct_values(query.distinct, scanned.schema).alias("_d"))
     if query.metric is not None:
         columns += _metric_values(query.metric, scanned.schema)
+    columns += [pl.col(column).alias(name) for name, column in query.carry]
     frame = rows.select(columns)
     key_names = [f"_k{position}" for position in range(len(query.keys))]
     for name in key_names:
@@ -192,9 +264,9 @@ def signal_key_positions(rule: RulePlan) -> list[int]:
     if not wanted:
         return list(range(rule.arity))
     positions: list[int] = []
-    for field in wanted:
+    for name in wanted:
         for query in rule.queries:
-            if field in query.group_by:
-                positions.append(query.group_by.index(field))
+            if name in query.group_by:
+                positions.append(query.group_by.index(name))
                 break
     return positions

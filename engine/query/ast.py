@@ -11,6 +11,7 @@ Values: `Term`, `Phrase`, `Wildcard`, `Comparison`, `Range`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
@@ -314,3 +315,26 @@ def _wrap(node: Node, kinds: tuple[type, ...]) -> str:
 def to_query(node: Node) -> str:
     """A query text that parses back to `node`."""
     return str(node)
+
+
+def nodes(node: Node) -> Iterator[Node]:
+    """`node` and every node below it, depth first, in query order."""
+    yield node
+    match node:
+        case And() | Or():
+            for child in node.children:
+                yield from nodes(child)
+        case Not():
+            yield from nodes(node.child)
+        case _:
+            return
+
+
+def fields(node: Node) -> Iterator[Field]:
+    """Every field `node` names, in query order."""
+    for item in nodes(node):
+        match item:
+            case FieldMatch() | Exists() | Cidr():
+                yield item.field
+            case _:
+                continue

@@ -38,6 +38,7 @@ from engine.query.ast import (
     Value,
     Wildcard,
 )
+from engine.query.casing import DATADOG, Casing, folded
 from engine.query.parser import parse
 from engine.query.predicates import ValuePredicate
 from engine.query.text import DEFAULT_TEXT_COLUMNS, FULL_TEXT_RESERVED
@@ -92,13 +93,20 @@ def _is_text(dtype: pl.DataType) -> bool:
 
 
 class Compiler:
-    """Compiles AST nodes against one archive schema."""
+    """Compiles AST nodes against one archive schema (and a rule's calculated fields)."""
 
-    def __init__(self, schema: Mapping[str, pl.DataType]) -> None:
+    def __init__(
+        self,
+        schema: Mapping[str, pl.DataType],
+        casing: Casing = DATADOG,
+        calculated: Mapping[str, pl.Expr] | None = None,
+    ) -> None:
         # Accept dtype classes too (`{"@a": pl.String}`), as polars itself does.
         self.schema: dict[str, pl.DataType] = {
             name: dtype() if isinstance(dtype, type) else dtype for name, dtype in schema.items()
         }
+        self.casing = casing
+        self.calculated = dict(calculated or {})
 
     # ---- structure ------------------------------------------------------------------------
 
@@ -119,7 +127,7 @@ class Compiler:
             case FullText():
                 return self.full_text(node.value)
             case FieldMatch():
-                return self.field_match(node.field, node.value)
+                return self.field_match(node.field, node.value, fold=self.casing.folds(node))
             case Exists():
                 return self.exists(node.field)
             case Cidr():
@@ -146,21 +154,35 @@ class Compiler:
                 return []
             prefix = field.name + ":" if field.kind is FieldKind.TAG else None
             return [target(_TAGS, dtype, prefix)]
+        if field.kind is FieldKind.CALCULATED:
+            return [] if field.name not in self.calculated else [self.calculated_target(field)]
         dtype = self.schema.get(field.column)
         return [] if dtype is None else [target(field.column, dtype)]
 
-    def field_match(self, field: Field, value: Value) -> Compiled:
-        """`field:value`."""
+    def field_match(self, field: Field, value: Value, *, fold: bool = False) -> Compiled:
+        """`field:value` (`fold`: string values compared without regard to case, `Casing`)."""
         stored_lowercase = field.kind is FieldKind.RESERVED and field.name == "status"
-        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or stored_lowercase:
+        if field.kind in (FieldKind.TAG, FieldKind.TAGS) or stored_lowercase or fold:
             value = predicates.lowered(value)
         if isinstance(value, Wildcard) and value.is_star:
             return self.exists(field)
         predicate = predicates.for_value(value)
+        if fold and not stored_lowercase:
+            predicate = folded(predicate)
         return any_of([place.any(predicate) for place in self.targets(field)])
+
+    def calculated_target(self, field: Field) -> Target:
+        """The values of the calculated field `#name` (its compiled formula)."""
+        expr = self.calculated[field.name]
+        dtype = pl.LazyFrame(schema=self.schema).select(expr).collect_schema().dtypes()[0]
+        is_list = isinstance(dtype, pl.List)
+        return Target(expr, element_dtype(dtype), is_list=is_list)
 
     def exists(self, field: Field) -> Compiled:
         """`_exists_:field`: some non-null value (objects: some non-null nested leaf)."""
+        if field.kind is FieldKind.CALCULATED:
+            places = self.targets(field)
+            return any_of([place.expr.is_not_null() for place in places])
         if field.kind is FieldKind.TAGS:
             dtype = self.schema.get(_TAGS)
             return False if dtype is None else pl.col(_TAGS).list.len().fill_null(0) > 0
@@ -260,20 +282,33 @@ def _string_only(place: Target) -> Target:
     return Target(strings, place.dtype, is_list=place.is_list, prefix=place.prefix)
 
 
-def compile_node(node: Node, schema: Mapping[str, pl.DataType]) -> Compiled:
+def compile_node(
+    node: Node,
+    schema: Mapping[str, pl.DataType],
+    casing: Casing = DATADOG,
+    calculated: Mapping[str, pl.Expr] | None = None,
+) -> Compiled:
     """Compile `node`, keeping constant results as Python booleans (for planners)."""
-    return Compiler(schema).compile(node)
+    return Compiler(schema, casing, calculated).compile(node)
 
 
-def compile_query(query: str | Node, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+def compile_query(
+    query: str | Node,
+    schema: Mapping[str, pl.DataType],
+    casing: Casing = DATADOG,
+    calculated: Mapping[str, pl.Expr] | None = None,
+) -> pl.Expr:
     """A boolean, never-null polars expression selecting the events `query` matches.
 
     `query` is query text (parsed with `parse`, raising `QuerySyntaxError`) or a parsed AST;
-    `schema` maps archive column names to dtypes (columns it lacks are missing in every event).
+    `schema` maps archive column names to dtypes (columns it lacks are missing in every event);
+    `casing` says how string values compare (Datadog's case-sensitive equality by default);
+    `calculated` maps a rule's calculated field names (without `#`) to their expressions
+    (`engine.query.formula`); an unknown `#name` has no value in any event.
     """
     if isinstance(query, str):
         query = parse(query)
-    compiled = compile_node(query, schema)
+    compiled = compile_node(query, schema, casing, calculated)
     if isinstance(compiled, bool):
         return pl.repeat(compiled, pl.len())
     return compiled

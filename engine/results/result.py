@@ -6,6 +6,7 @@ logs. `to_histsignal()` renders the exact SPEC §4.3 document the Historical Job
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,3 +176,10 @@ class JobResult:
             "tags": self.tags,
             "log_ids": self.log_ids,
         }
+
+
+def inner_attributes(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The inner attribute map of a histsignal document (`attributes`, or `custom` by id)."""
+    outer = document["attributes"]
+    inner: Mapping[str, Any] = outer.get("attributes") or outer.get("custom") or {}
+    return inner

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from engine.core.errors import Problem, RuleValidationError
 from engine.core.times import EARLIEST_MS, LATEST_MS
+from engine.query.casing import DATADOG, Casing
 from engine.rules.checks import SUPPORTED_RULE_TYPES, job_problems, method_rules, positional_name
 from engine.rules.conditions import Condition, parse_condition
 from engine.rules.options import JobOptions, RuleOptions, Severity, WireModel
@@ -310,6 +311,20 @@ class Rule(DefinitionHelpers, WireModel):
     customName: str | None = None
     customMessage: str | None = None
     metadata: RuleMetadata | None = None
+    #: Hindsight-only, never written to JSON: how the queries compare string values
+    _casing: Casing = PrivateAttr(default=DATADOG)
+
+    @property
+    def casing(self) -> Casing:
+        """How the rule's queries compare string values: Datadog's case-sensitive equality,
+        or Sigma's case-insensitive one for a rule converted from Sigma (`engine.query.casing`)."""
+        return self._casing
+
+    def with_casing(self, casing: Casing) -> Rule:
+        """A copy of the rule whose queries compare string values as `casing` says."""
+        copy = self.model_copy()
+        copy._casing = casing
+        return copy
 
     def to_job_definition(
         self, start: int, end: int, index: str, case_index: int | None = None

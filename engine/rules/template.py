@@ -72,9 +72,24 @@ def render_message(template: str, context: MessageContext) -> str:
     return "".join(_Renderer(context).render(nodes))
 
 
+_WRAPPER = "%%%"
+
+
 def wrap_message(markdown: str) -> str:
     """Datadog's stored message form: `%%%`, newline, the markdown, newline, `%%%`."""
     return f"%%%\n{markdown}\n%%%"
+
+
+def unwrap_message(message: str) -> str:
+    """A stored message without Datadog's `%%%` markdown wrapper (`wrap_message`'s exact
+    inverse; a wrapper with other spacing is removed too)."""
+    head, tail = f"{_WRAPPER}\n", f"\n{_WRAPPER}"
+    if message.startswith(head) and message.endswith(tail) and len(message) >= len(head + tail):
+        return message[len(head) : -len(tail)]
+    text = message.strip()
+    if text.startswith(_WRAPPER) and text.endswith(_WRAPPER) and len(text) >= 2 * len(_WRAPPER):
+        text = text[len(_WRAPPER) : -len(_WRAPPER)].strip("\n")
+    return text
 
 
 def check_template(template: str, rule_name: str) -> None:

@@ -20,13 +20,19 @@ from engine.core.errors import (
     InvalidDefinitionError,
     InvalidRequestError,
     NotFoundError,
+    ReferenceTableError,
     RuleValidationError,
     StoreUnavailableError,
     UnknownIndexError,
 )
-from engine.detect.base import RUNNABLE_TYPES, runnable_methods
+from engine.detect.base import runnable_methods, runnable_types
+from engine.detect.tables import ReferenceTables
 from engine.notify.delivery import DeliveryQueue, Notice
+from engine.results.manifest import RunManifest
+from engine.results.result import JobResult
+from engine.results.stored import from_histsignal
 from engine.rules import JobDefinition
+from engine.rules.models import Rule
 from engine.rules.validation import validate_from_rule, validate_job_definition
 from engine.run import run
 from engine.service.rules import Caller, RuleService, library_of
@@ -44,6 +50,17 @@ T = TypeVar("T")
 log = logging.getLogger("hindsight.service")
 
 INTERRUPTED = "the server stopped while the job was running"
+
+
+def job_manifest(record: JobRecord) -> RunManifest:
+    """The run manifest a finished job recorded (`NotFoundError` when it has none)."""
+    data = (record.statistics or {}).get("manifest")
+    if data is None:
+        raise NotFoundError(
+            f"job {record.id} has no run manifest (it is {record.status}, or it ran before "
+            "manifests were recorded)"
+        )
+    return RunManifest.from_json(data)
 
 
 class JobService(RuleService, SignalService):
@@ -135,6 +152,7 @@ class JobService(RuleService, SignalService):
         except RuleValidationError as exc:
             raise InvalidDefinitionError.of(exc) from None
         _check_runnable(definition)
+        self._check_tables(definition)
         self.archive_index(definition.index)
         self._check_range(definition)
         who = caller or Caller()
@@ -155,6 +173,22 @@ class JobService(RuleService, SignalService):
         self.jobs.insert(record)
         self.runner.submit(record.id)
         return record
+
+    def _check_tables(self, definition: JobDefinition) -> None:
+        """Refuse a job whose reference tables or columns the service does not have."""
+        try:
+            tables = ReferenceTables.of(self.settings.tables)
+            for table in definition.referenceTables or []:
+                tables.values(table.tableName, table.columnName)
+        except ReferenceTableError as exc:
+            raise InvalidRequestError(str(exc)) from None
+
+    def _earlier_results(self, rule: Rule, record: JobRecord) -> list[JobResult]:
+        """For a signal_correlation job: the stored results of other jobs in its range."""
+        if rule.type != "signal_correlation":
+            return []
+        stored = self.jobs.results(None, start_ms=record.from_ms, end_ms=record.to_ms)
+        return [from_histsignal(item.document) for item in stored if item.job_id != record.id]
 
     def _check_range(self, definition: JobDefinition) -> None:
         limit = self.settings.max_range_days
@@ -231,6 +265,8 @@ class JobService(RuleService, SignalService):
                 should_stop=stop.is_set,
                 max_results=self.settings.max_results_per_job,
                 cluster=self.settings.scheduler,
+                tables=self.settings.tables,
+                results=self._earlier_results(rule, record),
             )
         except HindsightError as exc:
             failure = str(exc)
@@ -252,6 +288,7 @@ class JobService(RuleService, SignalService):
             "events_matched": stat.events_matched,
             "results": len(outcome.results),
             "seconds": round(outcome.seconds, 3),
+            "manifest": outcome.manifest.to_json() if outcome.manifest is not None else None,
         }
         if stat.error is not None:
             self._finish(record, stop, FAILED, failure=stat.error, statistics=statistics)
@@ -317,8 +354,8 @@ class JobService(RuleService, SignalService):
 def _check_runnable(definition: JobDefinition) -> None:
     """Refuse a job the engine cannot run (its rule type or detection method), naming it."""
     rule_type = definition.type or "log_detection"
-    if rule_type not in RUNNABLE_TYPES:
-        runs = ", ".join(RUNNABLE_TYPES)
+    if rule_type not in runnable_types():
+        runs = ", ".join(runnable_types())
         raise InvalidRequestError(
             f"type: {rule_type!r} rules cannot run yet (the engine runs {runs})"
         )

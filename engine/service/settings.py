@@ -6,6 +6,7 @@ Read from a TOML file (`hindsight serve --config FILE`), command-line options ov
 archive = "archive"
 database = "hindsight.db"
 rules = "rules"
+tables = "tables"              # optional: reference tables (<tableName>.csv or .parquet)
 max_concurrent_jobs = 2
 max_results_per_job = 10000    # optional: results beyond it are dropped and the job says so
 max_range_days = 90            # optional: longer job ranges are refused with a 400
@@ -37,6 +38,7 @@ class ServiceSettings(BaseModel):
     archive: Path | None = None  # required to serve jobs; not to convert or manage keys
     database: str = "hindsight.db"
     rules: Path | None = None
+    tables: Path | None = None  # the folder of reference tables rules may join with
     max_concurrent_jobs: int = Field(2, ge=1, le=64)
     max_results_per_job: int | None = Field(None, ge=1)
     max_range_days: float | None = Field(None, gt=0)
@@ -61,7 +63,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"cannot read settings file {path}: {exc}") from None
-        for key in ("archive", "rules"):
+        for key in ("archive", "rules", "tables"):
             if isinstance(data.get(key), str):
                 data[key] = str((path.parent / data[key]).resolve())
         if isinstance(data.get("database"), str) and "://" not in data["database"]:

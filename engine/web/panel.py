@@ -22,13 +22,14 @@ from fastapi.responses import HTMLResponse
 
 from engine.core.errors import HindsightError
 from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
-from engine.service.jobs import JobService
+from engine.service.jobs import JobService, job_manifest
 from engine.store.jobs import JobRecord
 from engine.web.access import RULES_READ, RULES_WRITE, SIGNALS_READ, SIGNALS_WRITE, Viewing
 from engine.web.jobs import job_rows
 from engine.web.lists import Paged, filter_searchable, page_of, paged
 from engine.web.matched import matched_event_counts
 from engine.web.render import page, parse_iso, render_fragment
+from engine.web.report import manifest_input, render_report
 from engine.web.rules import service_of
 from engine.web.timeline import Timeline
 
@@ -169,6 +170,17 @@ def job_panel(
         "webhooks": sorted(service.settings.notifications.webhooks),
     }
     return page(request, "panel.html", context, viewer=viewer)
+
+
+@router.get("/jobs/{job_id}/report")
+def job_report(request: Request, viewer: Viewing, job_id: str) -> HTMLResponse:
+    """The job's self-contained HTML report (`engine.web.report`), as `hindsight report --job`."""
+    viewer.require(SIGNALS_READ)
+    service = service_of(request)
+    record = service.get(job_id)
+    stored = [result.document for result in service.jobs.results(job_id)]
+    data = manifest_input(job_manifest(record), f"Hindsight job {record.name}", documents=stored)
+    return HTMLResponse(render_report(data))
 
 
 @router.get("/jobs/{job_id}/live")

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from engine.core.severity import SEVERITIES_DESCENDING
 from engine.core.times import format_timestamp
+from engine.rules.template import unwrap_message
 from engine.web.access import Viewer
 from engine.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
 
@@ -33,15 +34,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
     ["table", "strikethrough"]
 )
-_WRAPPER = "%%%"
-
-
-def unwrap_message(message: str) -> str:
-    """A stored message without Datadog's `%%%` markdown wrapper."""
-    text = message.strip()
-    if text.startswith(_WRAPPER) and text.endswith(_WRAPPER) and len(text) >= 2 * len(_WRAPPER):
-        text = text[len(_WRAPPER) : -len(_WRAPPER)].strip("\n")
-    return text
 
 
 def markdown(text: str | None) -> Markup:

@@ -16,13 +16,15 @@ from fastapi.responses import RedirectResponse
 
 from engine.api.models import ConvertRequest
 from engine.core.errors import InvalidRequestError, NotFoundError
+from engine.results.stored import method_attributes
+from engine.rules.template import unwrap_message
 from engine.service.jobs import JobService
 from engine.store.jobs import JobRecord, ResultRecord
 from engine.web.access import SIGNALS_READ, SIGNALS_WRITE, Posting, Viewer, Viewing
 from engine.web.access import safe_next as local_path
 from engine.web.lists import Paged, page_of
 from engine.web.matched import MatchedLogs, matched_logs, result_window
-from engine.web.render import page, unwrap_message
+from engine.web.render import page
 from engine.web.rules import service_of
 from engine.web.runs import recipients
 
@@ -72,6 +74,7 @@ def result_page(
         "logs": logs,
         "shown": shown,
         "samples": inner.get("samples") or [],
+        "found": flatten(method_attributes(inner)),
         "signal": signal,
         "flatten": flatten,
         "can_convert": viewer.can(SIGNALS_WRITE) and signal is None,

@@ -18,10 +18,11 @@ from fastapi.responses import HTMLResponse
 
 from engine.core.errors import NotFoundError
 from engine.core.severity import SEVERITIES_DESCENDING as SEVERITIES
+from engine.rules.template import unwrap_message
 from engine.store.signals import DeliveryRecord, SignalRecord
 from engine.web.access import SIGNALS_READ, Viewing
 from engine.web.lists import filter_searchable, page_of, paged
-from engine.web.render import page, parse_iso, render_fragment, unwrap_message
+from engine.web.render import page, parse_iso, render_fragment
 from engine.web.rules import service_of
 
 router = APIRouter(include_in_schema=False)

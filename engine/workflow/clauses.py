@@ -37,7 +37,9 @@ from engine.query.ast import (
     Phrase,
     Range,
     Term,
+    nodes,
 )
+from engine.query.casing import DATADOG, Casing
 from engine.query.text import DEFAULT_TEXT_COLUMNS
 from engine.query.values import parse_number
 from engine.workflow.report import Report
@@ -72,33 +74,24 @@ class Verdict(Report):
             yield from child.lines(depth + 1)
 
 
-def _nodes(node: Node) -> Iterator[Node]:
-    yield node
-    match node:
-        case And() | Or():
-            for child in node.children:
-                yield from _nodes(child)
-        case Not():
-            yield from _nodes(node.child)
-        case _:
-            return
-
-
-def evaluate_clauses(query: str | Node, frame: pl.DataFrame) -> list[Verdict]:
-    """The verdict tree of `query` on each row of `frame` (archive column layout)."""
+def evaluate_clauses(
+    query: str | Node, frame: pl.DataFrame, casing: Casing = DATADOG
+) -> list[Verdict]:
+    """The verdict tree of `query` on each row of `frame` (archive column layout), its string
+    values compared as `casing` says."""
     tree = parse(query) if isinstance(query, str) else query
-    nodes = list(_nodes(tree))
+    every = list(nodes(tree))
     columns = []
-    for number, node in enumerate(nodes):
-        compiled = compile_node(node, frame.schema)
+    for number, node in enumerate(every):
+        compiled = compile_node(node, frame.schema, casing)
         expr = pl.lit(compiled) if isinstance(compiled, bool) else compiled
         columns.append(expr.alias(f"_n{number}"))
     values = frame.select(columns) if frame.height else pl.DataFrame()
     verdicts = []
     for row_number in range(frame.height):
-        holds = [bool(values[f"_n{n}"][row_number]) for n in range(len(nodes))]
+        holds = [bool(values[f"_n{n}"][row_number]) for n in range(len(every))]
         row = frame.row(row_number, named=True)
-        verdicts.append(_build(tree, iter(range(len(nodes))), holds, row))
+        verdicts.append(_build(tree, iter(range(len(every))), holds, row))
     return verdicts
 
 

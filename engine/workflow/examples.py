@@ -102,6 +102,9 @@ class RuleTest(_Strict):
     events: list[dict[str, Any]] = Field(default_factory=list)
     events_file: str | None = None
     format: str = "auto"
+    #: Rule files (relative to the tests file) whose results the rule correlates (their own
+    #: results are not checked): a signal_correlation rule's inputs.
+    with_rules: list[str] = Field(default_factory=list)
     expect: Expectation
 
     @model_validator(mode="after")

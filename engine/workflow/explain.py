@@ -1,12 +1,17 @@
 """`explain`: why a rule fired for a group around a time, or why it did not.
 
 For the group's evaluation instants in `[at - around, at + around]` it shows each query's
-aggregate over its window `(t - W, t]` and the events counted, every case's condition with its
-numbers (`a = 3, needs > 3`), the case that held (the engine's choice) and what the instant did to
-the signal lifecycle (opened, extended, raised, or nothing). It then tells each result's story
-(how it closed: keepAlive or maxSignalDuration) and, for the group's events in the span that no
-query matched, which clause of each query failed and why (`unmatched.py`, `clauses.py`). Every
-number comes from the engine's own detection code (`trace.py`); the explanation only reads it.
+value at the instant (threshold: its aggregate over the window `(t - W, t]`; anomaly: its score;
+new_value: its new values) and the events the instant reads (the window; for the other methods,
+from the instant's first event: the previous location, the bucket, the chain's first step), every
+case's condition with its numbers (`a = 3, needs > 3`; a sequence's step names are 1 when the
+chain reaches the step), the case that held (the engine's choice), what the method found (`found`:
+the new value, the two locations and the speed, the scores, the steps' times) and what the
+instant did to the signal lifecycle (opened, extended, raised, or nothing). It then tells each
+result's story (how it closed: keepAlive or maxSignalDuration) and, for the group's events in the
+span that no query matched, which clause of each query failed and why (`unmatched.py`,
+`clauses.py`). Every number comes from the engine's own detection code (`trace.py`); the
+explanation only reads it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import polars as pl
 from engine.core.severity import severity_name
 from engine.core.times import parse_time
 from engine.detect.instants import CASE, WINDOW_START
-from engine.detect.methods.threshold import aggregate_column
 from engine.detect.prepare import window_ms
 from engine.rules.conditions import OPERATORS, AllOf, AnyOf, Comparison, Condition, Then
 from engine.run import RuleInput, TimeInput, as_rules
@@ -71,6 +75,7 @@ class InstantExplanation:
     matched_case: int | None
     lifecycle: str
     result: int | None  # number (1-based) of the result the instant opened or extended
+    found: str = ""  # what the detection method found at a matched instant
 
 
 @dataclass
@@ -94,6 +99,7 @@ class Explanation(Report):
     """Why `rule` fired (or not) for one group around one time."""
 
     rule: str
+    detection_method: str
     group_by: dict[str, str]
     span_start: str
     span_end: str
@@ -183,14 +189,16 @@ def explain(
     options = loaded.options
     instants = _instants(steps, low, high)
     unmatched, total = unmatched_events(steps, low, high)
+    keep_alive, max_duration = _lifecycle_ms(steps)
     return Explanation(
         rule=loaded.name,
+        detection_method=loaded.detection_method,
         group_by=dict(zip(steps.plan.group_by_paths, steps.group, strict=True)),
         span_start=time_text(low) or "",
         span_end=time_text(high) or "",
         evaluation_window=options.evaluationWindow,
-        keep_alive=options.keepAlive,
-        max_signal_duration=options.maxSignalDuration,
+        keep_alive=keep_alive // 1000,
+        max_signal_duration=max_duration // 1000,
         instants=instants,
         results=_stories(steps),
         unmatched=unmatched,
@@ -199,13 +207,25 @@ def explain(
     )
 
 
+def _lifecycle_ms(steps: Trace) -> tuple[int, int]:
+    if steps.method is None:
+        options = steps.plan.rule.options
+        return options.keepAlive * 1000, options.maxSignalDuration * 1000
+    return steps.method.lifecycle_ms(steps.plan)
+
+
 def _instants(steps: Trace, low: int, high: int) -> list[InstantExplanation]:
     plan = steps.plan
     rule = plan.rule
     window = window_ms(rule.options.evaluationWindow)
+    windowed = steps.method is None or steps.method.name == "threshold"
     rows = of_group(steps, steps.instants).sort(TIME).to_dicts() if steps.instants.height else []
     mine = of_group(steps, steps.matches)
-    columns = {query.name: aggregate_column(query) for query in plan.queries}
+    detection = steps.detection
+    values = detection.values if detection is not None else {}
+    columns = {query.name: values.get(query.index, "") for query in plan.queries}
+    if detection is not None:
+        columns |= dict(detection.names)
     cases = _Cases(rows, columns, window)
     conditions = rule.case_conditions()
     roles = _roles(steps)
@@ -214,7 +234,8 @@ def _instants(steps: Trace, low: int, high: int) -> list[InstantExplanation]:
         moment = row[TIME]
         if not low <= moment <= high:
             continue
-        in_window = mine.filter(pl.col(TIME) <= moment, pl.col(TIME) > moment - window)
+        first = moment - window + 1 if windowed else (row.get(WINDOW_START) or moment)
+        in_window = mine.filter(pl.col(TIME) <= moment, pl.col(TIME) >= first)
         queries = []
         for query in plan.queries:
             counted = in_window.filter(pl.col("_q") == query.index).sort(TIME, "id")
@@ -225,7 +246,7 @@ def _instants(steps: Trace, low: int, high: int) -> list[InstantExplanation]:
                 QueryWindow(
                     query=query.name,
                     aggregation=query.aggregation,
-                    value=row[columns[query.name]],
+                    value=row.get(columns[query.name]),
                     events=counted.height,
                     event_ids=counted["id"].head(MAX_EVENT_IDS).to_list(),
                     distinct_values=distinct,
@@ -239,16 +260,21 @@ def _instants(steps: Trace, low: int, high: int) -> list[InstantExplanation]:
             checks.append(CaseCheck(number, case.name, case.status, case.condition, holds, why))
         chosen = row[CASE]
         role = roles.get(moment)
+        note = detection.notes.get((steps.group, moment)) if detection is not None else None
+        found = steps.method.describe(note) if note is not None and steps.method else ""
         explained.append(
             InstantExplanation(
                 time=time_text(moment) or "",
-                window=f"({time_text(moment - window)}, {time_text(moment)}]",
+                window=f"({time_text(moment - window)}, {time_text(moment)}]"
+                if windowed
+                else f"[{time_text(first)}, {time_text(moment)}]",
                 first_event=time_text(row[WINDOW_START]),
                 queries=queries,
                 cases=checks,
                 matched_case=chosen,
                 lifecycle=role[1] if role else _idle(steps, moment),
                 result=role[0] if role else None,
+                found=found,
             )
         )
     return explained
@@ -278,15 +304,15 @@ def _roles(steps: Trace) -> dict[int, tuple[int, str]]:
 def _closing(steps: Trace, number: int, moment: int) -> str:
     """Why result `number` (1-based) was closed by a match at `moment`."""
     signal = steps.signals[number - 1]
-    options = steps.plan.rule.options
+    keep_alive, max_duration = _lifecycle_ms(steps)
     reasons = []
     gap = (moment - signal.last_seen) / 1000
-    if moment - signal.last_seen > options.keepAlive * 1000:
-        reasons.append(f"{gap:g} s after its last_seen > keepAlive {options.keepAlive} s")
+    if moment - signal.last_seen > keep_alive:
+        reasons.append(f"{gap:g} s after its last_seen > keepAlive {keep_alive // 1000} s")
     age = (moment - signal.first_seen) / 1000
-    if moment - signal.first_seen > options.maxSignalDuration * 1000:
+    if moment - signal.first_seen > max_duration:
         reasons.append(
-            f"{age:g} s after its first_seen > maxSignalDuration {options.maxSignalDuration} s"
+            f"{age:g} s after its first_seen > maxSignalDuration {max_duration // 1000} s"
         )
     return f"result {number} closed: " + " and ".join(reasons)
 
@@ -302,16 +328,13 @@ def _idle(steps: Trace, moment: int) -> str:
 
 
 def _stories(steps: Trace) -> list[ResultStory]:
-    options = steps.plan.rule.options
+    keep_alive, max_duration = _lifecycle_ms(steps)
     stories = []
     for number, (signal, result) in enumerate(zip(steps.signals, steps.results, strict=True), 1):
         if number < len(steps.signals):
             ended = _closing(steps, number, steps.signals[number].opened_at)
         else:
-            expiry = min(
-                signal.last_seen + options.keepAlive * 1000,
-                signal.first_seen + options.maxSignalDuration * 1000,
-            )
+            expiry = min(signal.last_seen + keep_alive, signal.first_seen + max_duration)
             ended = (
                 "no later match: final (a match after "
                 f"{time_text(expiry)} would have opened a new result)"

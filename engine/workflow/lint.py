@@ -30,7 +30,7 @@ import polars as pl
 
 from engine.core.errors import HindsightError, RuleValidationError
 from engine.core.times import parse_time
-from engine.detect.base import RUNNABLE_TYPES, method_for, runnable_methods
+from engine.detect.base import LOG_DETECTION, PlanContext, method_for, runnable_types
 from engine.detect.keys import field_column, numeric_values, text_values
 from engine.query import compile_node, compile_query, parse
 from engine.rules.loader import load_rule, load_rules
@@ -177,8 +177,8 @@ def lint_rule(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCos
                 continue
             where = f"queries[{number}].{part}" if part != "filters" else "filters"
             node = parse(text)
-            findings += check_query(node, where, sample)
-            if compile_node(node, sample.schema) is False:
+            findings += check_query(node, where, sample, rule.casing)
+            if compile_node(node, sample.schema, rule.casing) is False:
                 findings.append(
                     Finding(
                         "warning",
@@ -188,7 +188,7 @@ def lint_rule(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCos
                     )
                 )
     findings += option_findings(rule)
-    if rule.type not in RUNNABLE_TYPES or any(f.check == "unsupported" for f in findings):
+    if rule.type != LOG_DETECTION or any(f.check == "unsupported" for f in findings):
         return findings, None
     try:
         sample_findings, cost = _sample_findings(rule, sample)
@@ -199,28 +199,30 @@ def lint_rule(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCos
 
 
 def _support_findings(rule: Rule) -> list[Finding]:
-    if rule.type not in RUNNABLE_TYPES:
-        return [Finding("error", "unsupported", "type", f"rule type {rule.type} cannot run yet")]
-    if rule.detection_method not in runnable_methods():
-        message = f"detection method {rule.detection_method} is not supported yet"
-        return [Finding("error", "unsupported", "options.detectionMethod", message)]
+    if rule.type not in runnable_types():
+        return [Finding("error", "unsupported", "type", f"rule type {rule.type} cannot run")]
+    try:
+        method_for(rule)
+    except HindsightError as exc:
+        return [Finding("error", "unsupported", "options.detectionMethod", str(exc))]
     return []
 
 
 def _sample_findings(rule: Rule, sample: ArchiveSample) -> tuple[list[Finding], RuleCost]:
     plan = ScanPlan(sample.schema)
-    planned = method_for(rule).plan(rule, plan)
+    planned = method_for(rule).plan(rule, plan, PlanContext())
     rows = plan.apply(sample.rows.lazy()).collect()
     findings: list[Finding] = []
     estimated: dict[str, int] = {}
     columns: set[str] = set()
-    for query_plan, query in zip(planned.queries, rule.queries, strict=True):
+    for query_plan in planned.queries:
+        query = planned.rule.queries[query_plan.index]
         where = f"queries[{query_plan.index}] ({query_plan.name})"
         matched = rows.filter(pl.col(query_plan.flag))
         share = matched.height / sample.rows.height if sample.rows.height else 0.0
         estimated[query_plan.name] = round(share * sample.rows_in_range)
         for text in query.filter_texts():
-            columns.update(compile_query(text, sample.schema).meta.root_names())
+            columns.update(compile_query(text, sample.schema, rule.casing).meta.root_names())
         if matched.height == 0 and sample.rows.height:
             scope = "in the range" if sample.complete else f"in the {sample.rows.height:,} sampled"
             findings.append(

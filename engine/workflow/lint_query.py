@@ -39,6 +39,7 @@ from engine.query.ast import (
     Term,
     Wildcard,
 )
+from engine.query.casing import DATADOG, Casing
 from engine.query.text import DEFAULT_TEXT_COLUMNS
 from engine.workflow.sample import ArchiveSample
 
@@ -137,8 +138,10 @@ def _message_presence(sample: ArchiveSample) -> float:
     return float(share or 0.0)
 
 
-def check_query(node: Node, where: str, sample: ArchiveSample) -> list[Finding]:
-    """Every finding of one parsed query."""
+def check_query(
+    node: Node, where: str, sample: ArchiveSample, casing: Casing = DATADOG
+) -> list[Finding]:
+    """Every finding of one parsed query (`casing`: the rule's, `Rule.casing`)."""
     findings: list[Finding] = []
     found = list(leaves(node))
     words = {
@@ -154,7 +157,11 @@ def check_query(node: Node, where: str, sample: ArchiveSample) -> list[Finding]:
             findings += _field_findings(field, negated, where, sample)
             if isinstance(leaf, FieldMatch) and isinstance(leaf.value, Wildcard):
                 findings += _wildcard_findings(field, leaf.value, where, sample)
-            if isinstance(leaf, FieldMatch) and isinstance(leaf.value, Term | Phrase):
+            if (
+                isinstance(leaf, FieldMatch)
+                and isinstance(leaf.value, Term | Phrase)
+                and not casing.folds(leaf)
+            ):
                 findings += _case_findings(field, leaf.value, where, sample)
         if isinstance(leaf, FreeText):
             findings += _free_text_findings(leaf, where, sample, holders, present)

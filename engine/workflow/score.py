@@ -164,6 +164,26 @@ def _mean(values: Sequence[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def _tagged(rules: Sequence[Rule]) -> list[Rule]:
+    """Each rule under the id `score:<position>` (so its results are told apart even when two
+    rules share a name or id), its correlation queries naming the rules they read by those ids."""
+    tags: dict[str, str] = {}
+    for number, rule in enumerate(rules):
+        for name in (rule.defaultRuleId, rule.id):
+            if name is not None:
+                tags[name] = f"score:{number}"
+    tagged = []
+    for number, rule in enumerate(rules):
+        queries = [
+            query.model_copy(update={"ruleId": tags[name], "defaultRuleId": None})
+            if (name := query.ruleId or query.defaultRuleId) in tags
+            else query
+            for query in rule.queries
+        ]
+        tagged.append(rule.model_copy(update={"id": f"score:{number}", "queries": queries}))
+    return tagged
+
+
 def score(
     rules: RuleInput | Sequence[RuleInput],
     logs: Any,
@@ -177,8 +197,7 @@ def score(
     began = time.perf_counter()
     windows = load_labels(labels) if isinstance(labels, str | Path) else list(labels)
     loaded = as_rules(rules)
-    tagged = [rule.model_copy(update={"id": f"score:{n}"}) for n, rule in enumerate(loaded)]
-    outcome = run(tagged, logs, start=start, end=end, index=index)
+    outcome = run(_tagged(loaded), logs, start=start, end=end, index=index)
     span = _range(logs, index, outcome.start, outcome.end)
     days = (span[1] - span[0]) / DAY_MS if span else 0.0
     by_rule: dict[int, list[JobResult]] = {n: [] for n in range(len(loaded))}

@@ -191,13 +191,15 @@ def run_test(rule: Rule, test: RuleTest, folder: Path) -> TestOutcome:
     began = time.perf_counter()
     try:
         events = test_events(test, folder)
-        outcome = run(rule, events)
+        inputs = [load_rule(folder / name) for name in test.with_rules]
+        outcome = run([rule, *inputs], events)
     except (HindsightError, TestDefinitionError) as exc:
         return TestOutcome(test.name, "error", error=str(exc))
     stat = outcome.stats[0]
     if stat.error is not None:
         return TestOutcome(test.name, "error", error=f"the rule cannot run: {stat.error}")
-    results = sorted(outcome.results, key=lambda r: (r.timestamp, list(r.group_by.values())))
+    mine = [result for result in outcome.results if result.rule_name == rule.name]
+    results = sorted(mine, key=lambda r: (r.timestamp, list(r.group_by.values())))
     mismatches = compare(test.expect, results)
     return TestOutcome(
         test.name,

@@ -15,11 +15,12 @@ from typing import Any
 
 import polars as pl
 
-from engine.core.errors import GroupError
-from engine.detect.base import method_for
+from engine.core.errors import GroupError, UnsupportedRuleError
+from engine.detect.base import DetectContext, Detection, DetectionMethod, PlanContext, method_for
 from engine.detect.lifecycle import SignalSpan
 from engine.detect.pipeline import detect_rule
 from engine.detect.prepare import RulePlan, signal_key_positions
+from engine.detect.tables import ReferenceTables
 from engine.results.result import JobResult
 from engine.rules.models import Rule
 from engine.scan.plan import ScanPlan
@@ -37,6 +38,8 @@ class Trace:
     instants: pl.DataFrame  # per group and instant: aggregates, window start, `_case`
     signals: list[SignalSpan]
     results: list[JobResult]
+    method: DetectionMethod | None = None
+    detection: Detection | None = None
 
 
 def trace(
@@ -47,12 +50,19 @@ def trace(
     start: int | None = None,
     end: int | None = None,
     index: str = "main",
+    tables: ReferenceTables | None = None,
 ) -> Trace:
-    """Run `rule` over `[start, end)` and keep the steps of the signal key of `group`."""
+    """Run `rule` over `[start, end)` (and its look-back) and keep the steps of the signal key of
+    `group`."""
     method = method_for(rule)
+    if not method.explainable:
+        raise UnsupportedRuleError(
+            f"rule {rule.name!r}: explain shows the evaluation instants of a log query; "
+            f"{method.explain_instead}"
+        )
     source = LogSource.of(logs, index)
     scan_plan = ScanPlan(source.schema)
-    planned = method.plan(rule, scan_plan)
+    planned = method.plan(rule, scan_plan, PlanContext(tables or ReferenceTables()))
     wanted = tuple(group)
     if len(wanted) != planned.arity:
         fields = ", ".join(planned.group_by_paths) or "none"
@@ -60,16 +70,29 @@ def trace(
             f"rule {rule.name!r} groups by {planned.arity} field(s) ({fields}); "
             f"got {len(wanted)} group value(s): {', '.join(wanted) or 'none'}"
         )
-    (scanned,) = source.collect_all([scan_plan.apply(source.scan(start, end))], start, end)
+    low = None if start is None else start - method.lookback_ms(rule)
+    (scanned,) = source.collect_all([scan_plan.apply(source.scan(low, end))], low, end)
     keys = planned.key_columns
     same_key = [pl.col(keys[p]) == wanted[p] for p in signal_key_positions(planned)]
 
     def keep(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.filter(pl.all_horizontal(same_key)) if same_key else frame
 
-    steps = detect_rule(method, planned, scanned, source, keep=keep)
-    instants = steps.detection.instants if steps.detection is not None else steps.matches
-    return Trace(planned, source, wanted, steps.matches, instants, steps.signals, steps.results)
+    context = DetectContext(start=start, end=end)
+    steps = detect_rule(method, planned, scanned, source, context=context, keep=keep)
+    detection = steps.detection
+    instants = detection.instants if detection is not None else steps.matches
+    return Trace(
+        planned,
+        source,
+        wanted,
+        steps.matches,
+        instants,
+        steps.signals,
+        steps.results,
+        method,
+        detection,
+    )
 
 
 def of_group(trace_: Trace, frame: pl.DataFrame) -> pl.DataFrame:

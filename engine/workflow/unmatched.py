@@ -64,7 +64,7 @@ def unmatched_events(steps: Trace, low: int, high: int) -> tuple[list[UnmatchedE
         for name, query in zip(rule.query_names(), rule.queries, strict=True)
     }
     matched = [
-        pl.all_horizontal([compile_query(parse(t), schema) for t in query_texts])
+        pl.all_horizontal([compile_query(parse(t), schema, rule.casing) for t in query_texts])
         for query_texts in texts.values()
     ]
     frame = steps.source.scan(low, high + 1).filter(
@@ -75,7 +75,7 @@ def unmatched_events(steps: Trace, low: int, high: int) -> tuple[list[UnmatchedE
     )
     events = frame_to_events(rows)
     verdicts = {
-        name: [evaluate_clauses(text, rows) for text in query_texts]
+        name: [evaluate_clauses(text, rows, rule.casing) for text in query_texts]
         for name, query_texts in texts.items()
     }
     found = []

@@ -252,6 +252,7 @@ JOB_OPERATIONS = {
     "/jobs/{job_id}/cancel": {"patch"},
     "/jobs/signal_convert": {"post"},
     "/jobs/{job_id}/histsignals": {"get"},
+    "/jobs/{job_id}/histsignals/export": {"get"},
     "/histsignals": {"get"},
     "/histsignals/search": {"post"},
     "/histsignals/{histsignal_id}": {"get"},

@@ -206,12 +206,13 @@ def test_ootb_rules_find_the_stratus_techniques(
         assert found == OOTB_RESULTS
     else:
         assert set(OOTB_RESULTS) <= set(found)
-    assert {stat.rule for stat in outcome.stats if stat.error is None} == {
-        *(name for name, _ in OOTB_RESULTS),
-        "A Kubernetes user attempted to perform a high number of actions that were denied",
-        "AWS CloudWatch log group deleted",
-        "AWS SES add verified identity followed by the deletion of the identity",
-    }
+    # every method runs; the correlation rule names the rules it reads, absent from this file
+    errors = {stat.rule: stat.error for stat in outcome.stats if stat.error is not None}
+    assert list(errors) == ["AWS CreateIndex followed by ListResources via long term access key"]
+    assert "which is neither in this run nor among the earlier results" in next(
+        iter(errors.values())
+    )
+    assert len(outcome.stats) == 11
 
 
 def test_otrf_captures_ingest_with_counts_preserved(corpus: Path, tmp_path: Path) -> None:

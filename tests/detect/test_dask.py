@@ -150,7 +150,7 @@ def test_a_cluster_run_keeps_the_run_options(client: Client, archive: Path) -> N
     distributed = run(RULES, archive, max_results=5, job_id="job-1", cluster=client)
     assert distributed.truncated and distributed.results == local.results
     bad = rule(name="bad")
-    bad["options"]["detectionMethod"] = "new_value"  # not supported yet on this branch
+    bad["options"]["detectionMethod"] = "hardcoded"  # a method that cannot run
     outcome = run([bad, *RULES[:1]], archive, cluster=client)
     assert outcome.stats[0].error == run([bad], archive).stats[0].error is not None
     assert outcome.results == run(RULES[:1], archive).results

@@ -1,16 +1,16 @@
 """A detection method is one module: a dummy method, registered, runs through `engine.run`.
 
 `EveryEvent` below is all a method needs: a `detectionMethod` name and `detect` (the rule's
-matches frame -> its evaluated instants), three lines. Registered under `new_value`, a name the
-wire model accepts and the engine does not run yet, it runs through the same lifecycle, results
-and histsignal documents as threshold; unregistered, the rule is refused again. The other tests
+matches frame -> its evaluated instants), three lines. Registered under `hardcoded`, a name the
+wire model accepts and the engine never runs, it runs through the same lifecycle, results and
+histsignal documents as threshold; unregistered, the rule is refused again. The other tests
 use the rest of the interface: a look-back before `start`, a phase after the other rules, and the
 attributes a result carries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
@@ -28,7 +28,7 @@ from tests.detect.builders import T, at, event, rule
 class EveryEvent(DetectionMethod):
     """Every matched event is an instant of its group, where case 0 matches."""
 
-    name = "new_value"
+    name = "hardcoded"
 
     def detect(self, rule: RulePlan, matches: pl.DataFrame, context: DetectContext) -> Detection:
         case, start = pl.lit(0, pl.Int32).alias(CASE), pl.col(TIME).alias(WINDOW_START)
@@ -37,7 +37,8 @@ class EveryEvent(DetectionMethod):
 
 DUMMY = rule(
     cases=[{"status": "medium", "condition": ""}], window=0, keep_alive=0, max_duration=0
-) | {"name": "dummy", "options": {"detectionMethod": "new_value"}}
+) | {"name": "dummy", "options": {"detectionMethod": "hardcoded"}}
+REFUSED = "rule 'dummy': unsupported detection method 'hardcoded'"
 THRESHOLD = rule(cases=[{"status": "low", "condition": "a > 0"}], window=0, keep_alive=0)
 LOGS = [event(0, "alice"), event(60, "bob"), event(120, "alice")]
 
@@ -62,7 +63,7 @@ def every_event() -> Iterator[EveryEvent]:
 def test_a_method_is_refused_until_it_is_registered() -> None:
     outcome = run(DUMMY, LOGS)
     assert outcome.results == []
-    assert outcome.stats[0].error == "detection method new_value is not supported yet"
+    assert outcome.stats[0].error == REFUSED
 
 
 def test_a_registered_method_runs_through_the_lifecycle_and_results(
@@ -74,7 +75,7 @@ def test_a_registered_method_runs_through_the_lifecycle_and_results(
     assert found == [("alice", at(0)), ("bob", at(60)), ("alice", at(120))]
     document = outcome.results[0].to_histsignal()["attributes"]
     assert document["status"] == "medium"
-    assert document["attributes"]["workflow"]["rule"]["detectionMethod"] == "new_value"
+    assert document["attributes"]["workflow"]["rule"]["detectionMethod"] == "hardcoded"
     assert document["attributes"]["workflow"]["events_matched"] == 1
 
 
@@ -83,7 +84,7 @@ def test_the_method_is_gone_once_unregistered() -> None:
     register(method)
     assert run(DUMMY, LOGS).stats[0].error is None
     unregister(method.name)
-    assert run(DUMMY, LOGS).stats[0].error == "detection method new_value is not supported yet"
+    assert run(DUMMY, LOGS).stats[0].error == REFUSED
 
 
 class Remembering(EveryEvent):
@@ -100,7 +101,7 @@ class Remembering(EveryEvent):
         return super().detect(rule, matches, context)
 
     def attributes(
-        self, rule: RulePlan, detection: Detection, signal: SignalSpan
+        self, rule: RulePlan, detection: Detection, signal: SignalSpan, events: Sequence[str]
     ) -> dict[str, Any]:
         return {"earlier_results": self.earlier}
 

@@ -399,15 +399,15 @@ def test_many_rules_in_one_call_equal_separate_runs() -> None:
 
 
 def test_unsupported_method_is_reported_for_that_rule_only() -> None:
-    new_value = {
-        "name": "nv",
+    hardcoded = {
+        "name": "log4shell",
         "type": "log_detection",
-        "queries": [{"query": "*", "aggregation": "new_value", "metrics": ["@geo"]}],
+        "queries": [{"query": "*"}],
         "cases": [{"status": "info"}],
-        "options": {"detectionMethod": "new_value", "newValueOptions": {"forgetAfter": 7}},
+        "options": {"detectionMethod": "hardcoded", "hardcodedEvaluatorType": "log4shell"},
         "message": "",
     }
-    outcome = run([new_value, rule()], [event(s) for s in (0, 60, 120, 180)])
-    assert outcome.stats[0].error == "detection method new_value is not supported yet"
+    outcome = run([hardcoded, rule()], [event(s) for s in (0, 60, 120, 180)])
+    assert outcome.stats[0].error == "rule 'log4shell': unsupported detection method 'hardcoded'"
     assert outcome.stats[1].error is None
     assert len(outcome.results) == 1

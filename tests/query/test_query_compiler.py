@@ -121,11 +121,20 @@ def test_works_in_a_lazy_filter() -> None:
     assert lazy.filter(~expr).collect().height == 0
 
 
-def test_calculated_field_column() -> None:
-    frame = pl.DataFrame({"#calc": [1.0, 10.0]})
-    assert frame.select(compile_query("#calc:>5", frame.schema)).to_series().to_list() == [
+def test_calculated_field_reads_its_expression() -> None:
+    frame = pl.DataFrame({"@n": [1.0, 10.0]})
+    calculated = {"calc": pl.col("@n") * 2}
+    assert frame.select(
+        compile_query("#calc:>5", frame.schema, calculated=calculated)
+    ).to_series().to_list() == [
         False,
         True,
+    ]
+    assert frame.select(
+        compile_query("#other:>5", frame.schema, calculated=calculated)
+    ).to_series().to_list() == [
+        False,
+        False,
     ]
 
 

@@ -179,7 +179,7 @@ INVALID: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("query-language", "job", {"queries[0].queryLanguage": "sql"}, "queries[0].queryLanguage",
      "unsupported query language 'sql'"),
     ("hardcoded-job", "job", {"options.detectionMethod": "hardcoded"}, "options.detectionMethod",
-     "unsupported detection method 'hardcoded'"),
+     "rule 'Failed logins': unsupported detection method 'hardcoded'"),
     ("index-and-indexes", "job", {"queries[0].index": "main", "queries[0].indexes": ["main"]},
      "queries[0].indexes", "index and indexes are mutually exclusive"),
     ("duplicate-query-name", "rule", {"queries[0].name": "b"}, "queries[1].name",

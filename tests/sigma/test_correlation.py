@@ -220,9 +220,7 @@ detection:
     )
 
 
-def test_temporal_ordered_becomes_a_sequence_and_says_it_waits_for_the_method(
-    tmp_path: Path,
-) -> None:
+def test_temporal_ordered_becomes_a_sequence_that_runs(tmp_path: Path) -> None:
     body = TEMPORAL.replace("type: temporal", "type: temporal_ordered").replace("5m", "1h")
     conversion = converted(tmp_path, correlation(body))
     rule = conversion.rule
@@ -238,10 +236,31 @@ def test_temporal_ordered_becomes_a_sequence_and_says_it_waits_for_the_method(
         ],
     }
     assert rule["cases"][0]["condition"] == "step_ok_login > 0"
-    assert any("sequence_detection" in note and "issue 11" in note for note in conversion.notes)
-    rules = engine.load_rules(write(tmp_path, "seq.yml", correlation(body)))
-    run = engine.run(rules, [login("2024-01-01T00:00:00Z", "1.1.1.1", ok=False)])
-    assert run.stats[0].error == "detection method sequence_detection is not supported yet"
+    assert any("sequence_detection" in note for note in conversion.notes)
+    (sequence,) = [
+        r
+        for r in engine.load_rules(write(tmp_path, "seq.yml", correlation(body)))
+        if r.detection_method == "sequence_detection"
+    ]
+    logs = [
+        login("2024-01-01T00:00:00Z", "1.1.1.1", ok=False),
+        login("2024-01-01T00:59:00Z", "1.1.1.1", ok=True),  # failed then ok within 1 h: fires
+        login("2024-01-01T00:10:00Z", "2.2.2.2", ok=True),  # ok then failed: wrong order
+        login("2024-01-01T00:20:00Z", "2.2.2.2", ok=False),
+        login("2024-01-01T01:00:00Z", "3.3.3.3", ok=False),  # failed, ok 1 h 01 min later
+        login("2024-01-01T02:01:00Z", "3.3.3.3", ok=True),
+    ]
+    run = engine.run(sequence, logs)
+    assert run.stats[0].error is None
+    (result,) = run.results
+    assert result.group_by == {"@network.client.ip": "1.1.1.1"}
+    assert result.severity == "high"
+    assert result.first_seen.isoformat() == "2024-01-01T00:00:00+00:00"
+    assert result.timestamp.isoformat() == "2024-01-01T00:59:00+00:00"
+    assert [step["name"] for step in result.extra["sequence"]["steps"]] == [
+        "step_failed_login",
+        "step_ok_login",
+    ]
 
 
 def test_a_timespan_between_windows_takes_the_next_longer_one_with_a_note(

@@ -146,11 +146,13 @@ def test_running_from_the_form_makes_the_job_post_jobs_makes(signed_in: Web) -> 
     )
     assert web_job.notifications == api_job.notifications
     assert (web_job.created_from_rule_id, web_job.created_by_handle) == (BRUTE_FORCE, "alice")
-    timing = {"seconds"}
+    own = {"seconds", "manifest"}  # timing; the manifest names the job and when it ran
     web_stats, api_stats = web_job.statistics or {}, api_job.statistics or {}
-    assert {k: v for k, v in web_stats.items() if k not in timing} == {
-        k: v for k, v in api_stats.items() if k not in timing
+    assert {k: v for k, v in web_stats.items() if k not in own} == {
+        k: v for k, v in api_stats.items() if k not in own
     }
+    for key in ("rules", "snapshot", "range"):
+        assert web_stats["manifest"][key] == api_stats["manifest"][key]
 
 
 def test_one_case_runs_alone(signed_in: Web) -> None:

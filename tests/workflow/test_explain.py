@@ -199,10 +199,10 @@ def test_group_must_fit_the_group_by(group: list[str], problem: str) -> None:
 
 
 def test_unsupported_method_is_refused() -> None:
-    definition = rule(query(aggregation="new_value", metrics=["@usr.id"]))
-    definition["options"] = {"detectionMethod": "new_value"}
+    definition = rule(query())
+    definition["options"] = {"detectionMethod": "hardcoded", "hardcodedEvaluatorType": "log4shell"}
     definition["cases"] = [{"status": "info"}]
-    with pytest.raises(HindsightError, match="new_value is not supported"):
+    with pytest.raises(HindsightError, match="unsupported detection method 'hardcoded'"):
         explain(definition, [event(0)], group=["alice"], at=T)
 
 
@@ -319,3 +319,57 @@ def test_cli_explain_and_explain_query(tmp_path: Path, capsys: pytest.CaptureFix
     assert "✗ @evt.outcome:failure — the value is 'FAILURE': attribute values are case" in out
     assert main(["explain-query", "source:okta", str(path)]) == 0
     assert main(["explain-query", "source:(", str(path)]) == 2
+
+
+# --- the other detection methods: what each found at its matched instants ------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule_file", "group", "at", "found"),
+    [
+        (
+            "okta/okta-impossible-travel.json",
+            "camille.durand@example.com",
+            "2024-03-06T10:08:40Z",
+            "Paris, France -> Singapore, Singapore: 10,729.0 km, 10,143.0 km/h",
+        ),
+        (
+            "okta/okta-login-from-new-country.json",
+            "sofia.keller@example.com",
+            "2024-03-09T02:37:14Z",
+            "new: Romania",
+        ),
+        (
+            "okta/okta-brute-force-sequence.json",
+            "emma.larsen@example.com",
+            "2024-03-07T03:15:20Z",
+            "step_a 2024-03-07T03:14:39.000Z -> step_b 2024-03-07T03:15:20.000Z",
+        ),
+        (
+            "web/web-url-burst-anomaly.json",
+            "web-store",
+            "2024-03-10T04:11:48Z",
+            "paths: 37 vs 6.8403 ± 5.846 (score 1.0)",
+        ),
+    ],
+    ids=["impossible_travel", "new_value", "sequence_detection", "anomaly_detection"],
+)
+def test_explain_says_what_each_method_found(
+    rule_file: str, group: str, at: str, found: str
+) -> None:
+    report = explain(REPO / "rules" / rule_file, ARCHIVE, group=group, at=at, around="2m")
+    (opening,) = [i for i in report.instants if i.lifecycle.startswith("opens")]
+    assert opening.found == found
+    assert all(not i.found for i in report.instants if i.matched_case is None)
+
+
+@pytest.mark.parametrize(
+    ("rule_file", "says"),
+    [
+        ("okta/okta-threatinsight-alert.json", "a third_party rule has no evaluation"),
+        ("okta/okta-spray-flagged-by-threatinsight.json", "reads the results of other rules"),
+    ],
+)
+def test_explain_says_what_it_cannot_show(rule_file: str, says: str) -> None:
+    with pytest.raises(HindsightError, match=says):
+        explain(REPO / "rules" / rule_file, ARCHIVE, group="45.134.26.19", at=T)

@@ -167,9 +167,9 @@ def q(text: str, **extra: Any) -> dict[str, Any]:
         ),
         pytest.param(
             {
-                **rule(q("source:auth", aggregation="new_value", metrics=["@usr.id"])),
+                **rule(q("source:auth")),
                 "cases": [{"status": "info"}],
-                "options": {"detectionMethod": "new_value"},
+                "options": {"detectionMethod": "hardcoded", "hardcodedEvaluatorType": "log4shell"},
             },
             {("error", "unsupported")},
             id="unsupported-method",

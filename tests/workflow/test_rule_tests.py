@@ -217,13 +217,12 @@ def test_bad_events_are_a_test_error_and_the_others_still_run(
 
 
 def test_a_rule_that_cannot_run_is_a_test_error() -> None:
-    unsupported = rule(options={"detectionMethod": "new_value"})
-    unsupported["queries"][0] |= {"aggregation": "new_value", "metrics": ["@usr.id"]}
+    unsupported = rule()
     unsupported["cases"] = [{"status": "info"}]
-    unsupported["options"] = {"detectionMethod": "new_value", "evaluationWindow": 0}
+    unsupported["options"] = {"detectionMethod": "hardcoded", "hardcodedEvaluatorType": "log4shell"}
     report = test_rule(unsupported, [{"name": "t", "events": failures(1), "expect": {"count": 1}}])
     assert report.outcomes[0].status == "error"
-    assert "new_value is not supported" in (report.outcomes[0].error or "")
+    assert "unsupported detection method 'hardcoded'" in (report.outcomes[0].error or "")
 
 
 def test_orphan_tests_files_and_untested_rules_are_reported(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ class Hardcoded(MethodRules):
     def check(self, check: DefinitionCheck) -> None:
         """A job cannot run a hardcoded evaluator."""
         if check.job:
-            check.add("options.detectionMethod", "unsupported detection method 'hardcoded'")
+            name = check.data.get("name")
+            rule = f"rule {name!r}: " if isinstance(name, str) and name else ""
+            check.add("options.detectionMethod", f"{rule}unsupported detection method 'hardcoded'")
         super().check(check)
 
 

@@ -41,11 +41,13 @@ def _aggregate(query: QueryPlan) -> pl.Expr:
     return value.alias(aggregate_column(query))
 
 
-def instants(rule: RulePlan, frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per (group, instant): each query's aggregate and the window's first event time."""
+def instants(rule: RulePlan, frame: pl.DataFrame, window: int | None = None) -> pl.DataFrame:
+    """One row per (group, instant): each query's aggregate and the window's first event time,
+    over the rule's evaluation window (or `window` seconds: a sequence step's)."""
     keys = rule.key_columns
     aggregates = [_aggregate(query) for query in rule.queries]
-    period = window_period(rule.rule.options.evaluationWindow)
+    seconds = rule.rule.options.evaluationWindow if window is None else window
+    period = window_period(seconds)
     rolled = frame.rolling(
         index_column=TIME, period=period, closed="right", group_by=keys or None
     ).agg(*aggregates, pl.col(TIME).min().alias(WINDOW_START))

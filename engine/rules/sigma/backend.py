@@ -13,7 +13,8 @@ changes them (the backend's own class is otherwise used as it is):
 - `field: null` and `|exists: false` are written `-@f:*` (the backend writes a range with
   wildcard bounds, and `NOT (@f)`, a free-text search for the field name);
 - `|cidr` is written `CIDR(@f, block)` (the backend expands it into wildcard prefixes);
-- `|cased` values are written as the others (Datadog's attribute search is case-sensitive);
+- `|cased` values are written as the others, and listed in `cased`: a converted rule that
+  Hindsight runs compares strings case-insensitively, as Sigma does, except these clauses;
 - `|fieldref` (comparing two fields) is refused: the search language cannot compare fields.
 
 Field names: the backend's own pipeline prefixes every field with `@` *before* any user
@@ -148,6 +149,8 @@ class HindsightDatadogBackend(DatadogBackend):
 
     def __init__(self, processing_pipeline: ProcessingPipeline | None = None) -> None:
         super().__init__(processing_pipeline)
+        #: the `field:value` clauses written for `|cased` values since the list was last cleared
+        self.cased: list[str] = []
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -158,9 +161,12 @@ class HindsightDatadogBackend(DatadogBackend):
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """`|cased`: Datadog's attribute search is already case-sensitive."""
+        """`|cased`: written as any value, and listed in `cased` (the rule's `Casing` keeps
+        these clauses case-sensitive when Hindsight runs it)."""
         cased = super().convert_condition_field_eq_val_str_case_sensitive
-        return self._empty(cond) or cased(cond, state)
+        clause = self._empty(cond) or cased(cond, state)
+        self.cased.append(str(clause))
+        return clause
 
     def _empty(self, cond: ConditionFieldEqualsValueExpression) -> str | None:
         """`@field:""` for an empty string value (the backend writes `@field:`), else None."""

@@ -32,6 +32,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule, SigmaRuleBase
 
 from engine.core.errors import RuleValidationError
+from engine.query.casing import Casing
 from engine.rules.models import Rule
 from engine.rules.sigma import metadata
 from engine.rules.sigma.backend import HindsightDatadogBackend
@@ -91,6 +92,7 @@ class _Converter:
         self.backend = HindsightDatadogBackend(processing_pipeline=pipeline)
         self.entries: dict[int, SigmaConversion] = {}  # id(rule) -> its conversion
         self.queries: dict[int, str] = {}  # id(rule) -> its Datadog query
+        self.cased: dict[int, tuple[str, ...]] = {}  # id(rule) -> its `|cased` clauses
 
     def convert(self, files: Sequence[Path]) -> list[SigmaConversion]:
         found: list[SigmaConversion] = []
@@ -183,12 +185,14 @@ class _Converter:
         entry = self.entries[id(rule)]
         if entry.error is not None:
             return
+        self.backend.cased.clear()
         converted = _guarded(entry, lambda: _queries(self.backend, rule))
         if converted is None:
             return
         query = datadog_query(converted, rule.custom_attributes.get(SOURCE_ATTRIBUTE))
         self.queries[id(rule)] = query
-        entry.rule = self._checked(entry, single_rule(rule, query))
+        self.cased[id(rule)] = tuple(dict.fromkeys(self.backend.cased))
+        entry.rule = self._checked(entry, single_rule(rule, query), self.cased[id(rule)])
 
     def _correlation(self, rule: SigmaCorrelationRule) -> None:
         entry = self.entries[id(rule)]
@@ -215,17 +219,23 @@ class _Converter:
             return
         converted, notes = outcome
         entry.notes += notes
-        entry.rule = self._checked(entry, converted)
+        cased = tuple(dict.fromkeys(text for key in queries for text in self.cased[key]))
+        entry.rule = self._checked(entry, converted, cased)
 
     @staticmethod
-    def _checked(entry: SigmaConversion, rule: dict[str, Any]) -> dict[str, Any] | None:
-        """The rule when the engine's validation accepts it; else the problems as the error."""
+    def _checked(
+        entry: SigmaConversion, rule: dict[str, Any], cased: tuple[str, ...]
+    ) -> dict[str, Any] | None:
+        """The rule when the engine's validation accepts it (loaded with Sigma's
+        case-insensitive string matching but for its `|cased` clauses); else the problems as
+        the error."""
         try:
-            entry.loaded = validate_rule(rule, source=entry.source)
+            loaded = validate_rule(rule, source=entry.source)
         except RuleValidationError as exc:
             problems = "; ".join(f"{path or '(root)'}: {text}" for path, text in exc.problems)
             entry.error = f"the converted rule is not valid: {problems}"
             return None
+        entry.loaded = loaded.with_casing(Casing(ignore_case=True, cased=cased))
         return rule
 
 

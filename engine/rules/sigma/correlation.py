@@ -13,8 +13,8 @@ pipeline as the rules, then:
 - `temporal_ordered` -> a `sequence_detection` rule: one step per rule in order (each step
   satisfied by a log of its rule, `evaluationWindow` 0), each step within the timespan of the
   previous one. THEN (`q1 > 0 THEN q2 > 0`) is not used: it compares window counts, so a log of
-  the second rule *before* one of the first can satisfy it. The engine runs sequence rules once
-  it has the method (issue 11); until then the rule loads and `run` reports it as not supported.
+  the second rule *before* one of the first can satisfy it; a sequence needs each step strictly
+  after the previous one, for the same group.
 
 The window is the timespan when it is one of Datadog's evaluation windows (`WINDOW_SECONDS`),
 else the next longer one (a note says so); a timespan over one day is refused. A result stays
@@ -114,8 +114,8 @@ def correlation_rule(
             }
             cases = [f"{steps[-1]} > 0"]
             notes.append(
-                "runs as a sequence_detection rule: the engine runs it once it has that method "
-                "(issue 11); each rule must match within the timespan of the previous one"
+                "runs as a sequence_detection rule: each rule must match after the previous one, "
+                "within the timespan of it, for the same group"
             )
         case _:
             raise UnsupportedSigmaError(f"unknown correlation type {rule.type}")

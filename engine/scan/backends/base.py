@@ -12,9 +12,9 @@ which is also what a distributed backend hands out.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import polars as pl
 
@@ -62,6 +62,11 @@ class ScanBackend(ABC):
         once). A run's unit of work is (its rules, one partition)."""
         return 1
 
+    def numbers(self, count: int) -> Sequence[int]:
+        """Which of the `count` partitions this backend reads (all; a task of a run on a
+        cluster: its own)."""
+        return range(count)
+
 
 class ClusterBackend(ABC):
     """Runs a job's tasks in other processes or on other machines (`dask.py`): each task is
@@ -83,3 +88,12 @@ class ClusterBackend(ABC):
         """`(number, task(shared, number))` for each `number` in `range(count)`, as the tasks
         finish; `shared` is sent once. A True `should_stop` cancels the tasks not yet done and
         ends the iteration."""
+
+    def close(self) -> None:  # noqa: B027 - optional: most backends start nothing
+        """Release what the backend started (nothing by default)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

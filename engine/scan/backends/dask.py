@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import TypeVar
 
 from distributed import Client, Future, LocalCluster, wait
@@ -105,17 +104,6 @@ class DaskBackend(ClusterBackend):
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
-
-    def __enter__(self) -> DaskBackend:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def connect(cluster: Cluster) -> DaskBackend:
