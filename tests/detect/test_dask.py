@@ -14,8 +14,10 @@ from distributed import Client
 
 from engine import HindsightError, JobRun, run
 from engine.scan.backends.dask import DaskBackend, connect
-from tests.detect.builders import T, archive_of, query, rule
+from tests.detect.builders import T, archive_of, at, query, rule
+from tests.detect.test_impossible_travel import PLACES, access, travel_rule
 from tests.detect.test_methods import DUMMY, Remembering, registered
+from tests.detect.test_new_value import DAY, login, new_value_rule
 
 S = TypeVar("S")
 registered_method = contextmanager(registered)
@@ -209,3 +211,25 @@ def test_a_rule_reading_the_others_results_runs_after_the_tasks_on_the_client(
     same(distributed, local)
     earlier = {r.extra["earlier_results"] for r in distributed.results if r.rule_name == "dummy"}
     assert earlier == {sum(stat.results for stat in local.stats[1:])} and earlier != {0}
+
+
+def test_new_value_and_impossible_travel_rules_on_a_cluster(client: Client) -> None:
+    # these methods are not per-group (issue 10): the task of partition 0 reads them whole
+    draw = random.Random(3)
+    given = []
+    for _ in range(400):
+        moment = draw.uniform(0, 3 * DAY)
+        user = draw.choice(USERS)
+        given.append(access(moment, draw.choice(PLACES), user))
+        given.append(login(moment + 1, draw.choice(["FR", "US", "JP", "DE"]), user))
+    failures = rule(cases=[{"status": "low", "condition": "a > 0"}], name="any failure")
+    rules = [new_value_rule() | {"name": "new"}, travel_rule() | {"name": "travel"}, failures]
+    window = {"start": at(DAY), "end": at(3 * DAY)}
+    local = run(rules, given, **window)
+    assert len(local.results) > 10
+    assert {r.detection_method for r in local.results} == {
+        "new_value",
+        "impossible_travel",
+        "threshold",
+    }
+    same(run(rules, given, cluster=client, **window), local)
