@@ -8,6 +8,7 @@ unsupported type or detection method), is skipped and reported with its file and
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,6 +169,20 @@ def run_command(
         err_console.print(
             "lint: {rule}: {severity}: {where}: {message}".format(**warning), markup=False
         )
+
+    def run_job(progress: Callable[[float], None] | None = None) -> JobRun:
+        return run(
+            selected,
+            opened,
+            start=start,
+            end=end,
+            index=index,
+            strict=strict,
+            progress=progress,
+            tables=tables,
+            cluster=cluster,
+        )
+
     if err_console.is_terminal:
         with Progress(
             TextColumn("[bold]run[/]"),
@@ -180,28 +195,9 @@ def run_command(
             transient=True,
         ) as bar:
             task = bar.add_task("", total=1.0)
-            outcome = run(
-                selected,
-                opened,
-                start=start,
-                end=end,
-                index=index,
-                strict=strict,
-                progress=lambda done: bar.update(task, completed=done),
-                tables=tables,
-                cluster=cluster,
-            )
+            outcome = run_job(lambda done: bar.update(task, completed=done))
     else:
-        outcome = run(
-            selected,
-            opened,
-            start=start,
-            end=end,
-            index=index,
-            strict=strict,
-            tables=tables,
-            cluster=cluster,
-        )
+        outcome = run_job()
     skipped = [_load_failure(error) for error in refused] + [
         Skipped(entry.source, stat.error)
         for entry, stat in zip(loaded, outcome.stats, strict=True)
