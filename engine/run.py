@@ -13,6 +13,11 @@ This is the one place a job is orchestrated: plan -> scan -> detect -> results.
    (a cycle is an error of the rules in it), with the earlier results the run was given.
 4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
 
+On a cluster (`run(..., cluster=...)`, a `ClusterBackend`), the run is split in tasks, one per
+hash partition of the signal key, each this same run restricted to its partition on a worker
+(`_run_task`); the client adds up their results and statistics, then runs the rules that read the
+others' results over them (docs/distributed.md).
+
 A rule that cannot run (an unsupported type or method, a bad query against this data) is reported
 in its statistics and does not stop the others (unless `strict`).
 
@@ -26,13 +31,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from engine.archive.reader import Archive
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
@@ -46,7 +52,7 @@ from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.rules.loader import load_rule, load_rules
 from engine.rules.models import JobDefinition, Rule
-from engine.scan.backends.base import ScanBackend, Scanned
+from engine.scan.backends.base import ClusterBackend, ScanBackend, Scanned
 from engine.scan.backends.local import LocalBackend
 from engine.scan.plan import TIME, Partition, ScanPlan
 from engine.scan.source import LogSource
@@ -166,9 +172,10 @@ def run(
     timestamp_field: str | None = None,
     strict: bool = False,
     keep_matches: bool = False,
-    backend: ScanBackend | None = None,
+    backend: ScanBackend | ClusterBackend | None = None,
     tables: str | Path | Mapping[str, pl.DataFrame] | ReferenceTables | None = None,
     results: Sequence[JobResult] = (),
+    cluster: Any = None,
 ) -> JobRun:
     """Run rules over logs: an archive path, an opened `Archive`, or a list of log dicts.
 
@@ -182,7 +189,10 @@ def run(
     With `strict`, a rule that cannot run raises `UnsupportedRuleError` before the scan. `backend`
     runs the scan (default: in this process, `LocalBackend`). `tables` are the reference tables
     (a folder of CSV/Parquet files, or frames by name); `results` are earlier results (of other
-    jobs) that the run's signal_correlation rules may correlate besides the run's own.
+    jobs) that the run's signal_correlation rules may correlate besides the run's own. `cluster`
+    runs the job on a Dask cluster (a `distributed.Client`, a scheduler address `tcp://host:8786`,
+    or `local:N` for a LocalCluster of N worker processes; needs the `dask` extra), with the same
+    results.
     """
     stop = should_stop or (lambda: False)
     tracker = _Progress(progress)
@@ -191,6 +201,18 @@ def run(
     source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
+    if cluster is not None or isinstance(backend, ClusterBackend):
+        job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
+        job.options = {"format": format, "timestamp_field": timestamp_field}
+        if cluster is None:
+            assert isinstance(backend, ClusterBackend)
+            on_cluster = _on_cluster(job, backend, tracker, stop)
+        elif backend is not None:
+            raise ValueError("run takes a backend or a cluster, not both")
+        else:
+            with _connect(cluster) as connected:
+                on_cluster = _on_cluster(job, connected, tracker, stop)
+        return _outcome(job, *on_cluster, max_results, began, tracker)
     plan = ScanPlan(source.schema)
     context = PlanContext(
         ReferenceTables.of(tables),
@@ -217,7 +239,8 @@ def run(
     pending: list[tuple[_Planned, PendingResults]] = []
     later: list[tuple[_Planned, pl.DataFrame]] = []  # methods reading the others' results: last
     events_scanned = 0
-    for number in range(count):
+    numbers = backend.numbers(count)
+    for number in numbers:
         partition = Partition(number, count) if count > 1 else None
         share = _Share(tracker, number, count)
         scanned = backend.scan(
@@ -230,7 +253,7 @@ def run(
             partition=partition,
         )
         cancelled = cancelled or scanned.stopped
-        if number == 0:
+        if number == numbers[0]:
             events_scanned = scanned.events_scanned
             for item in planned:
                 item.stat.events_scanned = scanned.events_scanned
@@ -266,27 +289,62 @@ def run(
             [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
         )
         found_so_far.extend(_finish(found, source))
-    found_so_far.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
-    truncated = max_results is not None and len(found_so_far) > max_results
-    kept = found_so_far[:max_results] if truncated else found_so_far
+    stats = [item.stat for item in planned]
+    job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
+    job.options = {"format": format, "timestamp_field": timestamp_field}
+    return _outcome(
+        job, found_so_far, stats, events_scanned, cancelled, scan_low, max_results, began, tracker
+    )
+
+
+@dataclass
+class _Job:
+    """What a run was asked (what a task of a run on a cluster is sent)."""
+
+    rules: list[Rule]
+    source: LogSource
+    low: int | None
+    high: int | None
+    index: str
+    job_id: str | None
+    strict: bool
+    keep_matches: bool
+    tables: Any
+    results: Sequence[JobResult]
+    options: dict[str, Any] = field(default_factory=dict)  # format, timestamp_field (manifest)
+
+
+def _outcome(
+    job: _Job,
+    found: list[JobResult],
+    stats: list[RuleStats],
+    events_scanned: int,
+    cancelled: bool,
+    scan_low: int | None,
+    max_results: int | None,
+    began: float,
+    tracker: _Progress,
+) -> JobRun:
+    """The run's outcome: its results sorted by time (the first `max_results`), and manifest."""
+    found.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    truncated = max_results is not None and len(found) > max_results
+    kept = found[:max_results] if truncated else found
     seconds = time.perf_counter() - began
     if not cancelled:
         tracker.finish()
-    stats = [item.stat for item in planned]
-    outcome = JobRun(kept, stats, low, high, events_scanned, seconds, cancelled, truncated)
-    outcome.logs = source
+    outcome = JobRun(kept, stats, job.low, job.high, events_scanned, seconds, cancelled, truncated)
+    outcome.logs = job.source
     outcome.manifest = run_manifest(
-        loaded,
-        source,
-        start=low,
-        end=high,
+        job.rules,
+        job.source,
+        start=job.low,
+        end=job.high,
         scanned_from=scan_low,
         options={
-            "index": index,
-            "format": format,
-            "timestamp_field": timestamp_field,
+            "index": job.index,
+            **job.options,
             "max_results": max_results,
-            "job_id": job_id,
+            "job_id": job.job_id,
         },
         tables=context.tables.record(
             table.tableName for rule in loaded for table in rule.referenceTables or []
@@ -296,6 +354,136 @@ def run(
         ),
     )
     return outcome
+
+
+def _connect(cluster: Any) -> ClusterBackend:
+    """The Dask backend on `cluster` (Dask is imported here only: `engine.scan.backends.dask`)."""
+    try:
+        from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: on demand)
+    except ImportError as exc:
+        raise HindsightError(
+            f"a run on a cluster needs Dask: pip install 'hindsight[dask]' ({exc})"
+        ) from exc
+    return connect(cluster)
+
+
+class _OnePartition(LocalBackend):
+    """The local backend reading only partition `number` of `count` (a task's run)."""
+
+    def __init__(self, number: int, count: int) -> None:
+        super().__init__(partitions=count)
+        self._number = number
+
+    def numbers(self, count: int) -> Sequence[int]:
+        return [self._number]
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What every task of a run on a cluster is sent: the job, and its number of partitions."""
+
+    job: _Job
+    count: int
+
+
+@dataclass(frozen=True)
+class _TaskOutcome:
+    """What a task hands back: its results (documents with their samples), its rules'
+    statistics, the events it scanned, and the first instant it read."""
+
+    results: list[JobResult]
+    stats: list[RuleStats]
+    events_scanned: int
+    scanned_from: int | None
+
+
+def _run_task(task: _Task, number: int) -> _TaskOutcome:
+    """Partition `number` of a run on a cluster, on a worker: the run, for that partition only."""
+    job = task.job
+    outcome = run(
+        job.rules,
+        job.source,
+        start=job.low,
+        end=job.high,
+        index=job.index,
+        job_id=job.job_id,
+        strict=job.strict,
+        keep_matches=job.keep_matches,
+        backend=_OnePartition(number, task.count),
+        tables=job.tables,
+        results=job.results,
+    )
+    scanned_from = outcome.manifest.range["scanned_from"] if outcome.manifest else job.low
+    return _TaskOutcome(outcome.results, outcome.stats, outcome.events_scanned, scanned_from)
+
+
+def _after_others(rule: Rule) -> bool:
+    """Whether the rule's method reads the other rules' results (unknown methods: no)."""
+    try:
+        return method_for(rule).after_others
+    except HindsightError:
+        return False
+
+
+def _on_cluster(
+    job: _Job, backend: ClusterBackend, tracker: _Progress, stop: Callable[[], bool]
+) -> tuple[list[JobResult], list[RuleStats], int, bool, int | None]:
+    """The run on a cluster: one task per partition; then, here, the rules that read the
+    others' results, over them. Progress: the share of tasks done."""
+    later = [number for number, rule in enumerate(job.rules) if _after_others(rule)]
+    on_workers = [rule for number, rule in enumerate(job.rules) if number not in later]
+    source = job.source
+    if source.archive is not None:  # workers may start elsewhere: the root from /
+        root = Archive(source.archive.root.absolute())
+        source = LogSource(source.schema, None, root, source.index)
+    count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
+    task = _Task(replace(job, rules=on_workers, source=source), count)
+    found: list[JobResult] = []
+    stats = [RuleStats(rule.name, rule.detection_method) for rule in on_workers]
+    events, scanned_from, done = 0, job.low, 0
+    for _, outcome in backend.map(_run_task, task, count, should_stop=stop):
+        found += outcome.results
+        events, scanned_from = outcome.events_scanned, outcome.scanned_from
+        for total, part in zip(stats, outcome.stats, strict=True):
+            _add(total, part)
+        done += 1
+        tracker.report(done / count)
+    cancelled = done < count
+    after: list[RuleStats] = []
+    if later:
+        rest = run(
+            [job.rules[number] for number in later],
+            job.source,
+            start=job.low,
+            end=job.high,
+            index=job.index,
+            job_id=job.job_id,
+            should_stop=lambda: cancelled or stop(),
+            strict=job.strict,
+            keep_matches=job.keep_matches,
+            tables=job.tables,
+            results=[*job.results, *found],
+        )
+        found += rest.results
+        after = rest.stats
+        cancelled = cancelled or rest.cancelled
+    merged = iter(stats)
+    ordered = iter(after)
+    in_order = [next(ordered) if n in later else next(merged) for n in range(len(job.rules))]
+    return found, in_order, events, cancelled, scanned_from
+
+
+def _add(total: RuleStats, part: RuleStats) -> None:
+    """Add a task's statistics of a rule to the run's."""
+    total.events_scanned = part.events_scanned
+    for name, matched in part.events_matched.items():
+        total.events_matched[name] = total.events_matched.get(name, 0) + matched
+    total.results += part.results
+    for severity, found in part.results_by_severity.items():
+        total.results_by_severity[severity] = total.results_by_severity.get(severity, 0) + found
+    total.seconds += part.seconds
+    total.error = total.error or part.error
+    total.matches = part.matches if part.matches is not None else total.matches
 
 
 @dataclass

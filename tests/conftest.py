@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -70,6 +71,25 @@ def postgres_server() -> Iterator[str]:
     finally:
         _run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A client of a Dask LocalCluster of 2 worker processes (one thread each) on 127.0.0.1,
+    started once (test modules using it share the `dask` xdist group)."""
+    from distributed import Client, LocalCluster  # noqa: PLC0415 - only Dask tests load Dask
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

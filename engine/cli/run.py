@@ -8,6 +8,7 @@ unsupported type or detection method), is skipped and reported with its file and
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,19 @@ class Skipped:
     is_flag=True,
     help=f"Exit with status {EXIT_RESULTS_FOUND} when the rules produced results.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the job on the Dask cluster of this scheduler (tcp://host:8786); its workers "
+    "read the archive at the same path (docs/distributed.md).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run the job on a Dask LocalCluster of this many worker processes, started for it.",
+)
 def run_command(
     rules: tuple[Path, ...],
     archive: Path,
@@ -130,12 +144,17 @@ def run_command(
     sigma_pipelines: tuple[str, ...],
     tables: Path | None,
     fail_on_results: bool,
+    scheduler: str | None,
+    workers: int | None,
 ) -> int:
     """Run detection RULES (files or folders of rule JSON and Sigma YAML) over an archive."""
     results_format = chosen_format(output, output_format)
     matched_format = chosen_format(matched_logs, output_format, extension_first=True)
     if results_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--scheduler and --workers are exclusive")
+    cluster = scheduler if workers is None else f"local:{workers}"
     pipeline = list(sigma_pipelines) or None
     found = [entry for path in rules for entry in rule_entries(path, sigma_pipeline=pipeline)]
     entries = _select(found, selectors)
@@ -150,6 +169,20 @@ def run_command(
         err_console.print(
             "lint: {rule}: {severity}: {where}: {message}".format(**warning), markup=False
         )
+
+    def run_job(progress: Callable[[float], None] | None = None) -> JobRun:
+        return run(
+            selected,
+            opened,
+            start=start,
+            end=end,
+            index=index,
+            strict=strict,
+            progress=progress,
+            tables=tables,
+            cluster=cluster,
+        )
+
     if err_console.is_terminal:
         with Progress(
             TextColumn("[bold]run[/]"),
@@ -162,20 +195,9 @@ def run_command(
             transient=True,
         ) as bar:
             task = bar.add_task("", total=1.0)
-            outcome = run(
-                selected,
-                opened,
-                start=start,
-                end=end,
-                index=index,
-                strict=strict,
-                progress=lambda done: bar.update(task, completed=done),
-                tables=tables,
-            )
+            outcome = run_job(lambda done: bar.update(task, completed=done))
     else:
-        outcome = run(
-            selected, opened, start=start, end=end, index=index, strict=strict, tables=tables
-        )
+        outcome = run_job()
     skipped = [_load_failure(error) for error in refused] + [
         Skipped(entry.source, stat.error)
         for entry, stat in zip(loaded, outcome.stats, strict=True)

@@ -57,6 +57,12 @@ config_option = click.option(
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1: loopback only).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8080).")
 @click.option("--max-concurrent-jobs", type=click.IntRange(1, 64), default=None)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the jobs on the Dask cluster of this scheduler (tcp://host:8786).",
+)
 def serve_command(
     archive: Path | None,
     database: str | None,
@@ -66,6 +72,7 @@ def serve_command(
     host: str | None,
     port: int | None,
     max_concurrent_jobs: int | None,
+    scheduler: str | None,
 ) -> None:
     """Serve the web app and the Datadog-compatible Historical Jobs API over an archive."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
@@ -83,6 +90,7 @@ def serve_command(
         host=host,
         port=port,
         max_concurrent_jobs=max_concurrent_jobs,
+        scheduler=scheduler,
     )
     store = connect(settings.database)
     keys = KeyStore(store)

@@ -264,6 +264,7 @@ class JobService(RuleService, SignalService):
                 progress=lambda rate: self._progress(job_id, rate),
                 should_stop=stop.is_set,
                 max_results=self.settings.max_results_per_job,
+                cluster=self.settings.scheduler,
                 tables=self.settings.tables,
                 results=self._earlier_results(rule, record),
             )

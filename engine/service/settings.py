@@ -10,6 +10,7 @@ tables = "tables"              # optional: reference tables (<tableName>.csv or 
 max_concurrent_jobs = 2
 max_results_per_job = 10000    # optional: results beyond it are dropped and the job says so
 max_range_days = 90            # optional: longer job ranges are refused with a 400
+scheduler = "tcp://10.0.0.5:8786"  # optional: jobs run on this Dask cluster (docs/distributed.md)
 [indexes]                      # optional: job index name -> archive index (default: the same)
 security = "main"
 [notifications.webhooks.soc]
@@ -42,6 +43,7 @@ class ServiceSettings(BaseModel):
     max_results_per_job: int | None = Field(None, ge=1)
     max_range_days: float | None = Field(None, gt=0)
     indexes: dict[str, str] = Field(default_factory=dict)
+    scheduler: str | None = None  # a Dask scheduler's address: jobs run on its cluster
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 

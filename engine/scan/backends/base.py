@@ -12,13 +12,17 @@ which is also what a distributed backend hands out.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Self, TypeVar
 
 import polars as pl
 
 from engine.scan.plan import Partition, ScanPlan
 from engine.scan.source import LogSource
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,39 @@ class ScanBackend(ABC):
         """In how many hash partitions a run over `[low, high)` reads and detects (1: all at
         once). A run's unit of work is (its rules, one partition)."""
         return 1
+
+    def numbers(self, count: int) -> Sequence[int]:
+        """Which of the `count` partitions this backend reads (all; a task of a run on a
+        cluster: its own)."""
+        return range(count)
+
+
+class ClusterBackend(ABC):
+    """Runs a job's tasks in other processes or on other machines (`dask.py`): each task is
+    (the job's rules, one hash partition), run with the local engine where it lands."""
+
+    @abstractmethod
+    def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
+        """In how many hash partitions (tasks) a run over `[low, high)` is split."""
+
+    @abstractmethod
+    def map(
+        self,
+        task: Callable[[S, int], R],
+        shared: S,
+        count: int,
+        *,
+        should_stop: Callable[[], bool],
+    ) -> Iterator[tuple[int, R]]:
+        """`(number, task(shared, number))` for each `number` in `range(count)`, as the tasks
+        finish; `shared` is sent once. A True `should_stop` cancels the tasks not yet done and
+        ends the iteration."""
+
+    def close(self) -> None:  # noqa: B027 - optional: most backends start nothing
+        """Release what the backend started (nothing by default)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
