@@ -346,8 +346,8 @@ def _outcome(
             "max_results": max_results,
             "job_id": job.job_id,
         },
-        tables=context.tables.record(
-            table.tableName for rule in loaded for table in rule.referenceTables or []
+        tables=ReferenceTables.of(job.tables).record(
+            table.tableName for rule in job.rules for table in rule.referenceTables or []
         ),
         results=result_counts(
             kept, cancelled=cancelled, truncated=truncated, events_scanned=outcome.events_scanned
