@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from engine.archive.event import LogEvent, distinguish_repeats
-from engine.archive.formats import FORMATS, Rejected, read_events
+from engine.archive.formats import FORMATS, Rejected, read_batches
 from engine.archive.sources import expand_sources
 from engine.archive.writer import DEFAULT_BUFFER_BYTES, ArchiveWriter
 from engine.core.errors import IngestError
@@ -97,8 +99,16 @@ def ingest(
         for source in inputs:
             state.current = source.name
             notify(state)
-            items = read_events(source, format=format, timestamp_field=timestamp_field)
+            items = read_batches(source, format=format, timestamp_field=timestamp_field)
             for item in _with_rejections(items, report):
+                if isinstance(item, pl.DataFrame):
+                    report.events_read += len(chunk) + item.height
+                    writer.write(chunk)
+                    writer.write_frame(item)
+                    chunk = []
+                    state.events_read, state.rejected = report.events_read, report.rejected
+                    notify(state)
+                    continue
                 chunk.append(item)
                 if len(chunk) >= CHUNK_EVENTS:
                     report.events_read += len(chunk)
@@ -126,17 +136,25 @@ def ingest(
 
 
 def _with_rejections(
-    items: Iterable[LogEvent | Rejected], report: IngestReport
-) -> Iterator[LogEvent]:
-    """The events of one input, repeats told apart; rejected lines go into the report."""
+    items: Iterable[pl.DataFrame | LogEvent | Rejected], report: IngestReport
+) -> Iterator[pl.DataFrame | LogEvent]:
+    """The events (and frames of events) of one input, repeats told apart; rejected lines go
+    into the report. Frames hold no content ids (`columnar`), so they need no telling apart."""
+    events: list[LogEvent] = []
+    repeats = distinguish_repeats(_drain(events))
+    for item in items:
+        if isinstance(item, Rejected):
+            report.rejected += 1
+            if len(report.rejections) < MAX_REPORTED_REJECTIONS:
+                report.rejections.append(item)
+        elif isinstance(item, pl.DataFrame):
+            yield item
+        else:
+            events.append(item)
+            yield next(repeats)
 
-    def events() -> Iterator[LogEvent]:
-        for item in items:
-            if isinstance(item, Rejected):
-                report.rejected += 1
-                if len(report.rejections) < MAX_REPORTED_REJECTIONS:
-                    report.rejections.append(item)
-            else:
-                yield item
 
-    return distinguish_repeats(events())
+def _drain(events: list[LogEvent]) -> Iterator[LogEvent]:
+    """Hand out the events appended to `events`, one per `next` (feeds `distinguish_repeats`)."""
+    while True:
+        yield events.pop()

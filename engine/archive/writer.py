@@ -101,9 +101,13 @@ class ArchiveWriter:
 
     def write(self, events: Sequence[LogEvent]) -> None:
         """Buffer a chunk of events; flush partitions when the memory budget is exceeded."""
-        if not events:
+        if events:
+            self.write_frame(events_to_frame(events))
+
+    def write_frame(self, frame: pl.DataFrame) -> None:
+        """Buffer events already laid out as archive columns (`frame.events_to_frame`)."""
+        if frame.height == 0:
             return
-        frame = events_to_frame(events)
         hours = frame["timestamp"].dt.epoch("ms") // HOUR_MS
         frame = frame.with_columns(hours.alias("_hour"))
         for (hour,), part in frame.partition_by("_hour", as_dict=True).items():

@@ -16,6 +16,9 @@ import pkgutil
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import polars as pl
+
+from engine.archive.columnar import records_frame
 from engine.archive.event import LogEvent, is_engine_event
 from engine.archive.formats.detect import detect_format, resolve
 from engine.archive.formats.mapping import Format, build_event
@@ -28,10 +31,14 @@ __all__ = [
     "FORMATS",
     "Rejected",
     "detect_format",
+    "read_batches",
     "read_events",
     "read_records",
     "records_to_events",
 ]
+
+#: How many consecutive canonical records `read_batches` lays out as one frame.
+BATCH_RECORDS = 20_000
 
 #: The `Rejected.source` of records given in memory.
 MEMORY_SOURCE = "logs"
@@ -54,6 +61,18 @@ def read_events(
     """
     _check_format(format)
     return _events(file.name, iter_values(file), format, timestamp_field)
+
+
+def read_batches(
+    file: InputFile, *, format: str = "auto", timestamp_field: str | None = None
+) -> Iterator[pl.DataFrame | LogEvent | Rejected]:
+    """`read_events`, with runs of simple canonical records given as archive frames.
+
+    A run of up to `BATCH_RECORDS` consecutive records of the `ndjson` format is laid out in bulk
+    (`columnar.records_frame`); a run it does not cover is read record by record as usual.
+    """
+    _check_format(format)
+    return _events(file.name, iter_values(file), format, timestamp_field, batch=BATCH_RECORDS)
 
 
 def read_records(
@@ -97,28 +116,65 @@ def _check_format(format: str) -> None:
 
 
 def _events(
-    source: str, values: Iterator[Value | Rejected], name: str, timestamp_field: str | None
-) -> Iterator[LogEvent | Rejected]:
+    source: str,
+    values: Iterator[Value | Rejected],
+    name: str,
+    timestamp_field: str | None,
+    *,
+    batch: int = 0,
+) -> Iterator[Any]:
     if name == "auto":
         name, values = resolve(values)
     format = format_named(name)
+    if not batch or name != "ndjson" or timestamp_field is not None:
+        for item in values:
+            yield from _item_events(source, format, item, timestamp_field)
+        return
+    pending: list[Value] = []
     for item in values:
-        if isinstance(item, Rejected):
-            yield item
-            continue
-        if is_engine_event(item.value):
-            yield item.value
-            continue
-        for number, record in _records(format, item):
-            try:
-                event = build_event(format, record, timestamp_field)
-            except EventError as exc:
-                yield Rejected(source, number, str(exc))
+        if isinstance(item, Value) and type(item.value) is dict:
+            pending.append(item)
+            if len(pending) < batch:
                 continue
-            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                yield Rejected(source, number, f"cannot read the record: {exc}")
-                continue
-            yield event
+        yield from _pending_events(source, format, pending)
+        pending = []
+        if not isinstance(item, Value) or type(item.value) is not dict:
+            yield from _item_events(source, format, item, timestamp_field)
+    yield from _pending_events(source, format, pending)
+
+
+def _pending_events(source: str, format: Format, pending: list[Value]) -> Iterator[Any]:
+    """A run of records as one frame when `records_frame` covers it, else event by event."""
+    if not pending:
+        return
+    frame = records_frame([item.value for item in pending])
+    if frame is not None:
+        yield frame
+        return
+    for item in pending:
+        yield from _item_events(source, format, item, None)
+
+
+def _item_events(
+    source: str, format: Format, item: Value | Rejected, timestamp_field: str | None
+) -> Iterator[LogEvent | Rejected]:
+    """The events of one value read from an input (or the `Rejected` it is)."""
+    if isinstance(item, Rejected):
+        yield item
+        return
+    if is_engine_event(item.value):
+        yield item.value
+        return
+    for number, record in _records(format, item):
+        try:
+            event = build_event(format, record, timestamp_field)
+        except EventError as exc:
+            yield Rejected(source, number, str(exc))
+            continue
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            yield Rejected(source, number, f"cannot read the record: {exc}")
+            continue
+        yield event
 
 
 def _records(format: Format, item: Value) -> Iterator[tuple[int, object]]:

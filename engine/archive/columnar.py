@@ -1,0 +1,131 @@
+"""Canonical records -> an archive frame in bulk: the fast path of ingest.
+
+`records_frame` lays a batch of parsed canonical records (the `ndjson` format) out as archive
+columns with pyarrow (`Table.from_pylist` + struct flattening) and polars expressions, instead of
+one `LogEvent` and one flattened dict per record. It gives exactly what
+`frame.events_to_frame` gives for the same records, or `None` when the batch holds anything the
+fast path does not cover; the caller then reads that batch record by record (the reference path,
+which also reports rejections). Covered: records whose keys are the canonical ones, a text `id`,
+an epoch-millisecond integer `timestamp`, text (or null) reserved fields, a list of text `tags`,
+and attributes whose leaves have one JSON type per path (ints mixed with floats allowed), whose
+arrays hold scalars and no null, and with no empty object.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.archive.frame import BASE_SCHEMA
+from engine.core.columns import RAW_COLUMN, RESERVED_FIELDS, quote_segment
+
+_KEYS = frozenset({"id", "timestamp", *RESERVED_FIELDS, "tags", "attributes"})
+#: the epoch-millisecond range `parse_timestamp` reads an integer as milliseconds
+_MS_LOW, _MS_HIGH = 10**11, 10**14
+#: ids that look like content ids (`event.event_id`) are left to the reference path
+_CONTENT_ID = re.compile(r"h[0-9a-f]{24}")
+_SCALAR_TYPES = (pa.bool_(), pa.int64(), pa.float64(), pa.string())
+
+
+def records_frame(records: list[Any]) -> pl.DataFrame | None:
+    """The archive frame of `records`, or `None` when the batch is not covered (module doc)."""
+    if not records or not all(type(record) is dict for record in records):
+        return None
+    if not _KEYS.issuperset(set().union(*map(dict.keys, records))):
+        return None
+    base = _base_columns(records)
+    if base is None:
+        return None
+    attributes = [record.get("attributes") or {} for record in records]
+    if not all(type(value) is dict for value in attributes):
+        return None
+    try:
+        table = pa.Table.from_pylist(attributes)
+        raw = pa.array(map(_dumps, attributes), type=pa.string(), size=len(attributes))
+    except (pa.ArrowException, OverflowError, TypeError):
+        return None
+    columns: dict[str, pa.Array] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not _leaves(column.combine_chunks(), "@" + quote_segment(name), columns):
+            return None
+    base[RAW_COLUMN] = pl.Series(RAW_COLUMN, raw)
+    frame = pl.DataFrame([base[name] for name in BASE_SCHEMA])
+    attribute_frame = pl.from_arrow(pa.table({name: columns[name] for name in sorted(columns)}))
+    assert isinstance(attribute_frame, pl.DataFrame)
+    return pl.concat([frame, attribute_frame], how="horizontal") if columns else frame
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _base_columns(records: list[dict[str, Any]]) -> dict[str, pl.Series] | None:
+    """The base columns, or `None` when a value needs the reference path's normalising."""
+    ids = [record.get("id") for record in records]
+    if not all(type(value) is str and value for value in ids):
+        return None
+    stamps = [record.get("timestamp") for record in records]
+    if not all(type(value) is int and _MS_LOW <= abs(value) < _MS_HIGH for value in stamps):
+        return None
+    columns = {
+        "id": pl.Series("id", ids, dtype=pl.String()),
+        "timestamp": pl.Series("timestamp", stamps, pl.Int64()).cast(BASE_SCHEMA["timestamp"]),
+    }
+    if columns["id"].str.contains(f"^{_CONTENT_ID.pattern}$").any():
+        return None
+    for name in RESERVED_FIELDS:
+        values = [record.get(name) for record in records]
+        if not all(value is None or type(value) is str for value in values):
+            return None
+        column = pl.Series(name, values, dtype=pl.String())
+        columns[name] = column.str.to_lowercase() if name == "status" else column
+    tags = [record.get("tags") for record in records]
+    if not all(value is None or type(value) is list for value in tags):
+        return None
+    try:
+        tag_array = pa.array(tags, type=pa.list_(pa.string()))
+    except (pa.ArrowException, TypeError):
+        return None
+    tag_column = pl.Series("tags", tag_array)
+    if _beyond_ascii(tag_column.explode()) or _beyond_ascii(columns["status"]):
+        return None  # Python's and polars' Unicode lower-casing and stripping may differ
+    cleaned = tag_column.list.eval(pl.element().str.strip_chars().str.to_lowercase())
+    columns["tags"] = cleaned.list.eval(pl.element().filter(pl.element() != "")).fill_null([])
+    return columns
+
+
+def _beyond_ascii(column: pl.Series) -> bool:
+    return bool(column.str.contains(r"[^\x20-\x7e]").any())
+
+
+def _leaves(array: pa.Array, name: str, out: dict[str, pa.Array]) -> bool:
+    """Put the leaf columns of `array` (named `name`) into `out`; False when not covered."""
+    kind = array.type
+    if pa.types.is_null(kind):
+        return True
+    if pa.types.is_struct(kind):
+        if kind.num_fields == 0:
+            return False  # `{}` is kept as text by the reference path
+        for index in range(kind.num_fields):
+            child = pc.struct_field(array, [index])
+            if not _leaves(child, f"{name}.{quote_segment(kind.field(index).name)}", out):
+                return False
+        return True
+    if pa.types.is_list(kind):
+        inner = kind.value_type
+        if pa.types.is_null(inner):
+            out[name] = array.cast(pa.list_(pa.string()))
+            return True
+        if inner not in _SCALAR_TYPES or pc.list_flatten(array).null_count:
+            return False
+        out[name] = array
+        return True
+    if kind not in _SCALAR_TYPES:
+        return False
+    out[name] = array
+    return True
