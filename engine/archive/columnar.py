@@ -1,8 +1,8 @@
 """Canonical records -> an archive frame in bulk: the fast path of ingest.
 
 `records_frame` lays a batch of parsed canonical records (the `ndjson` format) out as archive
-columns with pyarrow (`Table.from_pylist` + struct flattening) and polars expressions, instead of
-one `LogEvent` and one flattened dict per record. It gives exactly what
+columns with pyarrow (one struct array inferred from every record, then flattened) instead of one
+`LogEvent` and one flattened dict per record. It gives exactly what
 `frame.events_to_frame` gives for the same records, or `None` when the batch holds anything the
 fast path does not cover; the caller then reads that batch record by record (the reference path,
 which also reports rejections). Covered: records whose keys are the canonical ones, a text `id`,
@@ -45,13 +45,16 @@ def records_frame(records: list[Any]) -> pl.DataFrame | None:
     if not all(type(value) is dict for value in attributes):
         return None
     try:
-        table = pa.Table.from_pylist(attributes)
+        table = pa.array(attributes)  # every key of every object (`from_pylist` reads the first)
         raw = pa.array(map(_dumps, attributes), type=pa.string(), size=len(attributes))
     except (pa.ArrowException, OverflowError, TypeError):
         return None
     columns: dict[str, pa.Array] = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if not _leaves(column.combine_chunks(), "@" + quote_segment(name), columns):
+    if pa.types.is_null(table.type):
+        table = pa.array([{}] * len(attributes), pa.struct([]))
+    for index in range(table.type.num_fields):
+        name = "@" + quote_segment(table.type.field(index).name)
+        if not _leaves(pc.struct_field(table, [index]), name, columns):
             return None
     base[RAW_COLUMN] = pl.Series(RAW_COLUMN, raw)
     frame = pl.DataFrame([base[name] for name in BASE_SCHEMA])
@@ -103,14 +106,31 @@ def _beyond_ascii(column: pl.Series) -> bool:
     return bool(column.str.contains(r"[^\x20-\x7e]").any())
 
 
+def _may_hide_empty_object(array: pa.Array) -> bool:
+    """Whether a present object has no field set: `{}` (text for the reference path) and
+    `{"a": null}` (nothing) look alike in Arrow, so such a batch takes the reference path."""
+    children = [
+        pc.struct_field(array, [index]).is_valid() for index in range(array.type.num_fields)
+    ]
+    if not children:
+        return False
+    any_child = children[0]
+    for child in children[1:]:
+        any_child = pc.or_(any_child, child)
+    return bool(pc.any(pc.and_(array.is_valid(), pc.invert(any_child))).as_py())
+
+
 def _leaves(array: pa.Array, name: str, out: dict[str, pa.Array]) -> bool:
     """Put the leaf columns of `array` (named `name`) into `out`; False when not covered."""
     kind = array.type
     if pa.types.is_null(kind):
         return True
     if pa.types.is_struct(kind):
-        if kind.num_fields == 0:
-            return False  # `{}` is kept as text by the reference path
+        if kind.num_fields == 0:  # `{}` counts as present: kept as the text `{}`
+            out[name] = pc.if_else(array.is_valid(), "{}", pa.scalar(None, pa.string()))
+            return True
+        if _may_hide_empty_object(array):
+            return False
         for index in range(kind.num_fields):
             child = pc.struct_field(array, [index])
             if not _leaves(child, f"{name}.{quote_segment(kind.field(index).name)}", out):
@@ -118,10 +138,12 @@ def _leaves(array: pa.Array, name: str, out: dict[str, pa.Array]) -> bool:
         return True
     if pa.types.is_list(kind):
         inner = kind.value_type
-        if pa.types.is_null(inner):
+        if pc.list_flatten(array).null_count:
+            return False  # the reference path drops nulls in arrays
+        if pa.types.is_null(inner):  # only empty arrays: text lists, as the reference types them
             out[name] = array.cast(pa.list_(pa.string()))
             return True
-        if inner not in _SCALAR_TYPES or pc.list_flatten(array).null_count:
+        if inner not in _SCALAR_TYPES:
             return False
         out[name] = array
         return True
