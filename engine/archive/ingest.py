@@ -7,8 +7,10 @@ that names every rejected line by file and line number.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +97,7 @@ def ingest(
     state = IngestProgress(files_total=len(inputs), bytes_total=sum(f.size for f in inputs))
     notify = progress or (lambda _state: None)
     chunk: list[LogEvent] = []
-    with ArchiveWriter(archive_root, index, buffer_bytes=buffer_bytes) as writer:
+    with _no_cyclic_gc(), ArchiveWriter(archive_root, index, buffer_bytes=buffer_bytes) as writer:
         for source in inputs:
             state.current = source.name
             notify(state)
@@ -133,6 +135,20 @@ def ingest(
     report.bytes_written = summary.bytes
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (parsed JSON holds no cycles, and its passes over
+    every batch of parsed records cost about a third of ingest); reference counting still frees
+    everything, so memory stays bounded by the batch size."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _with_rejections(
