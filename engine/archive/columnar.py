@@ -56,11 +56,25 @@ def records_frame(records: list[Any]) -> pl.DataFrame | None:
         name = "@" + quote_segment(table.type.field(index).name)
         if not _leaves(pc.struct_field(table, [index]), name, columns):
             return None
+    if any(_is_float(array.type) for array in columns.values()) and _has_boolean(raw):
+        return None  # pyarrow reads `false` among floats as 0.0; the reference path keeps text
     base[RAW_COLUMN] = pl.Series(RAW_COLUMN, raw)
     frame = pl.DataFrame([base[name] for name in BASE_SCHEMA])
     attribute_frame = pl.from_arrow(pa.table({name: columns[name] for name in sorted(columns)}))
     assert isinstance(attribute_frame, pl.DataFrame)
     return pl.concat([frame, attribute_frame], how="horizontal") if columns else frame
+
+
+def _is_float(kind: pa.DataType) -> bool:
+    return kind == pa.float64() or (pa.types.is_list(kind) and kind.value_type == pa.float64())
+
+
+#: a JSON boolean in compact JSON text (or, conservatively, such text inside a string)
+_BOOLEAN = r"[:\[,](true|false)[,\]}]"
+
+
+def _has_boolean(raw: pa.Array) -> bool:
+    return bool(pc.any(pc.match_substring_regex(raw, _BOOLEAN)).as_py())
 
 
 def _dumps(value: dict[str, Any]) -> str:
