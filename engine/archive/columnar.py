@@ -66,7 +66,8 @@ def records_frame(records: list[Any]) -> pl.DataFrame | None:
 
 
 def _is_float(kind: pa.DataType) -> bool:
-    return kind == pa.float64() or (pa.types.is_list(kind) and kind.value_type == pa.float64())
+    inner = kind.value_type if pa.types.is_list(kind) else kind
+    return bool(inner == pa.float64())
 
 
 #: a JSON boolean in compact JSON text (or, conservatively, such text inside a string)
