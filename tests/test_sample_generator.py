@@ -59,6 +59,7 @@ def gen() -> ModuleType:
     return _load()
 
 
+@pytest.fixture(scope="module")
 def events(gen: ModuleType) -> Iterator[list[Event]]:
     with no_cyclic_gc():
         data = list(gen.generate())
