@@ -201,31 +201,42 @@ def run(
     source = LogSource.of(logs, index, format=format, timestamp_field=timestamp_field)
     low = None if start is None else parse_time(start)
     high = None if end is None else parse_time(end)
-    if cluster is not None or isinstance(backend, ClusterBackend):
-        job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
-        job.options = {"format": format, "timestamp_field": timestamp_field}
-        if cluster is None:
-            assert isinstance(backend, ClusterBackend)
-            on_cluster = _on_cluster(job, backend, tracker, stop)
-        elif backend is not None:
-            raise ValueError("run takes a backend or a cluster, not both")
-        else:
-            with _connect(cluster) as connected:
-                on_cluster = _on_cluster(job, connected, tracker, stop)
-        return _outcome(job, *on_cluster, max_results, began, tracker)
+    job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
+    job.options = {"format": format, "timestamp_field": timestamp_field}
+    if cluster is not None and backend is not None:
+        raise ValueError("run takes a backend or a cluster, not both")
+    if cluster is not None:
+        with _connect(cluster) as connected:
+            found = _on_cluster(job, connected, tracker, stop)
+    elif isinstance(backend, ClusterBackend):
+        found = _on_cluster(job, backend, tracker, stop)
+    else:
+        found = _here(job, backend or LocalBackend(), tracker, stop)
+    return _outcome(job, *found, max_results, began, tracker)
+
+
+#: What a run found before its outcome is made: its results (unsorted), its rules' statistics,
+#: the events it scanned, whether it was cancelled, and the first instant it read.
+_Found = tuple[list[JobResult], list[RuleStats], int, bool, int | None]
+
+
+def _here(job: _Job, backend: ScanBackend, tracker: _Progress, stop: Callable[[], bool]) -> _Found:
+    """The job in this process: plan, scan partition by partition, detect, read the samples;
+    the rules that read the others' results last."""
+    loaded, source, low, high = job.rules, job.source, job.low, job.high
+    results, keep_matches, job_id = job.results, job.keep_matches, job.job_id
     plan = ScanPlan(source.schema)
     context = PlanContext(
-        ReferenceTables.of(tables),
+        ReferenceTables.of(job.tables),
         rule_ids(loaded) | {result.rule_id for result in results if result.rule_id},
     )
     planned: list[_Planned] = []
     for rule in loaded:
         planned.append(_plan(rule, plan, low, context))
-        if strict and planned[-1].stat.error is not None:
+        if job.strict and planned[-1].stat.error is not None:
             raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
     lows = [item.low for item in planned if item.low is not None]
     scan_low = None if low is None else min([low, *lows])
-    backend = backend or LocalBackend()
     count = 1 if keep_matches else backend.partitions(source, scan_low, high)
     for item in planned:
         if count > 1 and item.plan is not None:
@@ -289,12 +300,7 @@ def run(
             [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
         )
         found_so_far.extend(_finish(found, source))
-    stats = [item.stat for item in planned]
-    job = _Job(loaded, source, low, high, index, job_id, strict, keep_matches, tables, results)
-    job.options = {"format": format, "timestamp_field": timestamp_field}
-    return _outcome(
-        job, found_so_far, stats, events_scanned, cancelled, scan_low, max_results, began, tracker
-    )
+    return found_so_far, [item.stat for item in planned], events_scanned, cancelled, scan_low
 
 
 @dataclass
@@ -314,6 +320,11 @@ class _Job:
     options: dict[str, Any] = field(default_factory=dict)  # format, timestamp_field (manifest)
 
 
+def _by_time(results: list[JobResult]) -> None:
+    """Sort results by time (then rule and id), in place: the order of a run's results."""
+    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+
+
 def _outcome(
     job: _Job,
     found: list[JobResult],
@@ -326,7 +337,7 @@ def _outcome(
     tracker: _Progress,
 ) -> JobRun:
     """The run's outcome: its results sorted by time (the first `max_results`), and manifest."""
-    found.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    _by_time(found)
     truncated = max_results is not None and len(found) > max_results
     kept = found[:max_results] if truncated else found
     seconds = time.perf_counter() - began
@@ -398,23 +409,13 @@ class _TaskOutcome:
 
 
 def _run_task(task: _Task, number: int) -> _TaskOutcome:
-    """Partition `number` of a run on a cluster, on a worker: the run, for that partition only."""
-    job = task.job
-    outcome = run(
-        job.rules,
-        job.source,
-        start=job.low,
-        end=job.high,
-        index=job.index,
-        job_id=job.job_id,
-        strict=job.strict,
-        keep_matches=job.keep_matches,
-        backend=_OnePartition(number, task.count),
-        tables=job.tables,
-        results=job.results,
+    """Partition `number` of a run on a cluster, on a worker: the run, for that partition only
+    (no manifest: the client makes the run's)."""
+    found, stats, events_scanned, _, scanned_from = _here(
+        task.job, _OnePartition(number, task.count), _Progress(None), lambda: False
     )
-    scanned_from = outcome.manifest.range["scanned_from"] if outcome.manifest else job.low
-    return _TaskOutcome(outcome.results, outcome.stats, outcome.events_scanned, scanned_from)
+    _by_time(found)
+    return _TaskOutcome(found, stats, events_scanned, scanned_from)
 
 
 def _after_others(rule: Rule) -> bool:
@@ -427,7 +428,7 @@ def _after_others(rule: Rule) -> bool:
 
 def _on_cluster(
     job: _Job, backend: ClusterBackend, tracker: _Progress, stop: Callable[[], bool]
-) -> tuple[list[JobResult], list[RuleStats], int, bool, int | None]:
+) -> _Found:
     """The run on a cluster: one task per partition; then, here, the rules that read the
     others' results, over them. Progress: the share of tasks done."""
     later = [number for number, rule in enumerate(job.rules) if _after_others(rule)]
@@ -451,22 +452,14 @@ def _on_cluster(
     cancelled = done < count
     after: list[RuleStats] = []
     if later:
-        rest = run(
-            [job.rules[number] for number in later],
-            job.source,
-            start=job.low,
-            end=job.high,
-            index=job.index,
-            job_id=job.job_id,
-            should_stop=lambda: cancelled or stop(),
-            strict=job.strict,
-            keep_matches=job.keep_matches,
-            tables=job.tables,
-            results=[*job.results, *found],
+        rest = replace(
+            job, rules=[job.rules[number] for number in later], results=[*job.results, *found]
         )
-        found += rest.results
-        after = rest.stats
-        cancelled = cancelled or rest.cancelled
+        more, after, _, stopped, _ = _here(
+            rest, LocalBackend(), _Progress(None), lambda: cancelled or stop()
+        )
+        found += more
+        cancelled = cancelled or stopped
     merged = iter(stats)
     ordered = iter(after)
     in_order = [next(ordered) if n in later else next(merged) for n in range(len(job.rules))]

@@ -85,7 +85,7 @@ def dask_client() -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: a second cluster on this host must not warn
         ) as cluster,
         Client(cluster) as client,
     ):

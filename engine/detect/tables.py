@@ -76,10 +76,9 @@ class ReferenceTables:
         entries: list[dict[str, Any]] = []
         for name in sorted(set(names)):
             entry: dict[str, Any] = {"name": name}
-            path = None if name in self._given else self.file(name)
             if name in self._given:
                 entry["in_memory"] = True
-            elif path is not None:
+            elif (path := self.file(name)) is not None:
                 entry.update(path=str(path.resolve()), sha256=file_sha256(path))
             entries.append(entry)
         return entries
