@@ -38,7 +38,7 @@ def records_frame(records: list[Any]) -> pl.DataFrame | None:
         return None
     if not _KEYS.issuperset(set().union(*map(dict.keys, records))):
         return None
-    base = _base_columns(records)
+    base = _record_columns(records)
     if base is None:
         return None
     attributes = [record.get("attributes") or {} for record in records]
@@ -49,20 +49,38 @@ def records_frame(records: list[Any]) -> pl.DataFrame | None:
         raw = pa.array(map(_dumps, attributes), type=pa.string(), size=len(attributes))
     except (pa.ArrowException, OverflowError, TypeError):
         return None
-    columns: dict[str, pa.Array] = {}
     if pa.types.is_null(table.type):
         table = pa.array([{}] * len(attributes), pa.struct([]))
+    columns = attribute_columns(table)
+    if columns is None:
+        return None
+    if any(_is_float(array.type) for array in columns.values()) and _has_boolean(raw):
+        return None  # pyarrow reads `false` among floats as 0.0; the reference path keeps text
+    return assemble(base, pl.Series(RAW_COLUMN, raw), columns)
+
+
+def attribute_columns(table: pa.StructArray) -> dict[str, pa.Array] | None:
+    """The attribute leaf columns (`@a.b`) of a struct array of `attributes` objects, or `None`
+    when a leaf is not covered (module doc)."""
+    columns: dict[str, pa.Array] = {}
     for index in range(table.type.num_fields):
         name = "@" + quote_segment(table.type.field(index).name)
         if not _leaves(pc.struct_field(table, [index]), name, columns):
             return None
-    if any(_is_float(array.type) for array in columns.values()) and _has_boolean(raw):
-        return None  # pyarrow reads `false` among floats as 0.0; the reference path keeps text
-    base[RAW_COLUMN] = pl.Series(RAW_COLUMN, raw)
+    return columns
+
+
+def assemble(
+    base: dict[str, pl.Series], raw: pl.Series, columns: dict[str, pa.Array]
+) -> pl.DataFrame:
+    """The archive frame: base columns, `_raw`, then the attribute columns in name order."""
+    base[RAW_COLUMN] = raw.alias(RAW_COLUMN)
     frame = pl.DataFrame([base[name] for name in BASE_SCHEMA])
+    if not columns:
+        return frame
     attribute_frame = pl.from_arrow(pa.table({name: columns[name] for name in sorted(columns)}))
     assert isinstance(attribute_frame, pl.DataFrame)
-    return pl.concat([frame, attribute_frame], how="horizontal") if columns else frame
+    return pl.concat([frame, attribute_frame], how="horizontal")
 
 
 def _is_float(kind: pa.DataType) -> bool:
@@ -82,26 +100,20 @@ def _dumps(value: dict[str, Any]) -> str:
     return orjson.dumps(value).decode()
 
 
-def _base_columns(records: list[dict[str, Any]]) -> dict[str, pl.Series] | None:
-    """The base columns, or `None` when a value needs the reference path's normalising."""
+def _record_columns(records: list[dict[str, Any]]) -> dict[str, pl.Series] | None:
+    """The base columns of parsed records, or `None` when a value needs normalising."""
     ids = [record.get("id") for record in records]
-    if not all(type(value) is str and value for value in ids):
-        return None
     stamps = [record.get("timestamp") for record in records]
-    if not all(type(value) is int and _MS_LOW <= abs(value) < _MS_HIGH for value in stamps):
+    if not all(type(value) is str for value in ids) or not all(
+        type(value) is int and _MS_LOW <= abs(value) < _MS_HIGH for value in stamps
+    ):
         return None
-    columns = {
-        "id": pl.Series("id", ids, dtype=pl.String()),
-        "timestamp": pl.Series("timestamp", stamps, pl.Int64()).cast(BASE_SCHEMA["timestamp"]),
-    }
-    if columns["id"].str.contains(f"^{_CONTENT_ID.pattern}$").any():
-        return None
+    reserved: dict[str, pl.Series] = {}
     for name in RESERVED_FIELDS:
         values = [record.get(name) for record in records]
         if not all(value is None or type(value) is str for value in values):
             return None
-        column = pl.Series(name, values, dtype=pl.String())
-        columns[name] = column.str.to_lowercase() if name == "status" else column
+        reserved[name] = pl.Series(name, values, dtype=pl.String())
     tags = [record.get("tags") for record in records]
     if not all(value is None or type(value) is list for value in tags):
         return None
@@ -109,10 +121,40 @@ def _base_columns(records: list[dict[str, Any]]) -> dict[str, pl.Series] | None:
         tag_array = pa.array(tags, type=pa.list_(pa.string()))
     except (pa.ArrowException, TypeError):
         return None
-    tag_column = pl.Series("tags", tag_array)
-    if _beyond_ascii(tag_column.explode()) or _beyond_ascii(columns["status"]):
-        return None  # Python's and polars' Unicode lower-casing and stripping may differ
-    cleaned = tag_column.list.eval(pl.element().str.strip_chars().str.to_lowercase())
+    return base_columns(
+        pl.Series("id", ids, dtype=pl.String()),
+        pl.Series("timestamp", stamps, pl.Int64()),
+        reserved,
+        pl.Series("tags", tag_array),
+    )
+
+
+def base_columns(
+    ids: pl.Series, stamps: pl.Series, reserved: dict[str, pl.Series], tags: pl.Series
+) -> dict[str, pl.Series] | None:
+    """The archive's base columns from text ids, Int64 epoch-millisecond stamps, text reserved
+    fields and lists of text tags; `None` when a value needs the reference path's normalising
+    (a missing, empty or content-like id, a stamp outside the millisecond range, a null tag,
+    text beyond ASCII where Python's and polars' lower-casing may differ)."""
+    if ids.null_count() or stamps.null_count() or (ids == "").any():
+        return None
+    if not stamps.abs().is_between(_MS_LOW, _MS_HIGH, closed="left").all():
+        return None
+    if ids.str.contains(f"^{_CONTENT_ID.pattern}$").any():
+        return None
+    items = tags.explode()
+    if items.null_count() > tags.list.len().eq(0).sum() + tags.null_count():
+        return None  # a null tag is the text `null` to the reference path
+    status = reserved["status"]
+    if _beyond_ascii(items) or _beyond_ascii(status):
+        return None
+    columns = {
+        "id": ids.alias("id"),
+        "timestamp": stamps.alias("timestamp").cast(BASE_SCHEMA["timestamp"]),
+        **{name: reserved[name].alias(name) for name in RESERVED_FIELDS},
+        "status": status.str.to_lowercase().alias("status"),
+    }
+    cleaned = tags.alias("tags").list.eval(pl.element().str.strip_chars().str.to_lowercase())
     columns["tags"] = cleaned.list.eval(pl.element().filter(pl.element() != "")).fill_null([])
     return columns
 
