@@ -99,6 +99,7 @@ def test_records_needing_normalising_take_the_reference_path() -> None:
         {"attributes": {"a": {"b": None}}},  # looks like `{}` in Arrow
         {"attributes": {"a": [1, None]}},  # nulls in arrays are dropped
         {"tags": ["É"]},  # Unicode lower-casing is left to Python
+        {"tags": ["a", None]},  # a null tag is the text `null` to the reference path
         {"attributes": {"a": [0.5, False]}},  # pyarrow would read `false` as 0.0
     ):
         assert records_frame([plain | changed]) is None, changed
