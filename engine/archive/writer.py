@@ -12,7 +12,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -24,12 +26,14 @@ import pyarrow.parquet as pq
 from engine.archive.event import LogEvent
 from engine.archive.frame import BASE_SCHEMA, events_to_frame
 from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_dir, partition_of
-from engine.archive.manifest import IndexManifest
-from engine.archive.schema import conform, normalize_dtype, ordered, unify, unify_schemas
+from engine.archive.manifest import IndexManifest, file_sha256, widen
+from engine.archive.schema import Schema, conform, normalize_dtype, ordered, unify, unify_schemas
 from engine.core.columns import RAW_COLUMN
 from engine.core.errors import ArchiveError
 
 DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
+#: Threads writing partition files when the writer closes.
+WRITE_THREADS = 2
 ROW_GROUP_SIZE = 50_000
 ZSTD_LEVEL = 9
 #: long free text gains nothing from min/max statistics; every other column keeps them
@@ -122,8 +126,7 @@ class ArchiveWriter:
         """Flush every buffered partition, save the manifest and release the lock."""
         try:
             if flush:
-                for partition in sorted(self._buffers):
-                    self._flush(partition)
+                self._flush_all()
             if self._manifest is not None:
                 self._manifest.save()
         finally:
@@ -136,9 +139,36 @@ class ArchiveWriter:
         return self.summary
 
     def _flush(self, partition: str) -> None:
+        frame = self._prepared(partition, self.manifest.schema)
+        if frame is not None:
+            self._record(partition, frame, self._write_file(partition, frame))
+
+    def _flush_all(self) -> None:
+        """Flush every partition in order, writing files on `WRITE_THREADS` threads (the
+        Parquet writer releases the GIL). Each partition is typed against the unified schema the
+        files before it make, and the manifest records the files in order, so the archive is
+        the same as flushing them one by one."""
+        unified = self.manifest.schema
+        pending: deque[tuple[str, pl.DataFrame, Future[_Written]]] = deque()
+        with ThreadPoolExecutor(WRITE_THREADS) as pool:
+            for partition in sorted(self._buffers):
+                frame = self._prepared(partition, unified)
+                if frame is None:
+                    continue
+                unified, _ = widen(unified, _file_schema(frame))
+                pending.append((partition, frame, pool.submit(self._write_file, partition, frame)))
+                while len(pending) > WRITE_THREADS or (pending and pending[0][2].done()):
+                    done, written, future = pending.popleft()
+                    self._record(done, written, future.result())
+            for done, written, future in pending:
+                self._record(done, written, future.result())
+
+    def _prepared(self, partition: str, unified: Schema) -> pl.DataFrame | None:
+        """A partition's buffered events typed against `unified`, without duplicates (of each
+        other or of the partition's files), sorted; `None` when nothing is new."""
         pieces = self._buffers.pop(partition)
         self._buffered -= _size(pieces)
-        frame = self._combine(pieces)
+        frame = self._combine(pieces, unified)
         before = frame.height
         frame = frame.unique(subset="id", keep="first", maintain_order=True)
         existing = self._existing_ids(partition)
@@ -146,12 +176,14 @@ class ArchiveWriter:
             frame = frame.join(existing, on="id", how="anti")
         self.summary.duplicates += before - frame.height
         if frame.height == 0:
-            return
-        frame = frame.sort("timestamp", "id")
+            return None
+        return frame.sort("timestamp", "id")
+
+    def _write_file(self, partition: str, frame: pl.DataFrame) -> _Written:
+        """Write one partition file atomically; its name, size and SHA-256."""
         folder = self.folder / partition
         folder.mkdir(parents=True, exist_ok=True)
-        stamps = frame["timestamp"].dt.epoch("ms")
-        first = stamps[0]
+        first = frame["timestamp"].dt.epoch("ms")[0]
         digest = hashlib.blake2b("\n".join(frame["id"]).encode(), digest_size=6).hexdigest()
         name = f"part-{first}-{digest}.parquet"  # the same events always give the same name
         temporary = folder / f".{name}.tmp"
@@ -165,30 +197,33 @@ class ArchiveWriter:
             store_schema=False,  # the Parquet types say it all; an Arrow schema copy per file costs
         )
         os.replace(temporary, folder / name)
-        size = (folder / name).stat().st_size
+        return _Written(name, (folder / name).stat().st_size, file_sha256(folder / name))
+
+    def _record(self, partition: str, frame: pl.DataFrame, written: _Written) -> None:
+        stamps = frame["timestamp"].dt.epoch("ms")
         self.manifest.add_file(
-            f"{partition}/{name}",
-            {column: normalize_dtype(dtype) for column, dtype in frame.schema.items()},
+            f"{partition}/{written.name}",
+            _file_schema(frame),
             rows=frame.height,
-            size=size,
+            size=written.size,
             min_ts=int(stamps.min()),  # type: ignore[arg-type]
             max_ts=int(stamps.max()),  # type: ignore[arg-type]
+            sha256=written.sha256,
         )
         self.manifest.forget_missing(partition)
         self.summary.events += frame.height
         self.summary.files += 1
-        self.summary.bytes += size
+        self.summary.bytes += written.size
         self.summary.partitions.add(partition)
 
-    def _combine(self, pieces: list[pl.DataFrame]) -> pl.DataFrame:
+    def _combine(self, pieces: list[pl.DataFrame], unified: Schema) -> pl.DataFrame:
         """One frame from the buffered pieces, typed to fit the index's unified schema."""
         target: dict[str, pl.DataType] = {}
         for piece in pieces:
             target = unify_schemas(target, piece.schema)
-        archive = self.manifest.schema
         for column, dtype in target.items():
-            if column in archive:
-                target[column] = unify(archive[column], dtype)
+            if column in unified:
+                target[column] = unify(unified[column], dtype)
         target = ordered(target)
         return pl.concat([piece.select(conform(piece.schema, target)) for piece in pieces])
 
@@ -205,6 +240,17 @@ class ArchiveWriter:
             return pl.scan_parquet(paths, hive_partitioning=False).select("id").collect()
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise ArchiveError(f"cannot read existing files of {partition}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Written:
+    name: str
+    size: int
+    sha256: str
+
+
+def _file_schema(frame: pl.DataFrame) -> Schema:
+    return {column: normalize_dtype(dtype) for column, dtype in frame.schema.items()}
 
 
 def _size(pieces: list[pl.DataFrame]) -> int:
