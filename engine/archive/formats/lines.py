@@ -29,15 +29,11 @@ BLOCK_BYTES = 16 << 20
 
 @dataclass(frozen=True)
 class Block:
-    """Whole lines of a file, ending with a newline; `first_line` is 1-based."""
+    """Whole lines of a file (`lines` of them), ending with a newline; `first_line` is 1-based."""
 
     first_line: int
     data: bytes
-
-    @property
-    def lines(self) -> int:
-        """How many lines the block holds."""
-        return self.data.count(b"\n")
+    lines: int
 
 
 def is_json_lines(file: InputFile) -> bool:
@@ -65,11 +61,12 @@ def iter_blocks(file: InputFile) -> Iterator[Block]:
             if cut == 0:
                 carry = data
                 continue
-            block, carry = Block(line, data[:cut]), data[cut:]
-            line += block.lines
-            yield block
+            block, carry = data[:cut], data[cut:]
+            count = block.count(b"\n")
+            yield Block(line, block, count)
+            line += count
         if carry:
-            yield Block(line, carry + b"\n")
+            yield Block(line, carry + b"\n", 1)
 
 
 def block_values(file: InputFile, block: Block) -> Iterator[Value | Rejected]:
