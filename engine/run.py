@@ -38,7 +38,6 @@ from typing import Any
 
 import polars as pl
 
-from engine.archive.reader import Archive
 from engine.core.errors import HindsightError, UnsupportedRuleError
 from engine.core.times import parse_time
 from engine.detect.assemble import PendingResults
@@ -435,8 +434,7 @@ def _on_cluster(
     on_workers = [rule for number, rule in enumerate(job.rules) if number not in later]
     source = job.source
     if source.archive is not None:  # workers may start elsewhere: the root from /
-        root = Archive(source.archive.root.absolute())
-        source = LogSource(source.schema, None, root, source.index)
+        source = LogSource(source.schema, None, source.archive.absolute(), source.index)
     count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
     task = _Task(replace(job, rules=on_workers, source=source), count)
     found: list[JobResult] = []
