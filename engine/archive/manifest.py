@@ -81,9 +81,9 @@ def read_footer(folder: Storage, name: str) -> tuple[Schema, int, int | None, in
     try:
         with folder.open(name) as handle:
             metadata = pq.read_metadata(handle)
-            handle.seek(0)
-            found = pl.read_parquet_schema(handle)
-        schema = {name: normalize_dtype(dtype) for name, dtype in found.items()}
+        # polars' types (as `pl.read_parquet_schema`), reading only the footer of an object
+        found = pl.scan_parquet(folder.url(name), storage_options=folder.options).collect_schema()
+        schema = {column: normalize_dtype(dtype) for column, dtype in found.items()}
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         raise ArchiveError(f"corrupt archive file {folder.url(name)}: {exc}") from None
     low: int | None = None
