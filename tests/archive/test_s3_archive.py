@@ -49,6 +49,13 @@ def both(given: list[dict[str, Any]], tmp_path: Path, s3_bucket: str) -> tuple[P
     return local, remote
 
 
+def corrupt(folder: Storage, name: str) -> None:
+    """Overwrite the middle of an object (its footer stays readable)."""
+    data = bytearray(folder.read_bytes(name))
+    data[100 : len(data) // 2] = b"\x55" * (len(data) // 2 - 100)
+    folder.write_bytes(name, bytes(data))
+
+
 def travels() -> list[dict[str, Any]]:
     """Accesses from places and logins from countries of 12 users over 3 days."""
     draw = random.Random(3)
@@ -158,9 +165,7 @@ def test_a_corrupt_object_fails_the_run_naming_it(tmp_path: Path, s3_bucket: str
     _, remote = both(logs(), tmp_path, s3_bucket)
     folder = Storage.of(remote).child("index=main")
     name = list_data_files(folder)[0]
-    data = bytearray(folder.read_bytes(name))
-    data[100 : len(data) // 2] = b"\x55" * (len(data) // 2 - 100)
-    folder.write_bytes(name, bytes(data))
+    corrupt(folder, name)
     with pytest.raises(ArchiveError, match=f"corrupt archive file {remote}/index=main/{name}"):
         run(RULES, remote)
 

@@ -18,6 +18,7 @@ from engine.service.jobs import JobService
 from engine.service.settings import ServiceSettings
 from tests.api.conftest import HISTORICAL, run_body, serve
 from tests.api.conftest import definition as api_definition
+from tests.archive.test_s3_archive import corrupt
 from tests.conftest import new_bucket
 from tests.detect.builders import at, rule
 from tests.detect.test_dask import logs
@@ -111,9 +112,7 @@ def test_cli_a_corrupt_object_exits_2_naming_it(
     remote = ingested(sources, f"{s3_bucket}/archive")
     folder = Storage.of(remote).child("index=main")
     name = list_data_files(folder)[0]
-    data = bytearray(folder.read_bytes(name))
-    data[100 : len(data) // 2] = b"\x55" * (len(data) // 2 - 100)
-    folder.write_bytes(name, bytes(data))
+    corrupt(folder, name)
     capsys.readouterr()
     assert main(["run", str(rules_dir), "--archive", remote]) == 2
     err = capsys.readouterr().err
@@ -139,9 +138,7 @@ def test_the_job_service_over_s3_gives_the_local_results_and_survives_a_corrupt_
     assert len(expected) > 5 and found == expected
     folder = Storage.of(remote).child("index=main")
     name = list_data_files(folder)[0]
-    data = bytearray(folder.read_bytes(name))
-    data[100 : len(data) // 2] = b"\x55" * (len(data) // 2 - 100)
-    folder.write_bytes(name, bytes(data))
+    corrupt(folder, name)
     service = JobService(ServiceSettings(archive=remote, database=str(tmp_path / "c.db")))
     try:
         failed = finished(service, service.submit({"jobDefinition": JOB}))
@@ -165,9 +162,7 @@ def test_the_api_over_s3_fails_a_job_naming_the_object_and_answers_503_when_s3_i
     remote = ingested(sources, f"{new_bucket(f'http://{host}:{port}')}/archive")
     folder = Storage.of(remote).child("index=main")
     name = list_data_files(folder)[0]
-    data = bytearray(folder.read_bytes(name))
-    data[100 : len(data) // 2] = b"\x55" * (len(data) // 2 - 100)
-    folder.write_bytes(name, bytes(data))
+    corrupt(folder, name)
     body = run_body(api_definition(RULE, start=JOB["from"], end=JOB["to"]))
     try:
         with serve(tmp_path, remote) as api:
