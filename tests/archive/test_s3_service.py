@@ -15,7 +15,7 @@ from engine.archive.layout import list_data_files
 from engine.archive.storage import Storage
 from engine.cli import main
 from engine.service.jobs import JobService
-from engine.service.settings import ServiceSettings
+from engine.service.settings import ServiceSettings, load_settings
 from tests.api.conftest import HISTORICAL, run_body, serve
 from tests.api.conftest import definition as api_definition
 from tests.archive.test_s3_archive import corrupt
@@ -177,3 +177,20 @@ def test_the_api_over_s3_fails_a_job_naming_the_object_and_answers_503_when_s3_i
             assert api.client.get(f"{HISTORICAL}/jobs", headers=api.headers).status_code == 200
     finally:
         own.stop()
+
+
+def test_serve_settings_keep_an_archive_url(tmp_path: Path) -> None:
+    config = tmp_path / "hindsight.toml"
+    config.write_text('archive = "s3://security-logs/hindsight"\n')
+    assert load_settings(config).archive == "s3://security-logs/hindsight"  # not made a path
+    config.write_text('archive = "archive"\n')
+    assert load_settings(config).archive == str(tmp_path / "archive")
+
+
+def test_serve_refuses_an_archive_it_cannot_open(
+    tmp_path: Path, s3_bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = str(tmp_path / "hindsight.db")
+    assert main(["serve", "--archive", "s3://no-such-bucket/a", "--db", database]) == 2
+    err = capsys.readouterr().err
+    assert "bucket 'no-such-bucket' does not exist" in err and "Traceback" not in err
