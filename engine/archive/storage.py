@@ -183,7 +183,7 @@ class Storage:
         if not self.remote:
             Path(self._path(name)).mkdir(parents=True, exist_ok=True)
 
-    def write_bytes(self, name: str, data: bytes) -> None:
+    def write_bytes(self, name: str, data: bytes | pa.Buffer) -> None:
         """Write a file whole: readers see the old file or the new one, never a part."""
         with (
             self._reaching(name, "write"),
@@ -192,13 +192,14 @@ class Storage:
         ):
             handle.write(data)
 
-    def write_parquet(self, name: str, table: pa.Table, **options: Any) -> int:
-        """Write a Parquet file whole (as `write_bytes`); its size in bytes."""
-        with self._reaching(name, "write"), self._replacing(name) as target:
-            pq.write_table(table, target, filesystem=self.fs, **options)
-        size = self.size(name)
-        assert size is not None
-        return size
+    def write_parquet(self, name: str, table: pa.Table, **options: Any) -> tuple[int, str]:
+        """Write a Parquet file whole (as `write_bytes`); its size and SHA-256, taken from the
+        bytes written (no second read)."""
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer, **options)
+        data = buffer.getvalue()
+        self.write_bytes(name, data)
+        return data.size, hashlib.sha256(data).hexdigest()
 
     @contextmanager
     def _replacing(self, name: str) -> Iterator[str]:

@@ -154,7 +154,7 @@ class ArchiveWriter:
         first = stamps[0]
         digest = hashlib.blake2b("\n".join(frame["id"]).encode(), digest_size=6).hexdigest()
         name = f"part-{first}-{digest}.parquet"  # the same events always give the same name
-        size = self.folder.write_parquet(
+        size, sha256 = self.folder.write_parquet(
             f"{partition}/{name}",
             frame.to_arrow(),
             compression="zstd",
@@ -170,6 +170,7 @@ class ArchiveWriter:
             size=size,
             min_ts=int(stamps.min()),  # type: ignore[arg-type]
             max_ts=int(stamps.max()),  # type: ignore[arg-type]
+            sha256=sha256,
         )
         self.manifest.forget_missing(partition)
         self.summary.events += frame.height

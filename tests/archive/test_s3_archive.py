@@ -4,6 +4,7 @@ and clear errors naming the URL or the object."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -76,8 +77,11 @@ def test_ingest_writes_the_files_of_a_local_archive_and_deduplicates(
     names = list_data_files(local / "index=main")
     assert len(names) == 2  # two hour partitions
     assert list_data_files(folder) == names
+    entries = open_archive(remote).manifest().files
     for name in names:
-        assert folder.read_bytes(name) == (local / "index=main" / name).read_bytes()
+        data = folder.read_bytes(name)
+        assert data == (local / "index=main" / name).read_bytes()
+        assert entries[name].sha256 == hashlib.sha256(data).hexdigest()  # of the bytes written
     assert open_archive(remote).info() == open_archive(local).info()
     again = ingest(tmp_path / "logs.ndjson", remote)
     assert (again.events_written, again.duplicates, again.files_written) == (0, 1500, 0)
