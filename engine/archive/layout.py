@@ -36,8 +36,13 @@ def check_index_name(name: str) -> str:
 
 
 def index_dir(root: Path, index: str) -> Path:
-    """The folder of one index."""
+    """The folder of one index of a local archive."""
     return root / f"{INDEX_PREFIX}{index}"
+
+
+def index_folder(root: str | Path | Storage, index: str) -> Storage:
+    """The folder of one index of an archive (local or in an object store)."""
+    return Storage.of(root).child(f"{INDEX_PREFIX}{index}")
 
 
 def partition_of(epoch_ms: int) -> str:

@@ -137,16 +137,16 @@ class IndexManifest:
         manifest.reconcile(listing)
         return manifest
 
-    def reconcile(self, listing: dict[str, int] | None = None) -> None:
+    def reconcile(self, listing: dict[str, int]) -> None:
         """Read the footers of files the manifest does not know; note the ones that are gone.
 
-        `listing`: the folder's files (`Storage.files`), when just listed.
+        `listing`: the folder's files (`Storage.files`).
 
         A file the manifest lists but the disk lacks is *missing*: reading its time range fails
         naming it (data silently vanishing would make a backtest lie). To remove data on purpose,
         delete its files and `_manifest.json`, which is then rebuilt from what is on disk.
         """
-        on_disk = data_files(self.folder.files() if listing is None else listing)
+        on_disk = data_files(listing)
         self.missing = sorted(name for name in self.files if name not in on_disk)
         self.damaged = {}
         for name, size in sorted(on_disk.items()):

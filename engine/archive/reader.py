@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
 from engine.archive.layout import (
     HOUR_MS,
-    INDEX_PREFIX,
     MANIFEST_NAME,
+    index_folder,
     list_indexes,
     partition_start,
 )
@@ -71,7 +71,7 @@ class Archive:
 
     def folder(self, index: str) -> Storage:
         """The folder of one index."""
-        return self.storage.child(f"{INDEX_PREFIX}{index}")
+        return index_folder(self.storage, index)
 
     def indexes(self) -> list[str]:
         """Names of the indexes in the archive."""

@@ -139,12 +139,6 @@ class Storage:
         with self._reaching(name):
             return bool(self.fs.get_file_info(self._path(name)).type == pafs.FileType.Directory)
 
-    def size(self, name: str) -> int | None:
-        """The size of a file of the folder in bytes (None: there is no such file)."""
-        with self._reaching(name):
-            info = self.fs.get_file_info(self._path(name))
-        return int(info.size) if info.type == pafs.FileType.File else None
-
     def folders(self) -> list[str]:
         """Names of the folder's sub-folders (none when the folder does not exist)."""
         selector = pafs.FileSelector(self._path(), allow_not_found=True)

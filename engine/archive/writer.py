@@ -22,7 +22,7 @@ import polars as pl
 
 from engine.archive.event import LogEvent
 from engine.archive.frame import BASE_SCHEMA, events_to_frame
-from engine.archive.layout import HOUR_MS, INDEX_PREFIX, LOCK_NAME, check_index_name, partition_of
+from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_folder, partition_of
 from engine.archive.manifest import IndexManifest
 from engine.archive.schema import conform, normalize_dtype, ordered, unify, unify_schemas
 from engine.archive.storage import Storage
@@ -56,7 +56,7 @@ class ArchiveWriter:
         self.storage = Storage.of(root)
         self.root = self.storage.root
         self.index = check_index_name(index)
-        self.folder = self.storage.child(f"{INDEX_PREFIX}{index}")
+        self.folder = index_folder(self.storage, index)
         self.buffer_bytes = buffer_bytes
         self.summary = WriteSummary()
         self._buffers: dict[str, list[pl.DataFrame]] = {}

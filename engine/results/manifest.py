@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import orjson
 import polars as pl
 
-from engine.archive.layout import INDEX_PREFIX
+from engine.archive.layout import index_folder
 from engine.archive.reader import Archive
 from engine.archive.storage import Storage
 from engine.core.times import format_timestamp
@@ -133,7 +133,7 @@ class Snapshot:
     def folder(self) -> Storage:
         """The index folder of an archive snapshot."""
         assert self.archive is not None
-        return Storage.of(self.archive).child(f"{INDEX_PREFIX}{self.index}")
+        return index_folder(self.archive, self.index)
 
 
 def logs_digest(frame: pl.DataFrame) -> str:
