@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.archive.reader import Archive
 from engine.core.errors import HindsightError
 from engine.detect.base import method_for
 from engine.results.outcome import RuleStats
@@ -89,9 +88,8 @@ def on_cluster(
     later = [number for number, rule in enumerate(job.rules) if _after_others(rule)]
     on_workers = [rule for number, rule in enumerate(job.rules) if number not in later]
     source = job.source
-    if source.archive is not None:  # workers may start elsewhere: the root from /
-        root = Archive(source.archive.root.absolute())
-        source = LogSource(source.schema, None, root, source.index)
+    if source.archive is not None:  # workers may start elsewhere: the root from / (or a URL)
+        source = LogSource(source.schema, None, source.archive.absolute(), source.index)
     count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
     task = _Task(replace(job, rules=on_workers, source=source), count)
     found: list[JobResult] = []
