@@ -92,6 +92,58 @@ def dask_client() -> Iterator[Any]:
         yield client
 
 
+# --- an S3-compatible server (moto) on loopback, for archives in an object store -----------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """The URL of a moto S3 server started for this session on 127.0.0.1 (a free port)."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only the S3 tests load moto
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+#: The environment of the S3 tests (moto takes any credentials).
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "eu-west-3",
+}
+
+
+def new_bucket(endpoint: str) -> str:
+    """`s3://<a new bucket>` on the S3 server at `endpoint`."""
+    import pyarrow.fs as pafs  # noqa: PLC0415
+
+    bucket = f"hindsight-{uuid.uuid4().hex[:12]}"
+    store = pafs.S3FileSystem(
+        access_key=S3_ENV["AWS_ACCESS_KEY_ID"],
+        secret_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        region=S3_ENV["AWS_REGION"],
+        endpoint_override=endpoint.removeprefix("http://"),
+        scheme="http",
+        allow_bucket_creation=True,
+    )
+    store.create_dir(bucket)
+    return f"s3://{bucket}"
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`s3://<a new bucket>` on the moto server, with the environment set to reach it."""
+    for name in ("AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**S3_ENV, "AWS_ENDPOINT_URL": moto_endpoint}.items():
+        monkeypatch.setenv(name, value)
+    return new_bucket(moto_endpoint)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database on each backend."""

@@ -20,6 +20,7 @@ from engine.archive.event import LogEvent, distinguish_repeats
 from engine.archive.formats import FORMATS, Rejected, lay_out_blocks, read_batches
 from engine.archive.parallel import BlockPool, default_jobs
 from engine.archive.sources import expand_sources
+from engine.archive.storage import Storage
 from engine.archive.writer import DEFAULT_BUFFER_BYTES, ArchiveWriter
 from engine.core.errors import IngestError
 
@@ -46,7 +47,7 @@ class IngestProgress:
 class IngestReport:
     """The outcome of one ingest."""
 
-    archive: Path
+    archive: str  # the archive root: a local path or `s3://bucket/prefix`
     index: str
     files: int = 0
     bytes_read: int = 0
@@ -85,7 +86,8 @@ def ingest(
     buffer_bytes: int = DEFAULT_BUFFER_BYTES,
     jobs: int | None = None,
 ) -> IngestReport:
-    """Ingest files or folders of exported logs into `archive_root`'s index `index`.
+    """Ingest files or folders of exported logs into `archive_root`'s index `index` (a local
+    folder or an `s3://bucket/prefix`, `engine.archive.storage`).
 
     Re-ingesting the same input adds nothing (events are de-duplicated by id). Malformed lines are
     skipped and listed in the report; they never stop the rest of a file. Blocks of NDJSON are
@@ -102,7 +104,7 @@ def ingest(
     if not paths:
         raise IngestError("nothing to ingest: give at least one file or folder")
     inputs = expand_sources(paths)
-    report = IngestReport(Path(archive_root), index)
+    report = IngestReport(Storage.of(archive_root).root, index)
     state = IngestProgress(files_total=len(inputs), bytes_total=sum(f.size for f in inputs))
     notify = progress or (lambda _state: None)
     chunk: list[LogEvent] = []

@@ -1,15 +1,18 @@
 """Where things live in an archive: `<root>/index=<name>/dt=YYYYMMDD/hour=HH/*.parquet`.
 
 Partitions are by UTC event time. Each index folder also holds `_manifest.json` (the unified
-schema and per-file statistics, see `manifest.py`) and a `.lock` file taken while writing.
+schema and per-file statistics, see `manifest.py`) and, in a local folder, a `.lock` file taken
+while writing. The root is a folder or an object-store prefix (`storage.py`).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 
+from engine.archive.storage import Storage
 from engine.core.errors import IngestError
 
 INDEX_PREFIX = "index="
@@ -18,6 +21,8 @@ LOCK_NAME = ".lock"
 HOUR_MS = 3_600_000
 _INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _PARTITION = re.compile(r"^dt=(\d{8})/hour=(\d{2})$")
+#: The relative paths of an index folder's data files.
+DATA_FILES = "dt=*/hour=*/*.parquet"
 
 
 def check_index_name(name: str) -> str:
@@ -31,8 +36,13 @@ def check_index_name(name: str) -> str:
 
 
 def index_dir(root: Path, index: str) -> Path:
-    """The folder of one index."""
+    """The folder of one index of a local archive."""
     return root / f"{INDEX_PREFIX}{index}"
+
+
+def index_folder(root: str | Path | Storage, index: str) -> Storage:
+    """The folder of one index of an archive (local or in an object store)."""
+    return Storage.of(root).child(f"{INDEX_PREFIX}{index}")
 
 
 def partition_of(epoch_ms: int) -> str:
@@ -51,23 +61,26 @@ def partition_start(partition: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def list_indexes(root: Path) -> list[str]:
+def list_indexes(root: str | Path | Storage) -> list[str]:
     """Names of the indexes present under an archive root."""
-    if not root.is_dir():
-        return []
     return sorted(
-        child.name[len(INDEX_PREFIX) :]
-        for child in root.iterdir()
-        if child.is_dir() and child.name.startswith(INDEX_PREFIX)
+        name[len(INDEX_PREFIX) :]
+        for name in Storage.of(root).folders()
+        if name.startswith(INDEX_PREFIX)
     )
 
 
-def list_data_files(folder: Path) -> list[str]:
+def data_files(listing: dict[str, int]) -> dict[str, int]:
+    """The data files (relative path -> size) of an index folder's listing (`Storage.files`)."""
+    return {
+        name: size
+        for name, size in listing.items()
+        if fnmatchcase(name, DATA_FILES)
+        and name.count("/") == 2
+        and not name.rsplit("/", 1)[-1].startswith((".", "_"))
+    }
+
+
+def list_data_files(folder: str | Path | Storage) -> list[str]:
     """Relative paths of every Parquet file in an index folder's partitions, sorted."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        path.relative_to(folder).as_posix()
-        for path in folder.glob("dt=*/hour=*/*.parquet")
-        if not path.name.startswith((".", "_"))
-    )
+    return sorted(data_files(Storage.of(folder).files()))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ import orjson
 import polars as pl
 import pyarrow.parquet as pq
 
-from engine.archive.layout import MANIFEST_NAME, list_data_files
+from engine.archive.layout import MANIFEST_NAME, data_files
 from engine.archive.schema import (
     Schema,
     dtype_to_text,
@@ -34,6 +33,7 @@ from engine.archive.schema import (
     schema_to_json,
     unify,
 )
+from engine.archive.storage import Storage
 from engine.core.errors import ArchiveError
 
 MANIFEST_VERSION = 1
@@ -75,15 +75,17 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def read_footer(path: Path) -> tuple[Schema, int, int | None, int | None]:
-    """Schema, row count and timestamp range of one Parquet file (raises `ArchiveError`)."""
+def read_footer(folder: Storage, name: str) -> tuple[Schema, int, int | None, int | None]:
+    """Schema, row count and timestamp range of one Parquet file of `folder` (raises
+    `ArchiveError`)."""
     try:
-        metadata = pq.read_metadata(path)
-        schema = {
-            name: normalize_dtype(dtype) for name, dtype in pl.read_parquet_schema(path).items()
-        }
+        with folder.open(name) as handle:
+            metadata = pq.read_metadata(handle)
+        # polars' types (as `pl.read_parquet_schema`), reading only the footer of an object
+        found = pl.scan_parquet(folder.url(name), storage_options=folder.options).collect_schema()
+        schema = {column: normalize_dtype(dtype) for column, dtype in found.items()}
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise ArchiveError(f"corrupt archive file {path}: {exc}") from None
+        raise ArchiveError(f"corrupt archive file {folder.url(name)}: {exc}") from None
     low: int | None = None
     high: int | None = None
     names = metadata.schema.names
@@ -110,7 +112,7 @@ def _epoch_ms(value: Any) -> int:
 class IndexManifest:
     """Unified schema and file list of one index folder."""
 
-    folder: Path
+    folder: Storage
     schema: Schema = field(default_factory=dict)
     files: dict[str, FileEntry] = field(default_factory=dict)
     dirty: bool = False
@@ -118,13 +120,13 @@ class IndexManifest:
     damaged: dict[str, str] = field(default_factory=dict)  # unreadable files -> the reason
 
     @classmethod
-    def load(cls, folder: Path) -> IndexManifest:
+    def load(cls, folder: Storage) -> IndexManifest:
         """Read `_manifest.json` (if any) and reconcile it with the files on disk."""
         manifest = cls(folder)
-        path = folder / MANIFEST_NAME
-        if path.is_file():
+        listing = folder.files()  # one listing: no request per file
+        if MANIFEST_NAME in listing:
             try:
-                data = orjson.loads(path.read_bytes())
+                data = orjson.loads(folder.read_bytes(MANIFEST_NAME))
                 if data.get("version") == MANIFEST_VERSION:
                     manifest.schema = schema_from_json(data["schema"])
                     manifest.files = {
@@ -132,26 +134,26 @@ class IndexManifest:
                     }
             except (orjson.JSONDecodeError, KeyError, TypeError, ArchiveError):
                 manifest.schema, manifest.files = {}, {}
-        manifest.reconcile()
+        manifest.reconcile(listing)
         return manifest
 
-    def reconcile(self) -> None:
+    def reconcile(self, listing: dict[str, int]) -> None:
         """Read the footers of files the manifest does not know; note the ones that are gone.
+
+        `listing`: the folder's files (`Storage.files`).
 
         A file the manifest lists but the disk lacks is *missing*: reading its time range fails
         naming it (data silently vanishing would make a backtest lie). To remove data on purpose,
         delete its files and `_manifest.json`, which is then rebuilt from what is on disk.
         """
-        on_disk = list_data_files(self.folder)
-        known = set(on_disk)
-        self.missing = sorted(name for name in self.files if name not in known)
+        on_disk = data_files(listing)
+        self.missing = sorted(name for name in self.files if name not in on_disk)
         self.damaged = {}
-        for name in on_disk:
+        for name, size in sorted(on_disk.items()):
             entry = self.files.get(name)
-            size = (self.folder / name).stat().st_size
             if entry is None or entry.bytes != size:
                 try:
-                    schema, rows, low, high = read_footer(self.folder / name)
+                    schema, rows, low, high = read_footer(self.folder, name)
                 except ArchiveError as exc:
                     self._damaged(name, str(exc))
                     continue
@@ -188,13 +190,13 @@ class IndexManifest:
             for column, dtype in schema.items()
             if dtype != self.schema[column]
         }
-        digest = sha256 or file_sha256(self.folder / name)
+        digest = sha256 or self.folder.sha256(name)
         self.files[name] = FileEntry(name, rows, size, min_ts, max_ts, deviations, digest)
         self.dirty = True
 
     def _mark_deviations(self, widened: dict[str, pl.DataType]) -> None:
         for entry in self.files.values():
-            file_schema, _, _, _ = read_footer(self.folder / entry.path)
+            file_schema, _, _, _ = read_footer(self.folder, entry.path)
             for column in widened:
                 if column in file_schema and file_schema[column] != self.schema[column]:
                     entry.deviations[column] = dtype_to_text(file_schema[column])
@@ -219,10 +221,7 @@ class IndexManifest:
             "schema": schema_to_json(self.schema),
             "files": {name: entry.to_json() for name, entry in sorted(self.files.items())},
         }
-        target = self.folder / MANIFEST_NAME
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-        os.replace(temporary, target)
+        self.folder.write_bytes(MANIFEST_NAME, orjson.dumps(data, option=orjson.OPT_INDENT_2))
         self.dirty = False
 
     @property

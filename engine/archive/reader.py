@@ -4,7 +4,8 @@
 `[start, end)` with the index's unified schema. Files are chosen from the manifest's per-file time
 ranges, row groups are pruned by Parquet statistics, and only the columns a query needs are read
 (polars pushes projections and the time filter into the scan). A damaged file (one whose footer
-cannot be read) fails only the scans of its partition's hour, naming it; `info` lists it.
+cannot be read) fails only the scans of its partition's hour, naming it; `info` lists it. The root
+is a local folder or an `s3://bucket/prefix` (`storage.py`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from engine.archive.frame import BASE_SCHEMA, TIMESTAMP_DTYPE
-from engine.archive.layout import HOUR_MS, index_dir, list_indexes, partition_start
+from engine.archive.layout import (
+    HOUR_MS,
+    MANIFEST_NAME,
+    index_folder,
+    list_indexes,
+    partition_start,
+)
 from engine.archive.manifest import FileEntry, IndexManifest
 from engine.archive.schema import Schema, conform
+from engine.archive.storage import Storage
 from engine.core.errors import ArchiveError
 
 if TYPE_CHECKING:
@@ -42,26 +50,38 @@ class IndexInfo:
 
 
 class Archive:
-    """A Parquet log archive rooted at a folder (see `layout.py`)."""
+    """A Parquet log archive rooted at a folder or object-store prefix (see `layout.py`)."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise ArchiveError(f"archive {self.root} does not exist or is not a folder")
+    def __init__(self, root: str | Path | Storage) -> None:
+        self.storage = Storage.of(root)
+        self.storage.check()
         self._manifests: dict[str, IndexManifest] = {}
 
+    @property
+    def root(self) -> str:
+        """The archive's root as named: a local path or `s3://bucket/prefix`."""
+        return self.storage.root
+
     def __repr__(self) -> str:
-        return f"Archive({str(self.root)!r})"
+        return f"Archive({self.root!r})"
+
+    def absolute(self) -> Archive:
+        """The archive named so that any process finds it (a local path from `/`)."""
+        return Archive(self.storage.absolute())
+
+    def folder(self, index: str) -> Storage:
+        """The folder of one index."""
+        return index_folder(self.storage, index)
 
     def indexes(self) -> list[str]:
         """Names of the indexes in the archive."""
-        return list_indexes(self.root)
+        return list_indexes(self.storage)
 
     def manifest(self, index: str = "main") -> IndexManifest:
         """The reconciled manifest of an index (raises `ArchiveError` for an unknown index)."""
         cached = self._manifests.get(index)
         if cached is None:
-            folder = index_dir(self.root, index)
+            folder = self.folder(index)
             if not folder.is_dir():
                 known = ", ".join(self.indexes()) or "none"
                 raise ArchiveError(
@@ -110,13 +130,15 @@ class Archive:
 
         Used after a failed scan, to say which file is corrupt.
         """
-        folder = index_dir(self.root, index)
+        folder = self.folder(index)
         for entry in self.files(index, start=start, end=end):
-            path = folder / entry.path
             try:
-                pq.read_table(path)
+                with folder.open(entry.path) as handle:
+                    pq.read_table(handle)
             except (OSError, ValueError) as exc:
-                raise ArchiveError(f"corrupt archive file {path}: {exc}") from None
+                raise ArchiveError(
+                    f"corrupt archive file {folder.url(entry.path)}: {exc}"
+                ) from None
 
     def scan(
         self,
@@ -134,19 +156,19 @@ class Archive:
         """
         parallel: ParallelStrategy = "prefiltered" if selective else "auto"
         schema = self.schema(index)
-        folder = index_dir(self.root, index)
+        folder = self.folder(index)
         chosen = self.files(index, start=start, end=end) if files is None else list(files)
         gone = set(self.manifest(index).missing)
         for entry in chosen:
             if entry.path in gone:
                 raise ArchiveError(
-                    f"archive file {folder / entry.path} is missing: restore it, or delete "
-                    f"{folder / '_manifest.json'} to accept that its events are gone"
+                    f"archive file {folder.url(entry.path)} is missing: restore it, or delete "
+                    f"{folder.url(MANIFEST_NAME)} to accept that its events are gone"
                 )
         for name, reason in self.manifest(index).damaged.items():
             if _hour_meets(name, start, end):
                 raise ArchiveError(reason)
-        plain = [str(folder / entry.path) for entry in chosen if not entry.deviations]
+        plain = [folder.url(entry.path) for entry in chosen if not entry.deviations]
         frames: list[pl.LazyFrame] = []
         if plain:
             frames.append(
@@ -157,6 +179,7 @@ class Archive:
                     extra_columns="ignore",
                     hive_partitioning=False,
                     parallel=parallel,
+                    storage_options=folder.options,
                 )
             )
         manifest = self.manifest(index)
@@ -165,12 +188,13 @@ class Archive:
                 own = {**schema, **manifest.file_schema(entry)}
                 frames.append(
                     pl.scan_parquet(
-                        folder / entry.path,
+                        folder.url(entry.path),
                         schema=own,
                         missing_columns="insert",
                         extra_columns="ignore",
                         hive_partitioning=False,
                         parallel=parallel,
+                        storage_options=folder.options,
                     ).select(conform(own, schema))
                 )
         if not frames:
@@ -199,7 +223,7 @@ def time_filter(start: int | None, end: int | None) -> pl.Expr:
 
 
 def open_archive(root: str | Path | Archive) -> Archive:
-    """An `Archive` for a folder (an `Archive` is returned as is)."""
+    """An `Archive` for a folder or an `s3://bucket/prefix` (an `Archive` is returned as is)."""
     return root if isinstance(root, Archive) else Archive(root)
 
 

@@ -4,14 +4,14 @@ Events arrive in chunks, are laid out as columns (`frame.events_to_frame`) and b
 partition as Arrow data. When the buffer passes its memory budget, the largest partitions are
 flushed: duplicates (same event id already in the partition or earlier in the batch) are dropped,
 rows are sorted by time, and a zstd Parquet file with statistics is written atomically. Memory is
-bounded by the budget whatever the input size. One writer per index at a time (a file lock).
+bounded by the budget whatever the input size. One writer per index at a time (a file lock; in an
+object store, which has no locks, keeping to one writer is up to the user).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,13 +21,13 @@ from types import TracebackType
 from typing import IO
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from engine.archive.event import LogEvent
 from engine.archive.frame import BASE_SCHEMA, events_to_frame
-from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_dir, partition_of
-from engine.archive.manifest import IndexManifest, file_sha256, widen
+from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_folder, partition_of
+from engine.archive.manifest import IndexManifest, widen
 from engine.archive.schema import Schema, conform, normalize_dtype, ordered, unify, unify_schemas
+from engine.archive.storage import Storage
 from engine.core.columns import RAW_COLUMN
 from engine.core.errors import ArchiveError
 
@@ -57,9 +57,10 @@ class ArchiveWriter:
     def __init__(
         self, root: str | Path, index: str = "main", *, buffer_bytes: int = DEFAULT_BUFFER_BYTES
     ) -> None:
-        self.root = Path(root)
+        self.storage = Storage.of(root)
+        self.root = self.storage.root
         self.index = check_index_name(index)
-        self.folder = index_dir(self.root, index)
+        self.folder = index_folder(self.storage, index)
         self.buffer_bytes = buffer_bytes
         self.summary = WriteSummary()
         self._buffers: dict[str, list[pl.DataFrame]] = {}
@@ -80,10 +81,14 @@ class ArchiveWriter:
         self.close(flush=kind is None)
 
     def open(self) -> None:
-        """Create the index folder, take its lock and load its manifest."""
+        """Create the index folder, take its lock (local) and load its manifest."""
+        if self.storage.remote:
+            self.storage.check(folder=False)  # its bucket, reachable with the credentials
+            self._manifest = IndexManifest.load(self.folder)
+            return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._lock = (self.folder / LOCK_NAME).open("ab")
+            self.folder.make_folder()
+            self._lock = open(self.folder.url(LOCK_NAME), "ab")  # noqa: SIM115 - held until close
         except OSError as exc:
             raise ArchiveError(f"cannot write to archive {self.root}: {exc.strerror}") from None
         try:
@@ -180,24 +185,21 @@ class ArchiveWriter:
         return frame.sort("timestamp", "id")
 
     def _write_file(self, partition: str, frame: pl.DataFrame) -> _Written:
-        """Write one partition file atomically; its name, size and SHA-256."""
-        folder = self.folder / partition
-        folder.mkdir(parents=True, exist_ok=True)
+        """Write one partition file; its name, size and SHA-256."""
+        self.folder.make_folder(partition)
         first = frame["timestamp"].dt.epoch("ms")[0]
         digest = hashlib.blake2b("\n".join(frame["id"]).encode(), digest_size=6).hexdigest()
         name = f"part-{first}-{digest}.parquet"  # the same events always give the same name
-        temporary = folder / f".{name}.tmp"
-        pq.write_table(
+        size, sha256 = self.folder.write_parquet(
+            f"{partition}/{name}",
             frame.to_arrow(),
-            temporary,
             compression="zstd",
             compression_level=ZSTD_LEVEL,
             row_group_size=ROW_GROUP_SIZE,
             write_statistics=[name for name in frame.columns if name not in _NO_STATISTICS],
             store_schema=False,  # the Parquet types say it all; an Arrow schema copy per file costs
         )
-        os.replace(temporary, folder / name)
-        return _Written(name, (folder / name).stat().st_size, file_sha256(folder / name))
+        return _Written(name, size, sha256)
 
     def _record(self, partition: str, frame: pl.DataFrame, written: _Written) -> None:
         stamps = frame["timestamp"].dt.epoch("ms")
@@ -230,14 +232,17 @@ class ArchiveWriter:
     def _existing_ids(self, partition: str) -> pl.DataFrame | None:
         gone = set(self.manifest.missing)  # a missing file's events may come back: re-add them
         paths = [
-            self.folder / name
+            self.folder.url(name)
             for name in self.manifest.files
             if name.startswith(partition + "/") and name not in gone
         ]
         if not paths:
             return None
         try:
-            return pl.scan_parquet(paths, hive_partitioning=False).select("id").collect()
+            found = pl.scan_parquet(
+                paths, hive_partitioning=False, storage_options=self.folder.options
+            )
+            return found.select("id").collect()
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise ArchiveError(f"cannot read existing files of {partition}: {exc}") from None
 

@@ -61,12 +61,25 @@ def cli() -> None:
     """Hindsight: backtest Datadog Cloud SIEM detection rules over archived logs."""
 
 
+def archive_root(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An archive root as given: an `s3://bucket/prefix` URL, or a folder (not a file)."""
+    if value is None or "://" in value:
+        return value
+    folder: Path = click.Path(file_okay=False, path_type=Path).convert(value, param, ctx)
+    return str(folder)
+
+
+#: The archive option's help and metavar.
+ARCHIVE_HELP = "The Parquet log archive: a folder or s3://bucket/prefix (docs/distributed.md)."
+ARCHIVE_METAVAR = "FOLDER|S3_URL"
+
 archive_option = click.option(
     "--archive",
     "archive",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the Parquet log archive.",
+    callback=archive_root,
+    metavar=ARCHIVE_METAVAR,
+    help=ARCHIVE_HELP,
 )
 index_option = click.option("--index", default="main", show_default=True, help="Archive index.")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -38,7 +37,7 @@ MARKDOWN_ROWS = 25
 def diff_command(
     old: str,
     new: str,
-    archive: Path,
+    archive: str,
     index: str,
     start: str | None,
     end: str | None,

@@ -39,7 +39,7 @@ from engine.workflow.explain import Explanation, InstantExplanation, explain
 @format_option("table", "json")
 def explain_command(
     rule: Path,
-    archive: Path,
+    archive: str,
     group: str,
     at: str,
     around: str,

@@ -60,7 +60,7 @@ _SHOWN_REJECTIONS = 20
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest_command(
     sources: tuple[Path, ...],
-    archive: Path,
+    archive: str,
     index: str,
     input_format: str,
     timestamp_field: str | None,

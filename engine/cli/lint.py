@@ -41,7 +41,7 @@ _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 )
 def lint_command(
     rules: tuple[Path, ...],
-    archive: Path,
+    archive: str,
     index: str,
     start: str | None,
     end: str | None,

@@ -131,7 +131,7 @@ class Skipped:
 )
 def run_command(
     rules: tuple[Path, ...],
-    archive: Path,
+    archive: str,
     index: str,
     start: str | None,
     end: str | None,

@@ -36,7 +36,7 @@ from engine.workflow.score import ScoreReport, score
 @format_option("table", "json")
 def score_command(
     rules: tuple[Path, ...],
-    archive: Path,
+    archive: str,
     labels: Path,
     index: str,
     start: str | None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import orjson
 import polars as pl
@@ -75,7 +73,7 @@ CELL_WIDTH = 120
 )
 def search_command(
     query: str | None,
-    archive: Path,
+    archive: str,
     index: str,
     start: str | None,
     end: str | None,
@@ -182,7 +180,7 @@ def _identification(row: dict[str, str | None]) -> str:
 
 @cli.command("info")
 @archive_option
-def info_command(archive: Path) -> None:
+def info_command(archive: str) -> None:
     """Show the indexes of an archive: events, files, size, time range, columns.
 
     Damaged files (skipped, each named in a warning) are counted in their own column.

@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 import orjson
 
-from engine.cli.common import cli, err_console, out_console
+from engine.cli.common import (
+    ARCHIVE_HELP,
+    ARCHIVE_METAVAR,
+    archive_root,
+    cli,
+    err_console,
+    out_console,
+)
 from engine.core.errors import StoreError
 from engine.core.severity import SEVERITIES
 from engine.notify.convert import convert_results
@@ -36,9 +43,10 @@ config_option = click.option(
 @cli.command("serve")
 @click.option(
     "--archive",
-    type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder of the Parquet log archive the jobs read.",
+    callback=archive_root,
+    metavar=ARCHIVE_METAVAR,
+    help=ARCHIVE_HELP,
 )
 @db_option
 @click.option(
@@ -64,7 +72,7 @@ config_option = click.option(
     help="Run the jobs on the Dask cluster of this scheduler (tcp://host:8786).",
 )
 def serve_command(
-    archive: Path | None,
+    archive: str | None,
     database: str | None,
     rules: Path | None,
     tables: Path | None,

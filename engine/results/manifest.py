@@ -6,9 +6,9 @@ job store per job). It holds:
 - `engine`: the versions of Hindsight, polars and pyarrow;
 - `rules`: each rule's definition (Datadog JSON), its `casing` when it is not Datadog's (a rule
   converted from Sigma, `engine.query.casing`) and the SHA-256 of both (`rule_sha256`);
-- `snapshot`: for an archive, its root, index, the partitions read and each file read with its
-  size, rows, time range and SHA-256 (from the archive's own manifest); for logs given in
-  memory, their count and a digest of their rows;
+- `snapshot`: for an archive, its root (an absolute path or an `s3://` URL), index, the
+  partitions read and each file read with its size, rows, time range and SHA-256 (from the
+  archive's own manifest); for logs given in memory, their count and a digest of their rows;
 - `range` (`from`, `to`, and `scanned_from`, earlier when a rule looks back), `options` (index,
   format, timestamp field, result cap, job id) and `tables` (the reference tables the rules name:
   each one's file with its SHA-256, or that it was given in memory);
@@ -26,16 +26,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 import polars as pl
 
-from engine.archive.layout import index_dir
-from engine.archive.manifest import file_sha256
+from engine.archive.layout import index_folder
 from engine.archive.reader import Archive
-from engine.core.errors import ArchiveError
+from engine.archive.storage import Storage
 from engine.core.times import format_timestamp
 from engine.query.casing import Casing
 from engine.results.result import JobResult
@@ -132,10 +130,10 @@ class Snapshot:
             digest=data.get("digest"),
         )
 
-    def folder(self) -> Path:
+    def folder(self) -> Storage:
         """The index folder of an archive snapshot."""
         assert self.archive is not None
-        return index_dir(Path(self.archive), self.index)
+        return index_folder(self.archive, self.index)
 
 
 def logs_digest(frame: pl.DataFrame) -> str:
@@ -156,23 +154,18 @@ def snapshot_of(logs: RunLogs, start: int | None, end: int | None) -> Snapshot:
     if archive is None:
         frame = logs.scan(None, None).collect()
         return Snapshot(IN_MEMORY, logs.index, events=frame.height, digest=logs_digest(frame))
-    folder = index_dir(archive.root, logs.index)
+    folder = archive.folder(logs.index)
     files = []
     for entry in archive.files(logs.index, start=start, end=end):
-        path = folder / entry.path
         if entry.sha256 is None:  # an archive written before checksums were kept
-            try:
-                entry.sha256 = file_sha256(path)
-            except OSError as exc:
-                raise ArchiveError(f"cannot read archive file {path}: {exc.strerror}") from None
+            entry.sha256 = folder.sha256(entry.path)
         digest = entry.sha256
         files.append(
             SnapshotFile(entry.path, entry.bytes, entry.rows, digest, entry.min_ts, entry.max_ts)
         )
     partitions = sorted({item.path.rsplit("/", 1)[0] for item in files})
-    return Snapshot(
-        ARCHIVE, logs.index, str(archive.root.resolve()), partitions=partitions, files=files
-    )
+    root = archive.storage.absolute().root
+    return Snapshot(ARCHIVE, logs.index, root, partitions=partitions, files=files)
 
 
 @dataclass(frozen=True)

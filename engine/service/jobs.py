@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from engine.archive.reader import Archive, open_archive
 from engine.core.errors import (
+    ArchiveError,
     ConflictError,
     HindsightError,
     InvalidDefinitionError,
@@ -23,6 +24,7 @@ from engine.core.errors import (
     ReferenceTableError,
     RuleValidationError,
     StoreUnavailableError,
+    UnavailableError,
     UnknownIndexError,
 )
 from engine.detect.base import runnable_methods, runnable_types
@@ -116,9 +118,14 @@ class JobService(RuleService, SignalService):
     # --- indexes --------------------------------------------------------------------
 
     def archive_index(self, index: str) -> str:
-        """The archive index a job's index name reads (raises `UnknownIndexError`)."""
+        """The archive index a job's index name reads (raises `UnknownIndexError`, or
+        `UnavailableError` when the archive cannot be listed, e.g. its object store is down)."""
         name = self.settings.indexes.get(index, index)
-        if name not in self.archive.indexes():
+        try:
+            present = self.archive.indexes()
+        except ArchiveError as exc:
+            raise UnavailableError(f"the archive cannot be read now: {exc}") from None
+        if name not in present:
             raise UnknownIndexError(
                 "input_validation_error(Field 'index' is invalid: Invalid index): Index must exist"
             )

@@ -3,7 +3,7 @@
 Read from a TOML file (`hindsight serve --config FILE`), command-line options override it:
 
 ```toml
-archive = "archive"
+archive = "archive"            # a folder, or "s3://bucket/prefix" (docs/distributed.md)
 database = "hindsight.db"
 rules = "rules"
 tables = "tables"              # optional: reference tables (<tableName>.csv or .parquet)
@@ -35,7 +35,8 @@ class ServiceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    archive: Path | None = None  # required to serve jobs; not to convert or manage keys
+    archive: Path | str | None = None  # a folder or s3:// URL; required to serve jobs, not to
+    # convert or manage keys
     database: str = "hindsight.db"
     rules: Path | None = None
     tables: Path | None = None  # the folder of reference tables rules may join with
@@ -64,7 +65,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"cannot read settings file {path}: {exc}") from None
         for key in ("archive", "rules", "tables"):
-            if isinstance(data.get(key), str):
+            if isinstance(data.get(key), str) and "://" not in data[key]:
                 data[key] = str((path.parent / data[key]).resolve())
         if isinstance(data.get("database"), str) and "://" not in data["database"]:
             data["database"] = str((path.parent / data["database"]).resolve())

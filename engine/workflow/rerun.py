@@ -1,6 +1,6 @@
 """`rerun`: a run manifest's rules over the same snapshot, and whether the results are the same.
 
-The snapshot is checked first, against the files on disk (not against the archive's own manifest,
+The snapshot is checked first, against the files stored (not against the archive's own manifest,
 which a file changed in place would not update): every file the run read must still be there with
 the same SHA-256, and no new file may hold events of the run's range. The reference tables' files
 are checked the same way, and the run reads them from the same folder again. Any difference raises
@@ -31,20 +31,21 @@ from engine.scan.source import LogSource
 
 def snapshot_changes(snapshot: Snapshot, *, start: int | None, end: int | None) -> list[str]:
     """What differs between an archive snapshot and the files now on disk (empty: nothing)."""
-    folder = snapshot.folder()
     changes: list[str] = []
-    for item in snapshot.files:
-        path = folder / item.path
-        if not path.is_file():
-            changes.append(f"removed: {path}")
-        elif file_sha256(path) != item.sha256:
-            changes.append(f"changed: {path} (its SHA-256 is not the recorded {item.sha256})")
-    known = {item.path for item in snapshot.files}
     try:
+        folder = snapshot.folder()
+        on_disk = folder.files()
+        for item in snapshot.files:
+            path = folder.url(item.path)
+            if item.path not in on_disk:
+                changes.append(f"removed: {path}")
+            elif folder.sha256(item.path) != item.sha256:
+                changes.append(f"changed: {path} (its SHA-256 is not the recorded {item.sha256})")
         now = Archive(snapshot.archive or "").files(snapshot.index, start=start, end=end)
     except ArchiveError as exc:
         return [*changes, str(exc)]
-    changes += [f"added: {folder / entry.path}" for entry in now if entry.path not in known]
+    known = {item.path for item in snapshot.files}
+    changes += [f"added: {folder.url(entry.path)}" for entry in now if entry.path not in known]
     return changes
 
 
@@ -104,7 +105,7 @@ def replay(manifest: RunManifest, *, logs: Any = None, tables: Any = None) -> Jo
         changes = snapshot_changes(snapshot, start=scanned, end=manifest.range.get("to"))
         if changes:
             raise SnapshotChangedError(changes)
-        source = Path(snapshot.archive or "")
+        source = snapshot.archive or ""
     elif snapshot.kind == IN_MEMORY:
         if logs is None:
             raise SnapshotChangedError(

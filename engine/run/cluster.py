@@ -1,0 +1,132 @@
+"""A run on a cluster: one task per hash partition of the signal key, each the local run of that
+partition on a worker; the client adds their results up, then runs the rules that read the others'
+results over them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.core.errors import HindsightError
+from engine.detect.base import method_for
+from engine.results.outcome import RuleStats
+from engine.results.result import JobResult
+from engine.rules.models import Rule
+from engine.run.job import Job
+from engine.run.local import Found, by_time, run_here
+from engine.run.progress import Progress
+from engine.scan.backends.base import ClusterBackend
+from engine.scan.backends.local import LocalBackend
+from engine.scan.source import LogSource
+
+
+def connect(cluster: Any) -> ClusterBackend:
+    """The Dask backend on `cluster` (Dask is imported here only: `engine.scan.backends.dask`)."""
+    try:
+        from engine.scan.backends.dask import connect  # noqa: PLC0415 (Dask: on demand)
+    except ImportError as exc:
+        raise HindsightError(
+            f"a run on a cluster needs Dask: pip install 'hindsight[dask]' ({exc})"
+        ) from exc
+    return connect(cluster)
+
+
+class _OnePartition(LocalBackend):
+    """The local backend reading only partition `number` of `count` (a task's run)."""
+
+    def __init__(self, number: int, count: int) -> None:
+        super().__init__(partitions=count)
+        self._number = number
+
+    def numbers(self, count: int) -> Sequence[int]:
+        return [self._number]
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What every task of a run on a cluster is sent: the job, and its number of partitions."""
+
+    job: Job
+    count: int
+
+
+@dataclass(frozen=True)
+class _TaskOutcome:
+    """What a task hands back: its results (documents with their samples), its rules'
+    statistics, the events it scanned, and the first instant it read."""
+
+    results: list[JobResult]
+    stats: list[RuleStats]
+    events_scanned: int
+    scanned_from: int | None
+
+
+def _run_task(task: _Task, number: int) -> _TaskOutcome:
+    """Partition `number` of a run on a cluster, on a worker: the run, for that partition only
+    (no manifest: the client makes the run's)."""
+    found, stats, events_scanned, _, scanned_from = run_here(
+        task.job, _OnePartition(number, task.count), Progress(None), lambda: False
+    )
+    by_time(found)
+    return _TaskOutcome(found, stats, events_scanned, scanned_from)
+
+
+def _after_others(rule: Rule) -> bool:
+    """Whether the rule's method reads the other rules' results (unknown methods: no)."""
+    try:
+        return method_for(rule).after_others
+    except HindsightError:
+        return False
+
+
+def on_cluster(
+    job: Job, backend: ClusterBackend, tracker: Progress, stop: Callable[[], bool]
+) -> Found:
+    """The run on a cluster: one task per partition; then, here, the rules that read the
+    others' results, over them. Progress: the share of tasks done."""
+    later = [number for number, rule in enumerate(job.rules) if _after_others(rule)]
+    on_workers = [rule for number, rule in enumerate(job.rules) if number not in later]
+    source = job.source
+    if source.archive is not None:  # workers may start elsewhere: the root from / (or a URL)
+        source = LogSource(source.schema, None, source.archive.absolute(), source.index)
+    count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
+    task = _Task(replace(job, rules=on_workers, source=source), count)
+    found: list[JobResult] = []
+    stats = [RuleStats(rule.name, rule.detection_method) for rule in on_workers]
+    events, scanned_from, done = 0, job.low, 0
+    for _, outcome in backend.map(_run_task, task, count, should_stop=stop):
+        found += outcome.results
+        events, scanned_from = outcome.events_scanned, outcome.scanned_from
+        for total, part in zip(stats, outcome.stats, strict=True):
+            _add(total, part)
+        done += 1
+        tracker.report(done / count)
+    cancelled = done < count
+    after: list[RuleStats] = []
+    if later:
+        rest = replace(
+            job, rules=[job.rules[number] for number in later], results=[*job.results, *found]
+        )
+        more, after, _, stopped, _ = run_here(
+            rest, LocalBackend(), Progress(None), lambda: cancelled or stop()
+        )
+        found += more
+        cancelled = cancelled or stopped
+    merged = iter(stats)
+    ordered = iter(after)
+    in_order = [next(ordered) if n in later else next(merged) for n in range(len(job.rules))]
+    return found, in_order, events, cancelled, scanned_from
+
+
+def _add(total: RuleStats, part: RuleStats) -> None:
+    """Add a task's statistics of a rule to the run's."""
+    total.events_scanned = part.events_scanned
+    for name, matched in part.events_matched.items():
+        total.events_matched[name] = total.events_matched.get(name, 0) + matched
+    total.results += part.results
+    for severity, found in part.results_by_severity.items():
+        total.results_by_severity[severity] = total.results_by_severity.get(severity, 0) + found
+    total.seconds += part.seconds
+    total.error = total.error or part.error
+    total.matches = part.matches if part.matches is not None else total.matches

@@ -1,0 +1,261 @@
+"""A run in this process: plan, scan partition by partition, detect rule by rule, then the sample
+logs of every result in one pass."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.core.errors import HindsightError, UnsupportedRuleError
+from engine.detect.assemble import PendingResults
+from engine.detect.base import DetectContext, PlanContext
+from engine.detect.order import rule_ids, run_order
+from engine.detect.pipeline import RuleDetection, detect_rule
+from engine.detect.tables import ReferenceTables
+from engine.results.outcome import RuleStats
+from engine.results.result import JobResult
+from engine.run.job import Job
+from engine.run.planned import PlannedRule, plan_rule
+from engine.run.progress import SCAN_SHARE, Progress, Share
+from engine.scan.backends.base import ScanBackend, Scanned
+from engine.scan.plan import TIME, Partition, ScanPlan
+from engine.scan.source import LogSource
+
+#: What a run found before its outcome is made: its results (unsorted), its rules' statistics,
+#: the events it scanned, whether it was cancelled, and the first instant it read.
+Found = tuple[list[JobResult], list[RuleStats], int, bool, int | None]
+
+
+def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[], bool]) -> Found:
+    """The job in this process: plan, scan partition by partition, detect, read the samples;
+    the rules that read the others' results last."""
+    loaded, source, low, high = job.rules, job.source, job.low, job.high
+    results, keep_matches, job_id = job.results, job.keep_matches, job.job_id
+    plan = ScanPlan(source.schema)
+    context = PlanContext(
+        ReferenceTables.of(job.tables),
+        rule_ids(loaded) | {result.rule_id for result in results if result.rule_id},
+    )
+    planned: list[PlannedRule] = []
+    for rule in loaded:
+        planned.append(plan_rule(rule, plan, low, context))
+        if job.strict and planned[-1].stat.error is not None:
+            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
+    lows = [item.low for item in planned if item.low is not None]
+    scan_low = None if low is None else min([low, *lows])
+    count = 1 if keep_matches else backend.partitions(source, scan_low, high)
+    for item in planned:
+        if count > 1 and item.plan is not None:
+            item.partition(plan, count)
+    order, cyclic = run_order(loaded, [item.method for item in planned])
+    for number in cyclic:
+        planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
+        planned[number].plan = None
+    cancelled = False
+    found_so_far: list[JobResult] = []
+    pending: list[tuple[PlannedRule, PendingResults]] = []
+    later: list[tuple[PlannedRule, pl.DataFrame]] = []  # methods reading the others' results: last
+    events_scanned = 0
+    numbers = backend.numbers(count)
+    for number in numbers:
+        partition = Partition(number, count) if count > 1 else None
+        share = Share(tracker, number, count)
+        scanned = backend.scan(
+            source,
+            plan,
+            scan_low,
+            high,
+            progress=share.scanned,
+            should_stop=stop,
+            partition=partition,
+        )
+        cancelled = cancelled or scanned.stopped
+        if number == numbers[0]:
+            events_scanned = scanned.events_scanned
+            for item in planned:
+                item.stat.events_scanned = scanned.events_scanned
+        runnable = [planned[n] for n in order if planned[n].plan is not None and not cancelled]
+
+        def rows_of(
+            item: PlannedRule, scanned: Scanned = scanned, partition: Partition | None = partition
+        ) -> pl.DataFrame | None:
+            return item.rows(scanned.rows, scan_low, partition)
+
+        later += [
+            (item, rows)
+            for item in runnable
+            if item.after_others
+            for rows in [rows_of(item)]
+            if rows is not None
+        ]
+        now = [item for item in runnable if not item.after_others]
+        known = DetectContext(list(results), low, high)
+        found, stopped = _detect_all(
+            now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
+        )
+        cancelled = cancelled or stopped
+        pending += found
+    found_so_far.extend(_finish(pending, source))
+    for item, rows in later:  # in run order: each reads the results of those before it
+        if cancelled or stop():
+            cancelled = True
+            break
+        share = Share(tracker, count - 1, count)
+        known = DetectContext([*results, *found_so_far], low, high)
+        found, _ = _detect_all(
+            [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
+        )
+        found_so_far.extend(_finish(found, source))
+    return found_so_far, [item.stat for item in planned], events_scanned, cancelled, scan_low
+
+
+def by_time(results: list[JobResult]) -> None:
+    """Sort results by time (then rule and id), in place: the order of a run's results."""
+    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+
+
+@dataclass
+class _Fixed:
+    """The same rows for any rule."""
+
+    rows: pl.DataFrame
+
+    def __call__(self, item: PlannedRule) -> pl.DataFrame:
+        return self.rows
+
+
+def _detect_all(
+    items: list[PlannedRule],
+    scanned: pl.DataFrame,
+    rows_of: Callable[[PlannedRule], pl.DataFrame | None],
+    source: LogSource,
+    context: DetectContext,
+    job_id: str | None,
+    share: Share,
+    stop: Callable[[], bool],
+    keep_matches: bool,
+) -> tuple[list[tuple[PlannedRule, PendingResults]], bool]:
+    """Rules' detection over their rows (`rows_of`, taken one rule at a time), rule by rule,
+    progress in proportion to the scanned rows each reads; their results pending their samples,
+    and whether the run was stopped."""
+    weights = _weights(items, scanned) if scanned.width else [1] * len(items)
+    total = sum(weights) or 1
+    done = 0
+    found: list[tuple[PlannedRule, PendingResults]] = []
+    # rules reading the same rows the same way, one after the other, share rows and matches frame
+    order = sorted(range(len(items)), key=lambda number: repr(items[number].reads))
+    last: tuple[object, pl.DataFrame | None, pl.DataFrame | None] = (None, None, None)
+    for number in order:
+        item, weight = items[number], weights[number]
+        if stop():
+            return found, True
+
+        def step(fraction: float, before: int = done, weight: int = weight) -> None:
+            share.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+
+        if last[0] != item.reads:
+            last = (item.reads, rows_of(item), None)
+        rows, frame = last[1], last[2]
+        detection = (
+            None
+            if rows is None
+            else _detect(item, rows, frame, source, context, job_id, step, keep_matches)
+        )
+        done += weight
+        if detection is not None and detection.pending is not None:
+            last = (last[0], rows, detection.matches)
+            found.append((item, detection.pending))
+    return found, False
+
+
+def _weights(items: list[PlannedRule], scanned: pl.DataFrame) -> list[int]:
+    """Each rule's share of the detection work: the scanned rows its queries matched (>= 1)."""
+    if not items or scanned.width == 0:
+        return [1] * len(items)
+    counts = scanned.select(
+        pl.any_horizontal([q.flag for q in item.plan.queries if q.flag] or [pl.lit(False)])
+        .sum()
+        .alias(str(number))
+        for number, item in enumerate(items)
+        if item.plan is not None
+    ).row(0)
+    return [max(1, int(count)) for count in counts]
+
+
+def _detect(
+    item: PlannedRule,
+    rows: pl.DataFrame,
+    frame: pl.DataFrame | None,
+    source: LogSource,
+    context: DetectContext,
+    job_id: str | None,
+    step: Callable[[float], None],
+    keep_matches: bool,
+) -> RuleDetection | None:
+    """One rule's detection over its scanned rows (and matches `frame`, when known), its results
+    pending their samples (None, and the error in its statistics, when it failed)."""
+    assert item.plan is not None and item.method is not None
+    began = time.perf_counter()
+    stat = item.stat
+    try:
+        for query in item.plan.queries:
+            matched = int(rows[query.flag].sum()) if query.flag else 0
+            stat.events_matched[query.name] = stat.events_matched.get(query.name, 0) + matched
+        if keep_matches:
+            flags = [
+                pl.col(query.flag).alias(query.name) for query in item.plan.queries if query.flag
+            ]
+            stat.matches = rows.select("id", TIME, *flags)
+        return detect_rule(
+            item.method,
+            item.plan,
+            rows,
+            source,
+            context=context,
+            job_id=job_id,
+            step=step,
+            samples=False,
+            frame=frame,
+        )
+    except HindsightError as exc:
+        stat.error = str(exc)
+        return None
+    finally:
+        stat.seconds += time.perf_counter() - began
+
+
+def _finish(
+    pending: list[tuple[PlannedRule, PendingResults]], source: LogSource
+) -> list[JobResult]:
+    """The rules' results, with the sample logs of all of them read in one pass (results whose
+    samples are not logs read theirs where their method says)."""
+    wanted = [item for _, item in pending if item.signals and item.source is source]
+    logs = (
+        source.logs_by_id(
+            [log_id for item in wanted for log_id in item.sample_ids],
+            min(item.low for item in wanted),
+            max(item.high for item in wanted),
+        )
+        if wanted
+        else {}
+    )
+    results: list[JobResult] = []
+    for planned, item in pending:
+        began = time.perf_counter()
+        found = item.finish(
+            logs
+            if item.source is source
+            else item.source.logs_by_id(item.sample_ids, item.low, item.high)
+        )
+        stat = planned.stat
+        stat.results += len(found)
+        for result in found:
+            stat.results_by_severity[result.severity] = (
+                stat.results_by_severity.get(result.severity, 0) + 1
+            )
+        stat.seconds += time.perf_counter() - began
+        results.extend(found)
+    return results
