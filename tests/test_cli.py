@@ -62,6 +62,16 @@ def test_ingest_json_report_lists_rejected_lines(
     assert report["rejections"][0]["file"].endswith("logs.ndjson")
 
 
+def test_ingest_jobs_takes_a_positive_count(
+    tmp_path: Path, logs_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = str(tmp_path / "a")
+    assert main(["ingest", str(logs_file), "--archive", archive, "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+    assert main(["ingest", str(logs_file), "--archive", archive, "--jobs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["events_written"] == 6
+
+
 def test_search_table_count_and_jsonl(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "@usr.id:bob", "--archive", str(archive), "--count"]) == 0
     assert capsys.readouterr().out.strip() == "2"

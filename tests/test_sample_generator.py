@@ -14,13 +14,14 @@ import math
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from engine.archive.ingest import no_cyclic_gc
 
 GENERATOR_PATH = Path(__file__).resolve().parent.parent / "sample_logs" / "generate.py"
 CANONICAL_KEYS = {
@@ -58,21 +59,9 @@ def gen() -> ModuleType:
     return _load()
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC: it would rescan the ~300,000 live objects of a week of events."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 @pytest.fixture(scope="module")
 def events(gen: ModuleType) -> Iterator[list[Event]]:
-    with _no_gc():
+    with no_cyclic_gc():
         data = list(gen.generate())
         gc.freeze()  # keep the module's data out of later collections (events hold no cycles)
     yield data
@@ -187,7 +176,7 @@ def inside(attack: dict[str, Any], ts: int) -> bool:
 
 def test_same_seed_gives_identical_events(gen: ModuleType, events: list[Event]) -> None:
     count = 0
-    with _no_gc():
+    with no_cyclic_gc():
         for again, first in zip(gen.generate(gen.DEFAULT_SEED), events, strict=True):
             assert again == first
             count += 1
@@ -210,7 +199,7 @@ def test_different_seed_changes_background_but_not_the_attacks(
     attack_ips = {attack["details"]["ip"] for attack in gen.PLANTED if "ip" in attack["details"]}
     differs = False
     other_attack_events = []
-    with _no_gc():
+    with no_cyclic_gc():
         for index, event in enumerate(gen.generate(8)):
             if index < len(events) and event != events[index]:
                 differs = True

@@ -182,19 +182,9 @@ class IndexManifest:
         """Record a file, widening the unified schema (and marking older files) if needed.
 
         `sha256` is computed from the file when not given."""
-        widened: dict[str, pl.DataType] = {}
-        for column, dtype in schema.items():
-            current = self.schema.get(column)
-            if current is None:
-                self.schema[column] = dtype
-            elif current != dtype:
-                merged = unify(current, dtype)
-                if merged != current:
-                    widened[column] = merged
-                    self.schema[column] = merged
+        self.schema, widened = widen(self.schema, schema)
         if widened:
             self._mark_deviations(widened)
-        self.schema = ordered(self.schema)
         deviations = {
             column: dtype_to_text(dtype)
             for column, dtype in schema.items()
@@ -243,3 +233,18 @@ class IndexManifest:
     def bytes(self) -> int:
         """Bytes on disk of the index's data files."""
         return sum(entry.bytes for entry in self.files.values())
+
+
+def widen(unified: Schema, schema: Schema) -> tuple[Schema, dict[str, pl.DataType]]:
+    """The unified schema once a file of `schema` is added, and the columns it widened."""
+    merged = dict(unified)
+    widened: dict[str, pl.DataType] = {}
+    for column, dtype in schema.items():
+        current = merged.get(column)
+        if current is None:
+            merged[column] = dtype
+        elif current != dtype:
+            wider = unify(current, dtype)
+            if wider != current:
+                widened[column] = merged[column] = wider
+    return ordered(merged), widened

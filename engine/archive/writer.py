@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -23,13 +25,15 @@ import polars as pl
 from engine.archive.event import LogEvent
 from engine.archive.frame import BASE_SCHEMA, events_to_frame
 from engine.archive.layout import HOUR_MS, LOCK_NAME, check_index_name, index_folder, partition_of
-from engine.archive.manifest import IndexManifest
-from engine.archive.schema import conform, normalize_dtype, ordered, unify, unify_schemas
+from engine.archive.manifest import IndexManifest, widen
+from engine.archive.schema import Schema, conform, normalize_dtype, ordered, unify, unify_schemas
 from engine.archive.storage import Storage
 from engine.core.columns import RAW_COLUMN
 from engine.core.errors import ArchiveError
 
 DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
+#: Threads writing partition files when the writer closes.
+WRITE_THREADS = 2
 ROW_GROUP_SIZE = 50_000
 ZSTD_LEVEL = 9
 #: long free text gains nothing from min/max statistics; every other column keeps them
@@ -106,9 +110,13 @@ class ArchiveWriter:
 
     def write(self, events: Sequence[LogEvent]) -> None:
         """Buffer a chunk of events; flush partitions when the memory budget is exceeded."""
-        if not events:
+        if events:
+            self.write_frame(events_to_frame(events))
+
+    def write_frame(self, frame: pl.DataFrame) -> None:
+        """Buffer events already laid out as archive columns (`frame.events_to_frame`)."""
+        if frame.height == 0:
             return
-        frame = events_to_frame(events)
         hours = frame["timestamp"].dt.epoch("ms") // HOUR_MS
         frame = frame.with_columns(hours.alias("_hour"))
         for (hour,), part in frame.partition_by("_hour", as_dict=True).items():
@@ -123,8 +131,7 @@ class ArchiveWriter:
         """Flush every buffered partition, save the manifest and release the lock."""
         try:
             if flush:
-                for partition in sorted(self._buffers):
-                    self._flush(partition)
+                self._flush_all()
             if self._manifest is not None:
                 self._manifest.save()
         finally:
@@ -137,9 +144,36 @@ class ArchiveWriter:
         return self.summary
 
     def _flush(self, partition: str) -> None:
+        frame = self._prepared(partition, self.manifest.schema)
+        if frame is not None:
+            self._record(partition, frame, self._write_file(partition, frame))
+
+    def _flush_all(self) -> None:
+        """Flush every partition in order, writing files on `WRITE_THREADS` threads (the
+        Parquet writer releases the GIL). Each partition is typed against the unified schema the
+        files before it make, and the manifest records the files in order, so the archive is
+        the same as flushing them one by one."""
+        unified = self.manifest.schema
+        pending: deque[tuple[str, pl.DataFrame, Future[_Written]]] = deque()
+        with ThreadPoolExecutor(WRITE_THREADS) as pool:
+            for partition in sorted(self._buffers):
+                frame = self._prepared(partition, unified)
+                if frame is None:
+                    continue
+                unified, _ = widen(unified, _file_schema(frame))
+                pending.append((partition, frame, pool.submit(self._write_file, partition, frame)))
+                while len(pending) > WRITE_THREADS or (pending and pending[0][2].done()):
+                    done, written, future = pending.popleft()
+                    self._record(done, written, future.result())
+            for done, written, future in pending:
+                self._record(done, written, future.result())
+
+    def _prepared(self, partition: str, unified: Schema) -> pl.DataFrame | None:
+        """A partition's buffered events typed against `unified`, without duplicates (of each
+        other or of the partition's files), sorted; `None` when nothing is new."""
         pieces = self._buffers.pop(partition)
         self._buffered -= _size(pieces)
-        frame = self._combine(pieces)
+        frame = self._combine(pieces, unified)
         before = frame.height
         frame = frame.unique(subset="id", keep="first", maintain_order=True)
         existing = self._existing_ids(partition)
@@ -147,11 +181,13 @@ class ArchiveWriter:
             frame = frame.join(existing, on="id", how="anti")
         self.summary.duplicates += before - frame.height
         if frame.height == 0:
-            return
-        frame = frame.sort("timestamp", "id")
+            return None
+        return frame.sort("timestamp", "id")
+
+    def _write_file(self, partition: str, frame: pl.DataFrame) -> _Written:
+        """Write one partition file; its name, size and SHA-256."""
         self.folder.make_folder(partition)
-        stamps = frame["timestamp"].dt.epoch("ms")
-        first = stamps[0]
+        first = frame["timestamp"].dt.epoch("ms")[0]
         digest = hashlib.blake2b("\n".join(frame["id"]).encode(), digest_size=6).hexdigest()
         name = f"part-{first}-{digest}.parquet"  # the same events always give the same name
         size, sha256 = self.folder.write_parquet(
@@ -163,30 +199,33 @@ class ArchiveWriter:
             write_statistics=[name for name in frame.columns if name not in _NO_STATISTICS],
             store_schema=False,  # the Parquet types say it all; an Arrow schema copy per file costs
         )
+        return _Written(name, size, sha256)
+
+    def _record(self, partition: str, frame: pl.DataFrame, written: _Written) -> None:
+        stamps = frame["timestamp"].dt.epoch("ms")
         self.manifest.add_file(
-            f"{partition}/{name}",
-            {column: normalize_dtype(dtype) for column, dtype in frame.schema.items()},
+            f"{partition}/{written.name}",
+            _file_schema(frame),
             rows=frame.height,
-            size=size,
+            size=written.size,
             min_ts=int(stamps.min()),  # type: ignore[arg-type]
             max_ts=int(stamps.max()),  # type: ignore[arg-type]
-            sha256=sha256,
+            sha256=written.sha256,
         )
         self.manifest.forget_missing(partition)
         self.summary.events += frame.height
         self.summary.files += 1
-        self.summary.bytes += size
+        self.summary.bytes += written.size
         self.summary.partitions.add(partition)
 
-    def _combine(self, pieces: list[pl.DataFrame]) -> pl.DataFrame:
+    def _combine(self, pieces: list[pl.DataFrame], unified: Schema) -> pl.DataFrame:
         """One frame from the buffered pieces, typed to fit the index's unified schema."""
         target: dict[str, pl.DataType] = {}
         for piece in pieces:
             target = unify_schemas(target, piece.schema)
-        archive = self.manifest.schema
         for column, dtype in target.items():
-            if column in archive:
-                target[column] = unify(archive[column], dtype)
+            if column in unified:
+                target[column] = unify(unified[column], dtype)
         target = ordered(target)
         return pl.concat([piece.select(conform(piece.schema, target)) for piece in pieces])
 
@@ -206,6 +245,17 @@ class ArchiveWriter:
             return found.select("id").collect()
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise ArchiveError(f"cannot read existing files of {partition}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Written:
+    name: str
+    size: int
+    sha256: str
+
+
+def _file_schema(frame: pl.DataFrame) -> Schema:
+    return {column: normalize_dtype(dtype) for column, dtype in frame.schema.items()}
 
 
 def _size(pieces: list[pl.DataFrame]) -> int:

@@ -51,6 +51,12 @@ _SHOWN_REJECTIONS = 20
     default=None,
     help="Path of the event time in generic JSON input (e.g. @timestamp, TimeCreated).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes laying out large NDJSON input [default: one per core].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest_command(
     sources: tuple[Path, ...],
@@ -58,6 +64,7 @@ def ingest_command(
     index: str,
     input_format: str,
     timestamp_field: str | None,
+    jobs: int | None,
     as_json: bool,
 ) -> None:
     """Ingest exported logs (files, folders, .gz/.zst/.zip) into an archive index."""
@@ -96,10 +103,16 @@ def ingest_command(
                 format=input_format,
                 timestamp_field=timestamp_field,
                 progress=advance,
+                jobs=jobs,
             )
     else:
         report = ingest(
-            sources, archive, index=index, format=input_format, timestamp_field=timestamp_field
+            sources,
+            archive,
+            index=index,
+            format=input_format,
+            timestamp_field=timestamp_field,
+            jobs=jobs,
         )
     if as_json:
         click.echo(orjson.dumps(_report_dict(report), option=orjson.OPT_INDENT_2).decode())

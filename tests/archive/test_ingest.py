@@ -272,6 +272,11 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
         ingest(tmp_path, tmp_path / "archive", format="xml")
 
 
+def test_jobs_below_one_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="jobs must be at least 1, not 0"):
+        ingest(tmp_path, tmp_path / "archive", jobs=0)
+
+
 def test_missing_source_is_named(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match=r"nope\.json"):
         ingest(tmp_path / "nope.json", tmp_path / "archive")

@@ -13,28 +13,49 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import polars as pl
+
+from engine.archive.blocks import block_frame
+from engine.archive.columnar import records_frame
 from engine.archive.event import LogEvent, is_engine_event
 from engine.archive.formats.detect import detect_format, resolve
+from engine.archive.formats.lines import Block, block_values, is_json_lines, iter_blocks
 from engine.archive.formats.mapping import Format, build_event
-from engine.archive.formats.records import Rejected, Value, iter_values
+from engine.archive.formats.records import DECOMPRESSION_ERRORS, Rejected, Value, iter_values
 from engine.archive.formats.registry import format_named, registered
 from engine.archive.sources import InputFile
 from engine.core.errors import EventError, IngestError
 
 __all__ = [
     "FORMATS",
+    "Layout",
     "Rejected",
     "detect_format",
+    "lay_out_blocks",
+    "read_batches",
     "read_events",
     "read_records",
     "records_to_events",
 ]
 
+#: How many consecutive canonical records `read_batches` lays out as one frame.
+BATCH_RECORDS = 20_000
+
 #: The `Rejected.source` of records given in memory.
 MEMORY_SOURCE = "logs"
+
+#: Lays out blocks in order: each block with its frame, or `None` when not covered.
+Layout = Callable[[Iterator[Block]], Iterator[tuple[Block, pl.DataFrame | None]]]
+
+
+def lay_out_blocks(blocks: Iterator[Block]) -> Iterator[tuple[Block, pl.DataFrame | None]]:
+    """The `Layout` of this process: each block laid out in turn (`blocks.block_frame`)."""
+    for block in blocks:
+        yield block, block_frame(block.data)
+
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -54,6 +75,24 @@ def read_events(
     """
     _check_format(format)
     return _events(file.name, iter_values(file), format, timestamp_field)
+
+
+def read_batches(
+    file: InputFile,
+    *,
+    format: str = "auto",
+    timestamp_field: str | None = None,
+    layout: Layout = lay_out_blocks,
+) -> Iterator[pl.DataFrame | LogEvent | Rejected]:
+    """`read_events`, with runs of simple canonical records given as archive frames.
+
+    A JSON-lines file of the `ndjson` format is read in blocks of whole lines, each laid out in
+    native code (`blocks.block_frame`, through `layout`, which may spread blocks over processes);
+    a block it does not cover, and any other input of that format, is read record by record, with
+    runs of up to `BATCH_RECORDS` records laid out in bulk (`columnar.records_frame`).
+    """
+    _check_format(format)
+    return _batches(file, format, timestamp_field, layout)
 
 
 def read_records(
@@ -96,29 +135,101 @@ def _check_format(format: str) -> None:
         raise IngestError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
 
 
+def _batches(
+    file: InputFile, format: str, timestamp_field: str | None, layout: Layout
+) -> Iterator[Any]:
+    in_blocks = BATCH_RECORDS and timestamp_field is None and format in ("auto", "ndjson")
+    if (
+        in_blocks
+        and is_json_lines(file)
+        and (format == "ndjson" or detect_format(file) == "ndjson")
+    ):
+        yield from _block_events(file, format_named("ndjson"), layout)
+        return
+    yield from _events(file.name, iter_values(file), format, timestamp_field, batch=BATCH_RECORDS)
+
+
+def _block_events(file: InputFile, format: Format, layout: Layout) -> Iterator[Any]:
+    """The events of a JSON-lines file read in blocks; after a decompression failure, the rest
+    is read (and the damage reported) by `iter_values` as for any file."""
+    done = 0
+    try:
+        for block, frame in layout(iter_blocks(file)):
+            if frame is not None:
+                yield frame
+            else:
+                yield from _batched(file.name, format, block_values(file, block))
+            done = block.first_line + block.lines - 1
+    except DECOMPRESSION_ERRORS:
+        rest = (item for item in iter_values(file) if item.line > done)
+        yield from _batched(file.name, format, rest)
+
+
 def _events(
-    source: str, values: Iterator[Value | Rejected], name: str, timestamp_field: str | None
-) -> Iterator[LogEvent | Rejected]:
+    source: str,
+    values: Iterator[Value | Rejected],
+    name: str,
+    timestamp_field: str | None,
+    *,
+    batch: int = 0,
+) -> Iterator[Any]:
     if name == "auto":
         name, values = resolve(values)
     format = format_named(name)
+    if not batch or name != "ndjson" or timestamp_field is not None:
+        for item in values:
+            yield from _item_events(source, format, item, timestamp_field)
+        return
+    yield from _batched(source, format, values)
+
+
+def _batched(source: str, format: Format, values: Iterator[Value | Rejected]) -> Iterator[Any]:
+    """The events of `ndjson` values, runs of up to `BATCH_RECORDS` objects laid out in bulk."""
+    pending: list[Value] = []
     for item in values:
-        if isinstance(item, Rejected):
-            yield item
-            continue
-        if is_engine_event(item.value):
-            yield item.value
-            continue
-        for number, record in _records(format, item):
-            try:
-                event = build_event(format, record, timestamp_field)
-            except EventError as exc:
-                yield Rejected(source, number, str(exc))
+        if isinstance(item, Value) and type(item.value) is dict:
+            pending.append(item)
+            if len(pending) < BATCH_RECORDS:
                 continue
-            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                yield Rejected(source, number, f"cannot read the record: {exc}")
-                continue
-            yield event
+        yield from _pending_events(source, format, pending)
+        pending = []
+        if not isinstance(item, Value) or type(item.value) is not dict:
+            yield from _item_events(source, format, item, None)
+    yield from _pending_events(source, format, pending)
+
+
+def _pending_events(source: str, format: Format, pending: list[Value]) -> Iterator[Any]:
+    """A run of records as one frame when `records_frame` covers it, else event by event."""
+    if not pending:
+        return
+    frame = records_frame([item.value for item in pending])
+    if frame is not None:
+        yield frame
+        return
+    for item in pending:
+        yield from _item_events(source, format, item, None)
+
+
+def _item_events(
+    source: str, format: Format, item: Value | Rejected, timestamp_field: str | None
+) -> Iterator[LogEvent | Rejected]:
+    """The events of one value read from an input (or the `Rejected` it is)."""
+    if isinstance(item, Rejected):
+        yield item
+        return
+    if is_engine_event(item.value):
+        yield item.value
+        return
+    for number, record in _records(format, item):
+        try:
+            event = build_event(format, record, timestamp_field)
+        except EventError as exc:
+            yield Rejected(source, number, str(exc))
+            continue
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            yield Rejected(source, number, f"cannot read the record: {exc}")
+            continue
+        yield event
 
 
 def _records(format: Format, item: Value) -> Iterator[tuple[int, object]]:

@@ -38,7 +38,7 @@ DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
     zstandard.ZstdError,
 )
 
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 # orjson silently turns an integer beyond 64 bits into a float at least this large.
 _BIG = float(2**63)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -147,35 +147,39 @@ def _without_surrogates(value: Any) -> Any:
     return value
 
 
+def open_input(file: InputFile) -> BinaryIO:
+    """The decompressed stream of `file`; an `IngestError` when it cannot be opened at all."""
+    try:
+        return file.open()
+    except (OSError, zipfile.BadZipFile) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise IngestError(f"cannot read {file.name}: {reason}") from None
+
+
 def iter_values(file: InputFile) -> Iterator[Value | Rejected]:
     """Every JSON value of `file`, or a `Rejected` for what cannot be read (see module doc).
 
     Raises `IngestError` when the file cannot be opened at all.
     """
-    try:
-        stream = file.open()
-    except (OSError, zipfile.BadZipFile) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise IngestError(f"cannot read {file.name}: {reason}") from None
-    with stream:
+    with open_input(file) as stream:
         line = 0
         first = True
         try:
             for raw in stream:
                 line += 1
-                text = (raw[len(_BOM) :] if line == 1 and raw.startswith(_BOM) else raw).strip()
+                text = (raw[len(BOM) :] if line == 1 and raw.startswith(BOM) else raw).strip()
                 if not text:
                     continue
                 if first:
                     first = False
-                    if _starts_document(text):
+                    if starts_document(text):
                         rest, failure = _read_rest(stream)
                         data = text + b"\n" + rest
                         yield from _document(file, data, line)
                         if failure is not None:
                             yield _stream_failure(file, line + data.count(b"\n"), failure)
                         return
-                yield from _line_values(file, text, line)
+                yield from line_values(file, text, line)
         except DECOMPRESSION_ERRORS as exc:
             yield _stream_failure(file, line + 1, exc)
 
@@ -192,7 +196,8 @@ def _read_rest(stream: BinaryIO) -> tuple[bytes, BaseException | None]:
     return b"".join(chunks), None
 
 
-def _line_values(file: InputFile, text: bytes, line: int) -> Iterator[Value | Rejected]:
+def line_values(file: InputFile, text: bytes, line: int) -> Iterator[Value | Rejected]:
+    """The value(s) of one stripped, non-blank line of JSON lines (an array gives each item)."""
     try:
         value = loads(text)
     except JsonError as exc:
@@ -205,7 +210,7 @@ def _line_values(file: InputFile, text: bytes, line: int) -> Iterator[Value | Re
         yield Value(line, value, whole_document=False)
 
 
-def _starts_document(text: bytes) -> bool:
+def starts_document(text: bytes) -> bool:
     """Whether a file whose first non-blank line is `text` holds one whole JSON document: an
     array, or an object that does not close on its first line."""
     if text.startswith(b"["):
