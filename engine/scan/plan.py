@@ -66,10 +66,18 @@ class ScanPlan:
         frame = pl.LazyFrame(schema=self.schema).select(self._exprs[name].alias(name))
         return frame.collect_schema()[name]
 
-    def partition_by(self, flag: str, keys: Sequence[str], count: int) -> str:
+    def partition_by(
+        self, flag: str, keys: Sequence[str], count: int, *, missing: str | None = None
+    ) -> str:
         """Read the rows of filter `flag` by hash partitions (of `count`) of the plan columns
-        `keys` (scalar text); the name of the column holding each row's partition number."""
-        fields = [self._exprs[key].alias(f"k{n}") for n, key in enumerate(keys)]
+        `keys` (scalar text; a null hashed as `missing` when given); the name of the column
+        holding each row's partition number."""
+        fields = [
+            (self._exprs[key] if missing is None else self._exprs[key].fill_null(missing)).alias(
+                f"k{n}"
+            )
+            for n, key in enumerate(keys)
+        ]
         name = self.column(pl.struct(fields).hash(_HASH_SEED) % count, "h")
         self._pairs[flag, name] = None
         return name
@@ -77,6 +85,23 @@ class ScanPlan:
     def keep_whole(self, flag: str) -> None:
         """Read every row of filter `flag` in partition 0 (a rule that is not partitioned)."""
         self._whole[flag] = None
+
+    def earliest(
+        self, scan: pl.LazyFrame, reads: Sequence[tuple[Sequence[str], int | None]]
+    ) -> pl.LazyFrame:
+        """One row: per `(flags, low)` of `reads`, the earliest time (epoch ms) of the rows that
+        match one of the filters `flags` at or after `low` (null: none), in column `str(n)`."""
+        time = pl.col("timestamp").dt.epoch("ms")
+        earliest = [
+            time.filter(
+                pl.any_horizontal([self._exprs[flag].fill_null(False) for flag in flags] or False)
+                & (pl.lit(True) if low is None else time >= low)
+            )
+            .min()
+            .alias(str(number))
+            for number, (flags, low) in enumerate(reads)
+        ]
+        return scan.select(earliest)
 
     def apply(self, scan: pl.LazyFrame, partition: Partition | None = None) -> pl.LazyFrame:
         """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns
