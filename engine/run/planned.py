@@ -14,6 +14,7 @@ from engine.detect.base import DetectionMethod, PlanContext, method_for
 from engine.detect.order import rule_ids
 from engine.detect.prepare import NOT_AVAILABLE, RulePlan
 from engine.detect.tables import ReferenceTables
+from engine.query.coding import collecting
 from engine.results.outcome import RuleStats
 from engine.rules.models import Rule
 from engine.run.first_time import first_times
@@ -132,10 +133,12 @@ def plan_job(job: Job, partitions: Callable[[int | None], int]) -> PlannedJob:
         rule_ids(job.rules) | {result.rule_id for result in job.results if result.rule_id},
     )
     planned: list[PlannedRule] = []
-    for rule in job.rules:
-        planned.append(plan_rule(rule, plan, low, context))
-        if job.strict and planned[-1].stat.error is not None:
-            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
+    with collecting(plan.leaves):  # the rules' text predicates, dictionary-coded where it pays
+        for rule in job.rules:
+            planned.append(plan_rule(rule, plan, low, context))
+            if job.strict and planned[-1].stat.error is not None:
+                error = planned[-1].stat.error
+                raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {error}")
     lows = [item.low for item in planned if item.low is not None]
     scan_low = None if low is None else min([low, *lows])
     count = 1 if job.keep_matches else partitions(scan_low)

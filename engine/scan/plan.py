@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.query.coding import Leaves, worth_coding
+
 TIME = "_t"
 #: The seed of the partition hash (fixed: the same key always lands in the same partition).
 _HASH_SEED = 0
@@ -43,6 +45,8 @@ class ScanPlan:
         self.flags: list[str] = []
         self._pairs: dict[tuple[str, str], None] = {}  # (flag, partition column), in order
         self._whole: dict[str, None] = {}  # flags some rule reads whole
+        #: The text predicates of the filters compiled while `coding.collecting(leaves)`.
+        self.leaves = Leaves()
 
     def column(self, expr: pl.Expr, prefix: str = "v") -> str:
         """The plan column computing `expr` (registered once per distinct expression)."""
@@ -101,7 +105,16 @@ class ScanPlan:
             .alias(str(number))
             for number, (flags, low) in enumerate(reads)
         ]
-        return scan.select(earliest)
+        return self.with_leaves(scan).select(earliest)
+
+    def with_leaves(self, scan: pl.LazyFrame) -> pl.LazyFrame:
+        """`scan` with the columns of the plan's text predicates (`engine.query.coding`): coded
+        on the columns whose distinct values in `scan` are few (read first), else direct."""
+        if not self.leaves:
+            return scan
+        distinct = self.leaves.distinct(scan).collect() if self.leaves.candidates() else None
+        codes, leaves = self.leaves.exprs({} if distinct is None else worth_coding(distinct))
+        return scan.with_columns(codes).with_columns(leaves)
 
     def apply(self, scan: pl.LazyFrame, partition: Partition | None = None) -> pl.LazyFrame:
         """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns
@@ -126,7 +139,8 @@ class ScanPlan:
             if name not in self.flags
         ]
         return (
-            scan.with_columns(flags)
+            self.with_leaves(scan)
+            .with_columns(flags)
             .filter(pl.any_horizontal(keep))
             .select(
                 pl.col("id"),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import run
+from engine import JobRun, run
 from engine.run.first_time import first_times
 from engine.scan.backends.local import LocalBackend
 from engine.scan.plan import ScanPlan
@@ -82,6 +82,18 @@ def _rules(
     ]
 
 
+def _same_runs(one: JobRun, other: JobRun) -> None:
+    """The two runs found the same results and per-rule statistics."""
+    assert one.results == other.results
+    for mine, theirs in zip(one.stats, other.stats, strict=True):
+        assert (mine.rule, mine.results, mine.events_matched, mine.error) == (
+            theirs.rule,
+            theirs.results,
+            theirs.events_matched,
+            theirs.error,
+        )
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     EVENTS,
@@ -102,15 +114,7 @@ def test_partitioned_runs_equal_one_pass(
     events = [_log(number, drawn) for number, drawn in enumerate(drawn_events)]
     rules = _rules(drawn_queries, drawn_cases, timing, group_signals_by)
     whole = run(rules, events)
-    split = run(rules, events, backend=LocalBackend(partitions=partitions))
-    assert split.results == whole.results
-    for one, other in zip(split.stats, whole.stats, strict=True):
-        assert (one.rule, one.results, one.events_matched, one.error) == (
-            other.rule,
-            other.results,
-            other.events_matched,
-            other.error,
-        )
+    _same_runs(run(rules, events, backend=LocalBackend(partitions=partitions)), whole)
 
 
 @pytest.mark.parametrize(
@@ -237,17 +241,6 @@ def _method_rules(learning: int, optional: bool) -> list[dict[str, Any]]:
         _third_party_rule() | {"name": "third party"},
         optional_counts,
     ]
-
-
-def _same_runs(one: Any, other: Any) -> None:
-    assert one.results == other.results
-    for mine, theirs in zip(one.stats, other.stats, strict=True):
-        assert (mine.rule, mine.results, mine.events_matched, mine.error) == (
-            theirs.rule,
-            theirs.results,
-            theirs.events_matched,
-            theirs.error,
-        )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
