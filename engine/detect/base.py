@@ -23,7 +23,10 @@ A `DetectionMethod` is everything one method adds to the engine, in one module o
   runs after them, after the rules it `reads`, and finds their results in `DetectContext.results`;
 - `rule_type`: the rule type it runs (`log_detection` by `detectionMethod`, or another type);
 - `per_group`: whether a large run may read and detect the method's rules by hash partitions of
-  the signal key (`engine.scan.plan.Partition`; today: threshold).
+  the signal key (`engine.scan.plan.Partition`): every method whose detection of a group reads
+  that group's rows alone; `partition_keys` says which plan columns decide a row's signal key;
+- `reads_first_time`: whether `detect` reads `DetectContext.first_time` (a learning period global
+  to the job), which a partitioned run then finds over all partitions before detecting.
 
 A method is a pure function of each group's whole ordered rows, given the run-wide facts of
 `DetectContext` (the job range, the rule's earliest event): the answer does not depend on how the
@@ -44,7 +47,7 @@ import polars as pl
 
 from engine.core.errors import UnsupportedRuleError
 from engine.detect.lifecycle import Key, SignalSpan
-from engine.detect.prepare import RulePlan, matches, plan_rule
+from engine.detect.prepare import RulePlan, matches, plan_rule, signal_key_positions
 from engine.detect.tables import ReferenceTables
 from engine.results.result import JobResult
 from engine.rules.checks import MethodRules, register_rules, unregister_rules
@@ -135,6 +138,9 @@ class DetectionMethod(MethodRules):
     #: Whether `detect` reads each group's rows alone (no group sees another's), so a run may
     #: detect over hash partitions of the signal key in turn and find the same results.
     per_group: ClassVar[bool] = False
+    #: Whether `detect` reads `DetectContext.first_time` (a partitioned run computes it over
+    #: every partition first: `engine.run.first_time`).
+    reads_first_time: ClassVar[bool] = False
     #: The rule type the method runs (`log_detection`: the rules whose `detectionMethod` it is).
     rule_type: ClassVar[str] = LOG_DETECTION
     #: Whether `explain` can show its evaluation instants for one group; else what to do instead.
@@ -152,6 +158,18 @@ class DetectionMethod(MethodRules):
     def plan(self, rule: Rule, plan: ScanPlan, context: PlanContext) -> RulePlan:
         """Compile the rule and register what it reads in the batch's shared `plan`."""
         return plan_rule(rule, plan, context.tables)
+
+    def partition_keys(self, rule: RulePlan) -> list[tuple[str, ...]] | None:
+        """Per query, the plan columns whose values decide the signal key of its rows (hashing
+        them partitions the rule exactly), or None when the rule cannot be split: not
+        `per_group`, or a query without the whole signal key (an ungrouped query counts for
+        every group)."""
+        positions = signal_key_positions(rule)
+        if not self.per_group or not positions:
+            return None
+        if any(len(query.keys) != rule.arity for query in rule.queries):
+            return None
+        return [tuple(query.keys[p] for p in positions) for query in rule.queries]
 
     def matches(self, rule: RulePlan, rows: pl.DataFrame, context: DetectContext) -> pl.DataFrame:
         """The rule's matches frame from its scanned rows (`prepare.matches`)."""

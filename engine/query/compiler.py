@@ -17,7 +17,7 @@ from typing import assert_never
 import polars as pl
 
 from engine.core.columns import RAW_COLUMN, child_prefix
-from engine.query import cidr, predicates, text
+from engine.query import cidr, coding, predicates, text
 from engine.query.ast import (
     And,
     Cidr,
@@ -59,14 +59,20 @@ class Target:
     dtype: pl.DataType
     is_list: bool = False
     prefix: str | None = None
+    column: str | None = None  # the schema column `expr` reads as it is
 
-    def any(self, predicate: ValuePredicate) -> Compiled:
-        """True when some value of the target satisfies `predicate`."""
+    def any(self, predicate: ValuePredicate, *, costly: bool = False) -> Compiled:
+        """True when some value of the target satisfies `predicate` (a `costly` one on a text
+        column, while a scan plan is `coding.collecting`, is its leaf there)."""
         subject = pl.element() if self.is_list else self.expr
         value = subject if self.prefix is None else subject.str.slice(len(self.prefix))
         test = predicate(value, self.dtype)
         if test is None:
             return False
+        leaves = coding.active()
+        scalar_text = not self.is_list and self.prefix is None and isinstance(self.dtype, pl.String)
+        if costly and leaves is not None and self.column is not None and scalar_text:
+            return pl.col(leaves.leaf(self.column, test.fill_null(False)))
         if self.prefix is not None:
             test = subject.str.starts_with(self.prefix) & test
         if self.is_list:
@@ -85,7 +91,9 @@ def element_dtype(dtype: pl.DataType) -> pl.DataType:
 def target(column: str, dtype: pl.DataType, prefix: str | None = None) -> Target:
     """The target of a schema column (list columns are read element by element)."""
     is_list = isinstance(dtype, pl.List)
-    return Target(pl.col(column), element_dtype(dtype), is_list=is_list, prefix=prefix)
+    return Target(
+        pl.col(column), element_dtype(dtype), is_list=is_list, prefix=prefix, column=column
+    )
 
 
 def _is_text(dtype: pl.DataType) -> bool:
@@ -169,7 +177,8 @@ class Compiler:
         predicate = predicates.for_value(value)
         if fold and not stored_lowercase:
             predicate = folded(predicate)
-        return any_of([place.any(predicate) for place in self.targets(field)])
+        costly = (fold and not stored_lowercase) or predicates.is_pattern(value)
+        return any_of([place.any(predicate, costly=costly) for place in self.targets(field)])
 
     def calculated_target(self, field: Field) -> Target:
         """The values of the calculated field `#name` (its compiled formula)."""

@@ -72,6 +72,20 @@ def string_matcher(parts: tuple[str | Glob, ...]) -> Callable[[pl.Expr], pl.Expr
     return lambda text: text.str.contains(pattern)
 
 
+def is_pattern(value: Value) -> bool:
+    """Whether `value` is a wildcard tested with a regular expression (not a prefix, suffix,
+    inner text or match-all test: `string_matcher`)."""
+    if not isinstance(value, Wildcard):
+        return False
+    parts = value.parts
+    simple = (
+        (len(parts) == 2 and isinstance(parts[0], str) != isinstance(parts[1], str))
+        or (len(parts) == 3 and parts[0] is Glob.STAR and parts[2] is Glob.STAR)
+        or all(part is Glob.STAR for part in parts)
+    )
+    return not simple or any(part is Glob.ONE for part in parts)
+
+
 def _glob_regex(part: str | Glob) -> str:
     if part is Glob.STAR:
         return ".*"

@@ -1,6 +1,7 @@
 """A run on a cluster: one task per hash partition of the signal key, each the local run of that
-partition on a worker; the client adds their results up, then runs the rules that read the others'
-results over them."""
+partition on a worker; the client finds the run-wide facts the tasks share first (each rule's
+first time: `engine.run.first_time`), adds the tasks' results up, then runs the rules that read
+the others' results over them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from engine.results.result import JobResult
 from engine.rules.models import Rule
 from engine.run.job import Job
 from engine.run.local import Found, by_time, run_here
+from engine.run.planned import plan_job
 from engine.run.progress import Progress
 from engine.scan.backends.base import ClusterBackend
 from engine.scan.backends.local import LocalBackend
@@ -91,7 +93,11 @@ def on_cluster(
     if source.archive is not None:  # workers may start elsewhere: the root from / (or a URL)
         source = LogSource(source.schema, None, source.archive.absolute(), source.index)
     count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
-    task = _Task(replace(job, rules=on_workers, source=source), count)
+    sent = replace(job, rules=on_workers, source=source)
+    if count > 1:  # the run-wide facts every task must share, found once here
+        planned = plan_job(sent, lambda _scan_low: count).rules
+        sent = replace(sent, first_times=[item.first_time for item in planned])
+    task = _Task(sent, count)
     found: list[JobResult] = []
     stats = [RuleStats(rule.name, rule.detection_method) for rule in on_workers]
     events, scanned_from, done = 0, job.low, 0

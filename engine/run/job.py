@@ -50,3 +50,6 @@ class Job:
     tables: Any
     results: Sequence[JobResult]
     options: dict[str, Any] = field(default_factory=dict)  # format, timestamp_field (manifest)
+    #: Per rule, its first time over every partition (`engine.run.first_time`), when the client
+    #: of a run on a cluster found it for its tasks (None: the run finds it).
+    first_times: list[int | None] | None = None

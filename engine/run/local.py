@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
-from engine.core.errors import HindsightError, UnsupportedRuleError
+from engine.core.errors import HindsightError
 from engine.detect.assemble import PendingResults
-from engine.detect.base import DetectContext, PlanContext
-from engine.detect.order import rule_ids, run_order
+from engine.detect.base import DetectContext
+from engine.detect.order import run_order
 from engine.detect.pipeline import RuleDetection, detect_rule
-from engine.detect.tables import ReferenceTables
 from engine.results.outcome import RuleStats
 from engine.results.result import JobResult
 from engine.run.job import Job
-from engine.run.planned import PlannedRule, plan_rule
+from engine.run.planned import PlannedRule, plan_job
 from engine.run.progress import SCAN_SHARE, Progress, Share
 from engine.scan.backends.base import ScanBackend, Scanned
-from engine.scan.plan import TIME, Partition, ScanPlan
+from engine.scan.plan import TIME, Partition
 from engine.scan.source import LogSource
 
 #: What a run found before its outcome is made: its results (unsorted), its rules' statistics,
@@ -34,22 +33,9 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
     the rules that read the others' results last."""
     loaded, source, low, high = job.rules, job.source, job.low, job.high
     results, keep_matches, job_id = job.results, job.keep_matches, job.job_id
-    plan = ScanPlan(source.schema)
-    context = PlanContext(
-        ReferenceTables.of(job.tables),
-        rule_ids(loaded) | {result.rule_id for result in results if result.rule_id},
-    )
-    planned: list[PlannedRule] = []
-    for rule in loaded:
-        planned.append(plan_rule(rule, plan, low, context))
-        if job.strict and planned[-1].stat.error is not None:
-            raise UnsupportedRuleError(f"rule {rule.name!r} cannot run: {planned[-1].stat.error}")
-    lows = [item.low for item in planned if item.low is not None]
-    scan_low = None if low is None else min([low, *lows])
-    count = 1 if keep_matches else backend.partitions(source, scan_low, high)
-    for item in planned:
-        if count > 1 and item.plan is not None:
-            item.partition(plan, count)
+    planned_job = plan_job(job, lambda scan_low: backend.partitions(source, scan_low, high))
+    plan, planned = planned_job.plan, planned_job.rules
+    scan_low, count = planned_job.scan_low, planned_job.count
     order, cyclic = run_order(loaded, [item.method for item in planned])
     for number in cyclic:
         planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
@@ -209,6 +195,8 @@ def _detect(
                 pl.col(query.flag).alias(query.name) for query in item.plan.queries if query.flag
             ]
             stat.matches = rows.select("id", TIME, *flags)
+        if item.first_time is not None:
+            context = replace(context, first_time=item.first_time)
         return detect_rule(
             item.method,
             item.plan,

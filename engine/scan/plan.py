@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.query.coding import Leaves, worth_coding
+
 TIME = "_t"
 #: The seed of the partition hash (fixed: the same key always lands in the same partition).
 _HASH_SEED = 0
@@ -43,6 +45,8 @@ class ScanPlan:
         self.flags: list[str] = []
         self._pairs: dict[tuple[str, str], None] = {}  # (flag, partition column), in order
         self._whole: dict[str, None] = {}  # flags some rule reads whole
+        #: The text predicates of the filters compiled while `coding.collecting(leaves)`.
+        self.leaves = Leaves()
 
     def column(self, expr: pl.Expr, prefix: str = "v") -> str:
         """The plan column computing `expr` (registered once per distinct expression)."""
@@ -66,10 +70,18 @@ class ScanPlan:
         frame = pl.LazyFrame(schema=self.schema).select(self._exprs[name].alias(name))
         return frame.collect_schema()[name]
 
-    def partition_by(self, flag: str, keys: Sequence[str], count: int) -> str:
+    def partition_by(
+        self, flag: str, keys: Sequence[str], count: int, *, missing: str | None = None
+    ) -> str:
         """Read the rows of filter `flag` by hash partitions (of `count`) of the plan columns
-        `keys` (scalar text); the name of the column holding each row's partition number."""
-        fields = [self._exprs[key].alias(f"k{n}") for n, key in enumerate(keys)]
+        `keys` (scalar text; a null hashed as `missing` when given); the name of the column
+        holding each row's partition number."""
+        fields = [
+            (self._exprs[key] if missing is None else self._exprs[key].fill_null(missing)).alias(
+                f"k{n}"
+            )
+            for n, key in enumerate(keys)
+        ]
         name = self.column(pl.struct(fields).hash(_HASH_SEED) % count, "h")
         self._pairs[flag, name] = None
         return name
@@ -77,6 +89,32 @@ class ScanPlan:
     def keep_whole(self, flag: str) -> None:
         """Read every row of filter `flag` in partition 0 (a rule that is not partitioned)."""
         self._whole[flag] = None
+
+    def earliest(
+        self, scan: pl.LazyFrame, reads: Sequence[tuple[Sequence[str], int | None]]
+    ) -> pl.LazyFrame:
+        """One row: per `(flags, low)` of `reads`, the earliest time (epoch ms) of the rows that
+        match one of the filters `flags` at or after `low` (null: none), in column `str(n)`."""
+        time = pl.col("timestamp").dt.epoch("ms")
+        earliest = [
+            time.filter(
+                pl.any_horizontal([self._exprs[flag].fill_null(False) for flag in flags] or False)
+                & (pl.lit(True) if low is None else time >= low)
+            )
+            .min()
+            .alias(str(number))
+            for number, (flags, low) in enumerate(reads)
+        ]
+        return self.with_leaves(scan).select(earliest)
+
+    def with_leaves(self, scan: pl.LazyFrame) -> pl.LazyFrame:
+        """`scan` with the columns of the plan's text predicates (`engine.query.coding`): coded
+        on the columns whose distinct values in `scan` are few (read first), else direct."""
+        if not self.leaves:
+            return scan
+        distinct = self.leaves.distinct(scan).collect() if self.leaves.candidates() else None
+        codes, leaves = self.leaves.exprs({} if distinct is None else worth_coding(distinct))
+        return scan.with_columns(codes).with_columns(leaves)
 
     def apply(self, scan: pl.LazyFrame, partition: Partition | None = None) -> pl.LazyFrame:
         """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns
@@ -101,7 +139,8 @@ class ScanPlan:
             if name not in self.flags
         ]
         return (
-            scan.with_columns(flags)
+            self.with_leaves(scan)
+            .with_columns(flags)
             .filter(pl.any_horizontal(keep))
             .select(
                 pl.col("id"),

@@ -213,23 +213,35 @@ def test_a_rule_reading_the_others_results_runs_after_the_tasks_on_the_client(
     assert earlier == {sum(stat.results for stat in local.stats[1:])} and earlier != {0}
 
 
+COUNTRIES = ["FR", "US", "JP", "DE", "BR", "IN", "CA", "MX", "IT", "ES", "PL", "SE"]
+
+
 def test_new_value_and_impossible_travel_rules_on_a_cluster(client: Client) -> None:
-    # these methods are not per-group (issue 10): the task of partition 0 reads them whole
+    # per-group methods: each task detects the users of its partition, with the same learning
+    # period (the rule's first event over all users, found once by the client)
     draw = random.Random(3)
     given = []
     for _ in range(400):
         moment = draw.uniform(0, 3 * DAY)
         user = draw.choice(USERS)
         given.append(access(moment, draw.choice(PLACES), user))
-        given.append(login(moment + 1, draw.choice(["FR", "US", "JP", "DE"]), user))
+        given.append(login(moment + 1, draw.choice(COUNTRIES), user))
     failures = rule(cases=[{"status": "low", "condition": "a > 0"}], name="any failure")
     rules = [new_value_rule() | {"name": "new"}, travel_rule() | {"name": "travel"}, failures]
-    window = {"start": at(DAY), "end": at(3 * DAY)}
-    local = run(rules, given, **window)
-    assert len(local.results) > 10
-    assert {r.detection_method for r in local.results} == {
-        "new_value",
-        "impossible_travel",
-        "threshold",
-    }
-    same(run(rules, given, cluster=client, **window), local)
+    for window in ({"start": at(DAY), "end": at(3 * DAY)}, {}):
+        local = run(rules, given, **window)
+        assert len(local.results) > 10
+        assert {r.detection_method for r in local.results} == {
+            "new_value",
+            "impossible_travel",
+            "threshold",
+        }
+        backend = Recording(client)
+        same(run(rules, given, backend=backend, **window), local)
+        for name in ("new", "travel"):
+            tasks = [
+                number
+                for number, outcome in backend.outcomes.items()
+                if any(r.rule_name == name for r in outcome.results)
+            ]
+            assert len(tasks) > 1, name

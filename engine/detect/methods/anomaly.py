@@ -70,6 +70,8 @@ class Anomaly(DetectionMethod):
     """Anomaly detection: each query's bucket count against its group's baseline."""
 
     name = "anomaly_detection"
+    per_group = True  # each group's baseline is its own
+    reads_first_time = True  # the job's learning period starts at the rule's first event
 
     def lookback_ms(self, rule: Rule) -> int:
         """The learning window, with `instantaneousBaseline`."""

@@ -65,6 +65,7 @@ class ImpossibleTravel(DetectionMethod):
     """`impossible_travel`: per user, each located event against the previous one."""
 
     name = "impossible_travel"
+    per_group = True  # the previous location and the baseline are the user's own
 
     def plan(self, rule: Rule, plan: ScanPlan, context: PlanContext) -> RulePlan:
         """The generic plan, and each query's location values (coordinates, city, country)."""

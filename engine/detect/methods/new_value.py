@@ -71,6 +71,8 @@ class NewValue(DetectionMethod):
     """`new_value`: unseen or forgotten values per scope, after the learning period."""
 
     name = "new_value"
+    per_group = True
+    reads_first_time = True  # the learning period starts at the rule's first event
 
     def lookback_ms(self, rule: Rule) -> int:
         """`learningDuration` days with `instantaneousBaseline`, else none."""

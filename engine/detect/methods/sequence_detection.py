@@ -58,6 +58,7 @@ class SequenceDetection(DetectionMethod):
     """Sequence rules: their checks (steps, transitions, the cases' step names) and detection."""
 
     name = "sequence_detection"
+    per_group = True  # a chain links the steps of one group
 
     def case_names(self, options: Mapping[str, Any], queries: list[str]) -> tuple[list[str], str]:
         """Cases name the steps."""

@@ -78,6 +78,13 @@ class ThirdParty(DetectionMethod):
     )
     needs_queries = False
     needs_cases = False
+    per_group = True  # a result rolls up the events of one (root query, case, group values)
+
+    def partition_keys(self, rule: RulePlan) -> list[tuple[str, ...]] | None:
+        """Each root query's own group-by values (its index and the case are fixed by the
+        row), when every root query has some."""
+        keys = [query.keys for query in rule.queries]
+        return keys if keys and all(keys) else None
 
     def check(self, check: DefinitionCheck) -> None:
         """At least one root query; every root and case query parses."""
