@@ -42,7 +42,7 @@ from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.run.cluster import connect, on_cluster
 from engine.run.job import Job, RuleInput, TimeInput, as_rules
-from engine.run.local import by_time, run_here
+from engine.run.local import run_here
 from engine.run.progress import Progress, ProgressCallback
 from engine.scan.backends.base import ClusterBackend, ScanBackend
 from engine.scan.backends.local import LocalBackend
@@ -111,7 +111,7 @@ def run(
 
 def _outcome(
     job: Job,
-    found: list[JobResult],
+    found: Sequence[JobResult],
     stats: list[RuleStats],
     events_scanned: int,
     cancelled: bool,
@@ -120,8 +120,7 @@ def _outcome(
     began: float,
     tracker: Progress,
 ) -> JobRun:
-    """The run's outcome: its results sorted by time (the first `max_results`), and manifest."""
-    by_time(found)
+    """The run's outcome: its results (sorted by time; the first `max_results`), and manifest."""
     truncated = max_results is not None and len(found) > max_results
     kept = found[:max_results] if truncated else found
     seconds = time.perf_counter() - began

@@ -4,7 +4,7 @@ logs of every result in one pass."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -17,6 +17,7 @@ from engine.detect.pipeline import RuleDetection, detect_rule
 from engine.detect.tables import ReferenceTables
 from engine.results.outcome import RuleStats
 from engine.results.result import JobResult
+from engine.results.spill import ResultSpill, by_time
 from engine.run.job import Job
 from engine.run.planned import PlannedRule, plan_rule
 from engine.run.progress import SCAN_SHARE, Progress, Share
@@ -24,9 +25,11 @@ from engine.scan.backends.base import ScanBackend, Scanned
 from engine.scan.plan import TIME, Partition, ScanPlan
 from engine.scan.source import LogSource
 
-#: What a run found before its outcome is made: its results (unsorted), its rules' statistics,
-#: the events it scanned, whether it was cancelled, and the first instant it read.
-Found = tuple[list[JobResult], list[RuleStats], int, bool, int | None]
+#: What a run found before its outcome is made: its results (sorted by time), its rules'
+#: statistics, the events it scanned, whether it was cancelled, and the first instant it read.
+Found = tuple[Sequence[JobResult], list[RuleStats], int, bool, int | None]
+
+__all__ = ["Found", "by_time", "run_here"]
 
 
 def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[], bool]) -> Found:
@@ -55,8 +58,7 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
         planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
         planned[number].plan = None
     cancelled = False
-    found_so_far: list[JobResult] = []
-    pending: list[tuple[PlannedRule, PendingResults]] = []
+    spill = ResultSpill()
     later: list[tuple[PlannedRule, pl.DataFrame]] = []  # methods reading the others' results: last
     events_scanned = 0
     numbers = backend.numbers(count)
@@ -97,8 +99,11 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
             now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
         )
         cancelled = cancelled or stopped
-        pending += found
-    found_so_far.extend(_finish(pending, source))
+        spill.add(_finish(found, source))  # this partition's results, its samples read now
+    stats = [item.stat for item in planned]
+    if not later:
+        return spill.results(), stats, events_scanned, cancelled, scan_low
+    found_so_far = list(spill.results())  # the rules reading the others' results read them all
     for item, rows in later:  # in run order: each reads the results of those before it
         if cancelled or stop():
             cancelled = True
@@ -109,12 +114,8 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
             [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
         )
         found_so_far.extend(_finish(found, source))
-    return found_so_far, [item.stat for item in planned], events_scanned, cancelled, scan_low
-
-
-def by_time(results: list[JobResult]) -> None:
-    """Sort results by time (then rule and id), in place: the order of a run's results."""
-    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    by_time(found_so_far)
+    return found_so_far, stats, events_scanned, cancelled, scan_low
 
 
 @dataclass
