@@ -2,12 +2,12 @@
 they are finished, then read back lazily, merged by time, behind a read-only sequence.
 
 A run detecting partition by partition (`engine.run.local`) adds each partition's results to a
-`ResultSpill`; with one batch the results stay in memory (a plain sorted list), with more every
-batch is pickled to a file of a temporary folder, one result after the other, and only their
-sort keys and file offsets are kept. `SpilledResults` is the sorted merge of the batches: `len`,
-indexing, slicing and iteration read results from the files on demand, so writing a run out (the
-CLI's jsonl/json outputs, the job store) holds one result at a time. The folder is removed when
-the last sequence reading it is garbage collected.
+`ResultSpill`; with one partition the results stay in memory (a plain sorted list), with more
+every batch is pickled to a file of a temporary folder, one result after the other, and only
+their sort keys and file offsets are kept. `SpilledResults` is the sorted merge of the batches:
+`len`, indexing, slicing and iteration read results from the files on demand, so writing a run
+out (the CLI's jsonl/json outputs, the job store) holds one result at a time. The folder is
+removed when the last sequence reading it is garbage collected.
 """
 
 from __future__ import annotations
@@ -41,14 +41,17 @@ class _Files:
         self.descriptors: list[int] = []
         weakref.finalize(self, _remove, self.folder, self.descriptors)
 
-    def write(self, payloads: list[bytes]) -> int:
-        """A new batch file holding `payloads` one after the other; its number."""
+    def write(self, batch: list[JobResult]) -> tuple[int, list[int]]:
+        """A new batch file holding `batch` pickled one result after the other (one result's
+        bytes in memory at a time); its number and the length of each result."""
         number = len(self.descriptors)
         path = os.path.join(self.folder, f"batch-{number}.bin")
+        lengths = []
         with open(path, "wb") as handle:
-            handle.write(b"".join(payloads))
+            for result in batch:
+                lengths.append(handle.write(pickle.dumps(result, pickle.HIGHEST_PROTOCOL)))
         self.descriptors.append(os.open(path, os.O_RDONLY))
-        return number
+        return number, lengths
 
     def read(self, batch: int, offset: int, length: int) -> JobResult:
         result: JobResult = pickle.loads(os.pread(self.descriptors[batch], length, offset))
@@ -62,31 +65,25 @@ def _remove(folder: str, descriptors: list[int]) -> None:
 
 
 class ResultSpill:
-    """Collects a run's results batch by batch (each partition's); `results()` is their sorted
-    merge."""
+    """Collects a run's results batch by batch (each partition's), in memory or, `to_disk`, in
+    temporary files; `results()` is their sorted merge."""
 
-    def __init__(self) -> None:
-        self._first: list[JobResult] | None = None  # the only batch so far, in memory
+    def __init__(self, *, to_disk: bool) -> None:
+        self._to_disk = to_disk
+        self._kept: list[JobResult] = []  # the batches kept in memory
         self._files: _Files | None = None
         self._keys: list[pl.DataFrame] = []  # per spilled batch: sort keys, file and offsets
 
     def add(self, batch: list[JobResult]) -> None:
-        """Add a batch of results (any order); from the second batch on, batches go to disk."""
-        if self._first is None and self._files is None:
-            self._first = batch
-            return
-        if self._first is not None:
-            first, self._first = self._first, None
-            self._spill(first)
-        self._spill(batch)
+        """Add a batch of results (any order)."""
+        if not self._to_disk:
+            self._kept += batch
+        elif batch:
+            self._spill(batch)
 
     def _spill(self, batch: list[JobResult]) -> None:
-        if not batch:
-            return
         files = self._files = self._files or _Files()
-        payloads = [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in batch]
-        number = files.write(payloads)
-        lengths = [len(payload) for payload in payloads]
+        number, lengths = files.write(batch)
         offsets = [0] * len(lengths)
         for position in range(1, len(lengths)):
             offsets[position] = offsets[position - 1] + lengths[position - 1]
@@ -107,9 +104,8 @@ class ResultSpill:
     def results(self) -> Sequence[JobResult]:
         """Every result added, sorted by time (then rule and id)."""
         if self._files is None:
-            found = self._first or []
-            by_time(found)
-            return found
+            by_time(self._kept)
+            return self._kept
         keys = pl.concat(self._keys).sort("timestamp", "rule", "id", maintain_order=True)
         return SpilledResults(
             self._files,

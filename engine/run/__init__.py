@@ -11,7 +11,9 @@ This is the one place a job is orchestrated: plan -> scan -> detect -> results.
    matches, the method's instants, the signal lifecycle, the results. Methods that read the other
    rules' results (`after_others`: signal correlation) run last, each after the rules it reads
    (a cycle is an error of the rules in it), with the earlier results the run was given.
-4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
+4. Results: each partition's results are finished (samples, messages) when it is detected and
+   streamed to temporary files (`engine.results.spill`); the run's results are their merge by
+   time, read back lazily, with per-rule statistics (`JobRun`).
 
 On a cluster (`run(..., cluster=...)`, a `ClusterBackend`), the run is split in tasks, one per
 hash partition of the signal key, each this same run restricted to its partition on a worker

@@ -1,5 +1,5 @@
-"""A run in this process: plan, scan partition by partition, detect rule by rule, then the sample
-logs of every result in one pass."""
+"""A run in this process: plan, scan partition by partition, detect rule by rule, and finish each
+partition's results at once (the sample logs of all of them in one pass) into a `ResultSpill`."""
 
 from __future__ import annotations
 
@@ -58,10 +58,10 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
         planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
         planned[number].plan = None
     cancelled = False
-    spill = ResultSpill()
     later: list[tuple[PlannedRule, pl.DataFrame]] = []  # methods reading the others' results: last
     events_scanned = 0
     numbers = backend.numbers(count)
+    spill = ResultSpill(to_disk=len(numbers) > 1)
     for number in numbers:
         partition = Partition(number, count) if count > 1 else None
         share = Share(tracker, number, count)
@@ -100,6 +100,7 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
         )
         cancelled = cancelled or stopped
         spill.add(_finish(found, source))  # this partition's results, its samples read now
+        del found, scanned, rows_of  # before the next partition is read
     stats = [item.stat for item in planned]
     if not later:
         return spill.results(), stats, events_scanned, cancelled, scan_low

@@ -55,7 +55,7 @@ BATCHES = st.lists(
 def test_spilled_results_are_the_sorted_batches(
     batches: list[list[tuple[int, str]]], low: int, high: int
 ) -> None:
-    spill, every, number = ResultSpill(), [], 0
+    spill, every, number = ResultSpill(to_disk=True), [], 0
     for batch in batches:
         made = []
         for second, rule in batch:
@@ -72,11 +72,13 @@ def test_spilled_results_are_the_sorted_batches(
     assert pickle.loads(pickle.dumps(found)) == every
 
 
-def test_one_batch_stays_in_memory_and_files_go_with_the_last_reader() -> None:
-    spill = ResultSpill()
-    spill.add([_result(1, 5, "a"), _result(0, 1, "a")])
-    assert spill.results() == [_result(0, 1, "a"), _result(1, 5, "a")]
-    spill = ResultSpill()
+def test_results_in_memory_are_a_sorted_list_and_files_go_with_the_last_reader() -> None:
+    spill = ResultSpill(to_disk=False)
+    spill.add([_result(1, 5, "a")])
+    spill.add([_result(0, 1, "a")])
+    found = spill.results()
+    assert isinstance(found, list) and found == [_result(0, 1, "a"), _result(1, 5, "a")]
+    spill = ResultSpill(to_disk=True)
     spill.add([_result(1, 5, "a")])
     spill.add([_result(0, 1, "a")])
     found = spill.results()
