@@ -21,9 +21,9 @@ PARTITION_EVENTS = 5_000_000
 #: A local run reads and detects by hash partitions of about this much memory each ...
 PARTITION_MEMORY = 512 * 2**20
 #: ... counting this many bytes in memory (scanned rows, matches frames, results and their sample
-#: logs) per byte of the range's Parquet files: 100 rules of `benchmarks/rules.py` over 1M events
-#: (29 MB of Parquet) peaked at 715 MiB in one partition, of which ~250 MiB is the process itself.
-MEMORY_PER_FILE_BYTE = 16
+#: logs) per byte of the range's Parquet files: 100 rules of `benchmarks/rules.py` over 4M events
+#: (111 MiB of Parquet) peaked at 1,350 MiB in 4 partitions and 812 MiB in 8.
+MEMORY_PER_FILE_BYTE = 32
 
 
 class LocalBackend(ScanBackend):
