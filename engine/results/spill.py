@@ -5,9 +5,9 @@ A run detecting partition by partition (`engine.run.local`) adds each partition'
 `ResultSpill`; with one partition the results stay in memory (a plain sorted list), with more
 every batch is pickled to a file of a temporary folder, one result after the other, and only
 their sort keys and file offsets are kept. `SpilledResults` is the sorted merge of the batches:
-`len`, indexing, slicing and iteration read results from the files on demand, so writing a run
-out (the CLI's jsonl/json outputs, the job store) holds one result at a time. The folder is
-removed when the last sequence reading it is garbage collected.
+`len`, indexing, slicing and iteration read results from the files on demand, so going through a
+run's results holds one at a time. The folder is removed when the last sequence reading it is
+garbage collected.
 """
 
 from __future__ import annotations
