@@ -19,6 +19,7 @@ side on the same data, in one run, and answers are checked equal where they are 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -211,23 +212,37 @@ STEPS: dict[str, Step] = {
 
 
 def child(step: str, path: Path, arg: str) -> dict[str, Any]:
-    """Run one step (its setup untimed) and report seconds, answer and this process's peak RSS."""
-    if step in ("polars-ingest", "duckdb-ingest"):
-        scratch = Path(tempfile.mkdtemp(prefix="hs-scale-"))
-        try:
-            work, answer = STEPS[step](path, scratch)
-            began = time.perf_counter()
-            result = work()
-            seconds = time.perf_counter() - began
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    else:
-        work, answer = STEPS[step](path, Path(arg) if step == "ingest" else arg)
-        began = time.perf_counter()
+    """Run one step (its setup untimed) and report seconds (wall, and CPU user + system of the
+    process), answer, this process's peak RSS and the load average when it ended."""
+    scratch = Path(tempfile.mkdtemp(prefix="hs-scale-"))
+    try:
+        work, answer = STEPS[step](path, _arg(step, arg, scratch))
+        began, cpu = time.perf_counter(), _cpu()
         result = work()
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, _cpu() - cpu
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "answer": answer(result), "peak_rss": peak}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "answer": answer(result),
+        "peak_rss": peak,
+        "load": os.getloadavg()[0],
+    }
+
+
+def _arg(step: str, arg: str, scratch: Path) -> Any:
+    """A step's second argument: the ingest target, the scratch folder, or the text given."""
+    if step == "ingest":
+        return Path(arg)
+    return scratch if step in ("polars-ingest", "duckdb-ingest") else arg
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its threads so far."""
+    times = os.times()
+    return times.user + times.system
 
 
 def in_fresh_process(step: str, path: Path, arg: str = "") -> dict[str, Any]:
@@ -368,6 +383,16 @@ def report(sizes: list[dict[str, Any]], rules: int, many: int) -> str:
             if isinstance(value, dict) and name != "full-range"
         )
         lines.append(f"  seconds: {seconds}")
+        cpu = ", ".join(
+            f"{name} {value['cpu']:.2f}"
+            for name, value in figures.items()
+            if isinstance(value, dict) and name != "full-range"
+        )
+        loads = [value["load"] for value in figures.values() if isinstance(value, dict)]
+        lines.append(f"  CPU seconds (user + system): {cpu}")
+        lines.append(
+            f"  load average (1 min) at the end of the steps: {min(loads):.1f} to {max(loads):.1f}"
+        )
         results = figures["rules"]["answer"], figures["one-rule"]["answer"]
         lines.append(f"  results: {results[0]:,} ({rules} rules), {results[1]:,} (one rule)")
     if len(sizes) > 1:

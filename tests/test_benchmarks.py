@@ -73,7 +73,7 @@ def test_scale_runner_reports_every_figure_with_answers_checked(tmp_path: Path) 
     (size,) = saved["sizes"]
     assert size["events"] == 3000
     assert size["ingest"]["answer"] == 3000
-    assert size["rules"]["peak_rss"] > 0
+    assert size["rules"]["peak_rss"] > 0 and size["rules"]["cpu"] > 0
     text = (tmp_path / "scale.txt").read_text()
     for figure in (
         "ingest vs polars",
@@ -83,5 +83,7 @@ def test_scale_runner_reports_every_figure_with_answers_checked(tmp_path: Path) 
         "peak RSS",
         "1-hour job",
         "8 rules in one run",
+        "CPU seconds (user + system): ingest",
+        "load average",
     ):
         assert figure in text

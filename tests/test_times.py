@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.core.errors import TimeArgumentError
-from engine.core.times import parse_time
+from engine.core.times import format_timestamp, parse_time
 
 NOW = 1_709_553_600_000  # 2024-03-04T12:00:00Z
 
@@ -47,3 +49,10 @@ def test_parse_time(value: str | int | datetime, expected: int) -> None:
 def test_bad_times_are_user_errors(value: str | datetime, message: str) -> None:
     with pytest.raises(TimeArgumentError, match=message):
         parse_time(value, now_ms=NOW)
+
+
+@given(st.integers(-62_135_596_800_000, 253_402_300_799_999))
+def test_format_timestamp_of_epoch_ms_is_the_datetime_form(epoch_ms: int) -> None:
+    # the fast path for epoch ms writes what the datetime of those ms writes
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
+    assert format_timestamp(epoch_ms) == format_timestamp(moment)

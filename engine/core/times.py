@@ -76,8 +76,15 @@ def format_timestamp(moment: int | datetime) -> str:
     Sub-millisecond digits are dropped (never rounded up into the next millisecond).
     """
     if not isinstance(moment, datetime):
+        seconds, millis = divmod(moment, 1000)
+        if 0 <= seconds < _YEAR_10000 and isinstance(millis, int):  # the common case, fast
+            return f"{time.strftime(_SECONDS, time.gmtime(seconds))}.{millis:03d}Z"
         moment = _EPOCH + timedelta(milliseconds=moment)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_SECONDS = "%Y-%m-%dT%H:%M:%S"
+_YEAR_10000 = 253_402_300_800  # epoch seconds of 10000-01-01
 
 
 def from_epoch_ms(epoch_ms: int) -> datetime:

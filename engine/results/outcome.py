@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,9 @@ class RuleStats:
 class JobRun:
     """The outcome of `run`: every result, per-rule statistics and the run manifest."""
 
-    results: list[JobResult]
+    #: sorted by time; a lazy sequence reading them from temporary files when the run was
+    #: detected in several partitions (`engine.results.spill`)
+    results: Sequence[JobResult]
     stats: list[RuleStats]
     start: int | None
     end: int | None
@@ -92,7 +95,7 @@ class JobRun:
         found = read_matched(self._logs(), [chosen])
         return found.drop("result_id", "rule", "rule_id")
 
-    def matched_logs(self, results: list[JobResult] | None = None) -> pl.DataFrame:
+    def matched_logs(self, results: Sequence[JobResult] | None = None) -> pl.DataFrame:
         """Every matched log of every result (or of `results`), read in one pass: one row per
         result and log, with its result id, rule and group-by values (`matched_frame`)."""
         return matched_frame(self._logs(), self.results if results is None else results)

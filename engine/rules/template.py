@@ -46,6 +46,21 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _SEGMENT = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _PER_QUERY = "events_matched_per_query."
+#: The variables every result has (`_Renderer.builtin`).
+_BUILTINS = frozenset(
+    {
+        "severity",
+        "timestamp",
+        "timestamp_epoch",
+        "first_seen",
+        "first_seen_epoch",
+        "last_seen",
+        "last_seen_epoch",
+        "rule_name",
+        "case_name",
+        "events_matched",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -173,23 +188,33 @@ class _Renderer:
 
     def __init__(self, context: MessageContext) -> None:
         self.context = context
-        self.builtins: dict[str, Any] = {
-            "severity": SEVERITY_RANK.get(context.severity.lower(), context.severity),
-            "timestamp": human_time(context.timestamp_ms),
-            "timestamp_epoch": context.timestamp_ms,
-            "first_seen": human_time(context.first_seen_ms),
-            "first_seen_epoch": context.first_seen_ms,
-            "last_seen": human_time(context.last_seen_ms),
-            "last_seen_epoch": context.last_seen_ms,
-            "rule_name": context.rule_name,
-            "case_name": context.case_name,
-            "events_matched": context.events_matched,
-        }
-        self.tags: dict[str, str] = {}
-        for tag in context.tags:
-            key, colon, value = tag.partition(":")
-            if colon:
-                self.tags.setdefault(key.lower(), value)
+        self._tags: dict[str, str] | None = None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The first value of each `key:value` tag, by lower-cased key (made when first read)."""
+        if self._tags is None:
+            self._tags = {}
+            for tag in self.context.tags:
+                key, colon, value = tag.partition(":")
+                if colon:
+                    self._tags.setdefault(key.lower(), value)
+        return self._tags
+
+    def builtin(self, name: str) -> Any:
+        """The value of a built-in variable (`_BUILTINS`), computed only when a template reads
+        it (most messages read none of the times)."""
+        context = self.context
+        match name:
+            case "severity":
+                return SEVERITY_RANK.get(context.severity.lower(), context.severity)
+            case "timestamp" | "first_seen" | "last_seen":
+                return human_time(getattr(context, f"{name}_ms"))
+            case "timestamp_epoch" | "first_seen_epoch" | "last_seen_epoch":
+                return getattr(context, f"{name.removesuffix('_epoch')}_ms")
+            case "rule_name" | "case_name" | "events_matched":
+                return getattr(context, name)
+        raise AssertionError(name)
 
     def render(self, nodes: Iterable[Node]) -> Iterable[str]:
         for node in nodes:
@@ -213,8 +238,8 @@ class _Renderer:
 
     def resolve(self, name: str) -> Any:
         """The value of a variable (None when missing); see docs/templates.md for the order."""
-        if name in self.builtins:
-            return self.builtins[name]
+        if name in _BUILTINS:
+            return self.builtin(name)
         if name.startswith(_PER_QUERY):
             query = _segments(name[len(_PER_QUERY) :])
             return self.context.events_matched_per_query.get(".".join(query))

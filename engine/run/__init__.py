@@ -11,7 +11,9 @@ This is the one place a job is orchestrated: plan -> scan -> detect -> results.
    matches, the method's instants, the signal lifecycle, the results. Methods that read the other
    rules' results (`after_others`: signal correlation) run last, each after the rules it reads
    (a cycle is an error of the rules in it), with the earlier results the run was given.
-4. Results: every rule's results, sorted by time, with per-rule statistics (`JobRun`).
+4. Results: each partition's results are finished (samples, messages) when it is detected and
+   streamed to temporary files (`engine.results.spill`); the run's results are their merge by
+   time, read back lazily, with per-rule statistics (`JobRun`).
 
 On a cluster (`run(..., cluster=...)`, a `ClusterBackend`), the run is split in tasks, one per
 hash partition of the signal key, each this same run restricted to its partition on a worker
@@ -42,7 +44,7 @@ from engine.results.outcome import JobRun, RuleStats
 from engine.results.result import JobResult
 from engine.run.cluster import connect, on_cluster
 from engine.run.job import Job, RuleInput, TimeInput, as_rules
-from engine.run.local import by_time, run_here
+from engine.run.local import run_here
 from engine.run.progress import Progress, ProgressCallback
 from engine.scan.backends.base import ClusterBackend, ScanBackend
 from engine.scan.backends.local import LocalBackend
@@ -111,7 +113,7 @@ def run(
 
 def _outcome(
     job: Job,
-    found: list[JobResult],
+    found: Sequence[JobResult],
     stats: list[RuleStats],
     events_scanned: int,
     cancelled: bool,
@@ -120,8 +122,7 @@ def _outcome(
     began: float,
     tracker: Progress,
 ) -> JobRun:
-    """The run's outcome: its results sorted by time (the first `max_results`), and manifest."""
-    by_time(found)
+    """The run's outcome: its results (sorted by time; the first `max_results`), and manifest."""
     truncated = max_results is not None and len(found) > max_results
     kept = found[:max_results] if truncated else found
     seconds = time.perf_counter() - began

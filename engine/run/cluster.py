@@ -70,8 +70,7 @@ def _run_task(task: _Task, number: int) -> _TaskOutcome:
     found, stats, events_scanned, _, scanned_from = run_here(
         task.job, _OnePartition(number, task.count), Progress(None), lambda: False
     )
-    by_time(found)
-    return _TaskOutcome(found, stats, events_scanned, scanned_from)
+    return _TaskOutcome(list(found), stats, events_scanned, scanned_from)
 
 
 def _after_others(rule: Rule) -> bool:
@@ -122,6 +121,7 @@ def on_cluster(
     merged = iter(stats)
     ordered = iter(after)
     in_order = [next(ordered) if n in later else next(merged) for n in range(len(job.rules))]
+    by_time(found)
     return found, in_order, events, cancelled, scanned_from
 
 

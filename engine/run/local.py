@@ -1,10 +1,10 @@
-"""A run in this process: plan, scan partition by partition, detect rule by rule, then the sample
-logs of every result in one pass."""
+"""A run in this process: plan, scan partition by partition, detect rule by rule, and finish each
+partition's results at once (the sample logs of all of them in one pass) into a `ResultSpill`."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -16,6 +16,7 @@ from engine.detect.order import run_order
 from engine.detect.pipeline import RuleDetection, detect_rule
 from engine.results.outcome import RuleStats
 from engine.results.result import JobResult
+from engine.results.spill import ResultSpill, by_time
 from engine.run.job import Job
 from engine.run.planned import PlannedRule, plan_job
 from engine.run.progress import SCAN_SHARE, Progress, Share
@@ -23,9 +24,11 @@ from engine.scan.backends.base import ScanBackend, Scanned
 from engine.scan.plan import TIME, Partition
 from engine.scan.source import LogSource
 
-#: What a run found before its outcome is made: its results (unsorted), its rules' statistics,
-#: the events it scanned, whether it was cancelled, and the first instant it read.
-Found = tuple[list[JobResult], list[RuleStats], int, bool, int | None]
+#: What a run found before its outcome is made: its results (sorted by time), its rules'
+#: statistics, the events it scanned, whether it was cancelled, and the first instant it read.
+Found = tuple[Sequence[JobResult], list[RuleStats], int, bool, int | None]
+
+__all__ = ["Found", "by_time", "run_here"]
 
 
 def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[], bool]) -> Found:
@@ -41,11 +44,10 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
         planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
         planned[number].plan = None
     cancelled = False
-    found_so_far: list[JobResult] = []
-    pending: list[tuple[PlannedRule, PendingResults]] = []
     later: list[tuple[PlannedRule, pl.DataFrame]] = []  # methods reading the others' results: last
     events_scanned = 0
     numbers = backend.numbers(count)
+    spill = ResultSpill(to_disk=len(numbers) > 1)
     for number in numbers:
         partition = Partition(number, count) if count > 1 else None
         share = Share(tracker, number, count)
@@ -83,8 +85,12 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
             now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
         )
         cancelled = cancelled or stopped
-        pending += found
-    found_so_far.extend(_finish(pending, source))
+        spill.add(_finish(found, source))  # this partition's results, its samples read now
+        del found, scanned, rows_of  # before the next partition is read
+    stats = [item.stat for item in planned]
+    if not later:
+        return spill.results(), stats, events_scanned, cancelled, scan_low
+    found_so_far = list(spill.results())  # the rules reading the others' results read them all
     for item, rows in later:  # in run order: each reads the results of those before it
         if cancelled or stop():
             cancelled = True
@@ -95,12 +101,8 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
             [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
         )
         found_so_far.extend(_finish(found, source))
-    return found_so_far, [item.stat for item in planned], events_scanned, cancelled, scan_low
-
-
-def by_time(results: list[JobResult]) -> None:
-    """Sort results by time (then rule and id), in place: the order of a run's results."""
-    results.sort(key=lambda result: (result.timestamp, result.rule_name, result.id))
+    by_time(found_so_far)
+    return found_so_far, stats, events_scanned, cancelled, scan_low
 
 
 @dataclass

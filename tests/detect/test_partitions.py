@@ -6,13 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import JobRun, run
+from engine.archive.ingest import ingest
+from engine.results.spill import SpilledResults
 from engine.run.first_time import first_times
+from engine.scan.backends import local
 from engine.scan.backends.local import LocalBackend
 from engine.scan.plan import ScanPlan
 from engine.scan.source import LogSource
@@ -322,3 +326,60 @@ def test_a_missing_optional_group_value_is_in_the_partition_of_its_na_group() ->
     assert whole.events_matched == 4
     for partitions in (2, 3, 7):
         assert run(spec, events, backend=LocalBackend(partitions=partitions)).results == [whole]
+
+
+def test_a_partitioned_run_streams_its_results_through_temporary_files() -> None:
+    # each partition's results are finished (samples read) and spilled as the run goes; the run's
+    # results read them back lazily: the same results, documents and manifest as one pass
+    users = [f"user{n}" for n in range(30)]
+    events = [
+        {
+            "id": f"e{n:03d}",
+            "timestamp": 1_700_000_000_000 + n * 7000,
+            "source": "app",
+            "attributes": {"usr": {"id": users[n % 30]}},
+        }
+        for n in range(300)
+    ]
+    spec = rule(query("source:app", ["@usr.id"]), cases=[{"status": "high", "condition": "a > 1"}])
+    whole = run(spec, events)
+    split = run(spec, events, backend=LocalBackend(partitions=3))
+    assert isinstance(split.results, SpilledResults) and not isinstance(
+        whole.results, SpilledResults
+    )
+    assert len(split.results) == len(whole.results) > 3
+    assert list(split.results) == list(whole.results)
+    assert split.results[1] == whole.results[1] and split.results[-1] == whole.results[-1]
+    assert list(split.results[1:5]) == list(whole.results[1:5])
+    assert [r.to_histsignal() for r in split.results] == [r.to_histsignal() for r in whole.results]
+    assert split.manifest is not None and whole.manifest is not None
+    assert split.manifest.documents == whole.manifest.documents
+    truncated = run(spec, events, backend=LocalBackend(partitions=3), max_results=4)
+    assert truncated.truncated and list(truncated.results) == list(whole.results[:4])
+
+
+def test_a_local_run_is_partitioned_by_the_memory_its_files_take(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        orjson.dumps(
+            {
+                "id": f"e{n}",
+                "timestamp": 1_700_000_000_000 + n * 600_000,
+                "source": "app",
+                "usr": {"id": f"u{n % 7}"},
+            }
+        ).decode()
+        for n in range(200)
+    ]
+    (tmp_path / "logs.ndjson").write_text("\n".join(lines) + "\n")
+    ingest(tmp_path / "logs.ndjson", tmp_path / "archive")
+    source = LogSource.of(str(tmp_path / "archive"))
+    assert source.archive is not None
+    files = source.archive.files(source.index)
+    size = sum(entry.bytes for entry in files) * local.MEMORY_PER_FILE_BYTE
+    assert LocalBackend().partitions(source, None, None) == 1
+    monkeypatch.setattr(local, "PARTITION_MEMORY", -(-size // 3))  # a third, rounded up
+    assert LocalBackend().partitions(source, None, None) == 3
+    assert LocalBackend(partitions=2).partitions(source, None, None) == 2
+    assert LocalBackend().partitions(LogSource.of([{"timestamp": 0}]), None, None) == 1

@@ -16,22 +16,33 @@ from engine.scan.backends.base import ScanBackend, Scanned
 from engine.scan.plan import Partition, ScanPlan
 from engine.scan.source import LogSource
 
-#: Matched rows are read in hash partitions of about this many events of the range each.
+#: A cluster's tasks read hash partitions of about this many events of the range each.
 PARTITION_EVENTS = 5_000_000
+#: A local run reads and detects by hash partitions of about this much memory each ...
+PARTITION_MEMORY = 512 * 2**20
+#: ... counting this many bytes in memory (scanned rows, matches frames, results and their sample
+#: logs) per byte of the range's Parquet files: 100 rules of `benchmarks/rules.py` over 4M events
+#: (111 MiB of Parquet) peaked at 1,350 MiB in 4 partitions and 812 MiB in 8.
+MEMORY_PER_FILE_BYTE = 32
 
 
 class LocalBackend(ScanBackend):
     """In-process polars over the source's time slices; `partitions`: how many hash partitions
-    a run is split in (default: one per `PARTITION_EVENTS` events of the range)."""
+    a run is split in (default: as many as the range's files need, `PARTITION_MEMORY` each)."""
 
     def __init__(self, partitions: int | None = None) -> None:
         self._partitions = partitions
 
     def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
-        """A fixed count, or one partition per `PARTITION_EVENTS` events in `[low, high)`."""
+        """A fixed count, or one partition per `PARTITION_MEMORY` of the range's files in memory
+        (`MEMORY_PER_FILE_BYTE`; in-memory logs: one)."""
         if self._partitions is not None:
             return self._partitions
-        return max(1, math.ceil(source.count_hint(low, high) / PARTITION_EVENTS))
+        if source.archive is None:
+            return 1
+        files = source.archive.files(source.index, start=low, end=high)
+        in_memory = sum(entry.bytes for entry in files) * MEMORY_PER_FILE_BYTE
+        return max(1, math.ceil(in_memory / PARTITION_MEMORY))
 
     def scan(
         self,
