@@ -19,12 +19,13 @@ from engine.scan.source import LogSource
 #: A cluster's tasks read hash partitions of about this many events of the range each.
 PARTITION_EVENTS = 5_000_000
 #: A local run reads and detects by hash partitions of about this much memory each ...
-PARTITION_MEMORY = 2 * 2**30
+PARTITION_MEMORY = 512 * 2**20
 #: ... counting this many bytes in memory (scanned rows, matches frames, results and their sample
 #: logs) per byte of the range's Parquet files: 100 rules of `benchmarks/rules.py` over 4M events
 #: (111 MiB of Parquet) peaked at 1,350 MiB in 4 partitions and 812 MiB in 8. Every partition
 #: reads the range again, so partitions cost time (2M events, 100 rules: 22.7 s and 1,362 MiB in
-#: one, 42.6 s and 991 MiB in two, 48.3 s and 648 MiB in four): 2 GiB keeps 2M events in one.
+#: one, 42.6 s and 991 MiB in two, 48.3 s and 648 MiB in four; 1,000 rules: 223 s and 9.3 GiB in
+#: one, 380 s and 3.4 GiB in four): memory is bounded first.
 MEMORY_PER_FILE_BYTE = 32
 
 
