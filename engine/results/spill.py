@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 from typing import overload
 
 import polars as pl
@@ -84,9 +85,7 @@ class ResultSpill:
     def _spill(self, batch: list[JobResult]) -> None:
         files = self._files = self._files or _Files()
         number, lengths = files.write(batch)
-        offsets = [0] * len(lengths)
-        for position in range(1, len(lengths)):
-            offsets[position] = offsets[position - 1] + lengths[position - 1]
+        offsets = list(accumulate(lengths[:-1], initial=0))  # each result after those before
         self._keys.append(
             pl.DataFrame(
                 {
