@@ -13,9 +13,10 @@ from engine.core.errors import HindsightError
 from engine.detect.base import method_for
 from engine.results.outcome import RuleStats
 from engine.results.result import JobResult
+from engine.results.spill import by_time
 from engine.rules.models import Rule
 from engine.run.job import Job
-from engine.run.local import Found, by_time, run_here
+from engine.run.local import Found, run_here
 from engine.run.planned import plan_job
 from engine.run.progress import Progress
 from engine.scan.backends.base import ClusterBackend

@@ -28,7 +28,7 @@ from engine.scan.source import LogSource
 #: statistics, the events it scanned, whether it was cancelled, and the first instant it read.
 Found = tuple[Sequence[JobResult], list[RuleStats], int, bool, int | None]
 
-__all__ = ["Found", "by_time", "run_here"]
+__all__ = ["Found", "run_here"]
 
 
 def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[], bool]) -> Found:
