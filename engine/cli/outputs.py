@@ -11,13 +11,19 @@ message), `jsonl` / `json` (one object per log, with its `result_id`, `rule` and
 
 A file's format is `--format` when given for `--output`, else its extension (`FORMAT_OF`);
 `--matched-logs` goes by its extension first, then `--format`; then `table`.
+
+Results are written as they are read from the run (`JobRun.results`, a lazy sequence over
+temporary files when the run was detected in several partitions): `jsonl` and `json` one result at
+a time, `csv` and `parquet` in batches of `RESULT_BATCH` results, so writing holds one batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, assert_never, get_args
+from typing import IO, Any, Literal, assert_never, get_args
 
 import click
 import orjson
@@ -27,10 +33,19 @@ from rich.table import Table
 
 from engine.cli.common import number, out_console
 from engine.core.times import format_timestamp
-from engine.results.export import csv_frame, documents_text, matched_csv_frame, matched_text
+from engine.results.export import (
+    TIME_FORMAT,
+    csv_frame,
+    matched_csv_frame,
+    matched_text,
+    results_batches,
+    write_csv,
+    write_documents,
+    write_parquet,
+)
 from engine.results.manifest import RunManifest
 from engine.results.outcome import JobRun
-from engine.results.runfile import MANIFEST_KEY, run_text
+from engine.results.runfile import MANIFEST_KEY, write_run_file
 
 OutputFormat = Literal["table", "jsonl", "json", "csv", "parquet"]
 FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
@@ -95,11 +110,14 @@ def write_results(
                 )
             _table(table, output)
         case "jsonl":
-            _text(documents_text(outcome.results, lines=True), output)
+            with _opened(output) as handle:
+                write_documents(outcome.results, handle)
         case "json":
-            _text(run_text(outcome, lint=lint), output)
+            with _opened(output) as handle:
+                write_run_file(outcome, handle, lint=lint)
         case "csv" | "parquet":
-            _frame(outcome.to_polars(), csv_frame, output_format, output, outcome.manifest)
+            batches = results_batches(outcome.results)
+            _frames(batches, csv_frame, output_format, output, outcome.manifest)
         case _:
             assert_never(output_format)
 
@@ -112,7 +130,7 @@ def write_matched(frame: pl.DataFrame, output_format: OutputFormat, output: Path
             shown = frame.select(
                 "result_id",
                 "rule",
-                pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                pl.col("timestamp").dt.strftime(TIME_FORMAT),
                 "host",
                 "service",
                 pl.coalesce("message", pl.col("attributes").str.slice(0, 120)),
@@ -123,7 +141,7 @@ def write_matched(frame: pl.DataFrame, output_format: OutputFormat, output: Path
         case "jsonl" | "json":
             _text(matched_text(frame, lines=output_format == "jsonl"), output)
         case "csv" | "parquet":
-            _frame(frame, matched_csv_frame, output_format, output, None)
+            _frames([frame], matched_csv_frame, output_format, output, None)
         case _:
             assert_never(output_format)
 
@@ -149,23 +167,33 @@ def _text(text: str, output: Path | None) -> None:
         output.write_text(text)
 
 
-def _frame(
-    frame: pl.DataFrame,
+@contextlib.contextmanager
+def _opened(output: Path | None) -> Iterator[IO[bytes]]:
+    """`output` opened for writing bytes, or standard output."""
+    if output is None:
+        sys.stdout.flush()  # what was printed before comes first
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with output.open("wb") as handle:
+        yield handle
+
+
+def _frames(
+    frames: Iterable[pl.DataFrame],
     for_csv: Callable[[pl.DataFrame], pl.DataFrame],
     output_format: Literal["csv", "parquet"],
     output: Path | None,
     manifest: RunManifest | None,
 ) -> None:
+    """Frames of the same columns, one after the other, as one CSV or Parquet file."""
     if output_format == "parquet":
         if output is None:
             raise click.UsageError("--format parquet needs a file (--output, --matched-logs)")
         metadata = None
         if manifest is not None:
             metadata = {MANIFEST_KEY: orjson.dumps(manifest.to_json()).decode()}
-        frame.write_parquet(output, metadata=metadata)
+        write_parquet(frames, output, metadata)
         return
-    flat = for_csv(frame)
-    if output is None:
-        click.echo(flat.write_csv(), nl=False)
-    else:
-        flat.write_csv(output)
+    with _opened(output) as handle:
+        write_csv((for_csv(frame) for frame in frames), handle)

@@ -11,14 +11,20 @@ histsignal list (`{"data": [...], "meta": {...}}`), so `data` holds the histsign
 - `lint`: the preflight warnings (`rule`, `severity`, `where`, `message`);
 - `log_ids`: every matched log id of each result (the documents carry only 10 samples);
 - `manifest`: the run manifest (`engine.results.manifest`).
+
+`write_run_file` writes it one result at a time, with the bytes of `run_document` dumped by
+orjson with `OPT_INDENT_2`: the documents as they are read, each result's log ids to a temporary
+file meanwhile, copied into `meta` after the statistics.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 import polars as pl
@@ -36,29 +42,86 @@ MANIFEST_KEY = "hindsight.manifest"
 
 def run_document(run: JobRun, *, lint: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The run file of `run` (see the module docstring)."""
+    log_ids = {result.id: result.log_ids for result in run.results}
     return {
         "data": [result.to_histsignal() for result in run.results],
-        "meta": {
-            "kind": KIND,
-            "summary": {
-                "from": run.start,
-                "to": run.end,
-                "events_scanned": run.events_scanned,
-                "seconds": round(run.seconds, 3),
-                "cancelled": run.cancelled,
-                "truncated": run.truncated,
-            },
-            "rules": [stat.to_json() for stat in run.stats],
-            "lint": [dict(warning) for warning in lint],
-            "log_ids": {result.id: result.log_ids for result in run.results},
-            "manifest": run.manifest.to_json() if run.manifest is not None else None,
-        },
+        "meta": _meta(run, lint, log_ids),
     }
 
 
-def run_text(run: JobRun, *, lint: Sequence[Mapping[str, Any]] = ()) -> str:
-    """The run file as indented JSON text."""
-    return orjson.dumps(run_document(run, lint=lint), option=orjson.OPT_INDENT_2).decode() + "\n"
+def _meta(
+    run: JobRun, lint: Sequence[Mapping[str, Any]], log_ids: dict[str, list[str]]
+) -> dict[str, Any]:
+    return {
+        "kind": KIND,
+        "summary": {
+            "from": run.start,
+            "to": run.end,
+            "events_scanned": run.events_scanned,
+            "seconds": round(run.seconds, 3),
+            "cancelled": run.cancelled,
+            "truncated": run.truncated,
+        },
+        "rules": [stat.to_json() for stat in run.stats],
+        "lint": [dict(warning) for warning in lint],
+        "log_ids": log_ids,
+        "manifest": run.manifest.to_json() if run.manifest is not None else None,
+    }
+
+
+def write_run_file(
+    run: JobRun, handle: IO[bytes], *, lint: Sequence[Mapping[str, Any]] = ()
+) -> None:
+    """The run file of `run`, the bytes of `run_document` as orjson indents it
+    (`OPT_INDENT_2`), written one result at a time (see the module docstring)."""
+    with tempfile.TemporaryFile() as spooled:
+        top = _Members(handle, 0, b"{}")
+        top.add(b'"data": ')
+        data, log_ids = _Members(handle, 1, b"[]"), _Members(spooled, 2, b"{}")
+        for result in run.results:
+            data.add(_indented(result.to_histsignal(), 2))
+            log_ids.add(orjson.dumps(result.id) + b": " + _indented(result.log_ids, 3))
+        data.close()
+        log_ids.close()
+        top.add(b'"meta": ')
+        meta = _Members(handle, 1, b"{}")
+        for key, value in _meta(run, lint, {}).items():
+            meta.add(orjson.dumps(key) + b": ")
+            if key == "log_ids":
+                spooled.seek(0)
+                shutil.copyfileobj(spooled, handle)
+            else:
+                handle.write(_indented(value, 2))
+        meta.close()
+        top.close()
+        handle.write(b"\n")
+
+
+def _indented(value: Any, level: int) -> bytes:
+    """`value` as orjson indents it (`OPT_INDENT_2`) `level` levels deep (JSON text holds no raw
+    newline but between its lines)."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n" + b"  " * level)
+
+
+class _Members:
+    """A JSON array or object written member by member, `level` levels deep, as orjson indents
+    it (`[]` / `{}` when it has none)."""
+
+    def __init__(self, handle: IO[bytes], level: int, brackets: bytes) -> None:
+        self._handle, self._level, self._brackets = handle, level, brackets
+        self._empty = True
+        handle.write(brackets[:1])
+
+    def add(self, member: bytes) -> None:
+        """One member (an element, or `"key": value`, indented to its level), or the start of
+        one that the caller then writes."""
+        self._handle.write((b"\n" if self._empty else b",\n") + b"  " * (self._level + 1) + member)
+        self._empty = False
+
+    def close(self) -> None:
+        """The closing bracket."""
+        indent = b"" if self._empty else b"\n" + b"  " * self._level
+        self._handle.write(indent + self._brackets[1:])
 
 
 @dataclass

@@ -283,9 +283,12 @@ class JobService(RuleService, SignalService):
         if failure is not None:
             self._finish(record, stop, FAILED, failure=failure)
             return
-        documents = [result.to_histsignal() for result in outcome.results]
         self._stored(
-            job_id, stop, "store its results", lambda: self.jobs.add_results(job_id, documents)
+            job_id,
+            stop,
+            "store its results",
+            # read from the run's results batch by batch (again if the store refuses a write)
+            lambda: self.jobs.add_results(job_id, (r.to_histsignal() for r in outcome.results)),
         )
         if outcome.cancelled:
             return

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.core.times import parse_timestamp
+from engine.results import export
 from engine.store.database import Database
 from engine.store.pages import (
     RawPage,
@@ -80,6 +81,22 @@ class ResultRecord:
 
 def _job(row: sa.Row[Any]) -> JobRecord:
     return JobRecord(**row._asdict())
+
+
+def _result_row(job_id: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The row of a job result (its document marked not converted)."""
+    document["attributes"]["attributes"].setdefault("converted", False)
+    timestamp_ms = parse_timestamp(document["attributes"]["timestamp"])
+    return {
+        "id": document["id"],
+        "job_id": job_id,
+        "timestamp_ms": timestamp_ms,
+        "severity": document["attributes"]["status"],
+        "rule_name": document["attributes"]["attributes"]["workflow"]["rule"]["name"],
+        "document": document,
+        "search": searchable(document, timestamp_ms=timestamp_ms),
+        "signal_id": None,
+    }
 
 
 def _result(row: sa.Row[Any]) -> ResultRecord:
@@ -186,28 +203,12 @@ class JobStore:
                 )
         return ids
 
-    def add_results(self, job_id: str, documents: Sequence[dict[str, Any]]) -> None:
-        """Store job results (histsignal documents, SPEC §4.3 list form)."""
-        if not documents:
-            return
-        rows = []
-        for document in documents:
-            document["attributes"]["attributes"].setdefault("converted", False)
-            timestamp_ms = parse_timestamp(document["attributes"]["timestamp"])
-            rows.append(
-                {
-                    "id": document["id"],
-                    "job_id": job_id,
-                    "timestamp_ms": timestamp_ms,
-                    "severity": document["attributes"]["status"],
-                    "rule_name": document["attributes"]["attributes"]["workflow"]["rule"]["name"],
-                    "document": document,
-                    "search": searchable(document, timestamp_ms=timestamp_ms),
-                    "signal_id": None,
-                }
-            )
+    def add_results(self, job_id: str, documents: Iterable[dict[str, Any]]) -> None:
+        """Store job results (histsignal documents, SPEC §4.3 list form), read `RESULT_BATCH`
+        at a time and inserted batch by batch in one transaction: a reader sees all or none."""
         with self.db.begin() as connection:
-            connection.execute(results.insert(), rows)
+            for chunk in export.batched(documents, export.RESULT_BATCH):
+                connection.execute(results.insert(), [_result_row(job_id, item) for item in chunk])
 
     def results(
         self,

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from engine.core.errors import StoreError
+from engine.core.times import parse_timestamp
+from engine.results import export
 from engine.store import connect
 from engine.store.jobs import JobRecord, JobStore
 from engine.store.keys import SCOPES, KeyStore
 from engine.store.rules import RuleStore
 from engine.store.signals import DeliveryRecord, SignalRecord, SignalStore
 from engine.store.tables import api_keys
+from tests.results.many import result
 
 JOB_ID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 
@@ -113,3 +118,29 @@ def test_deliveries_keep_their_order(database_url: str) -> None:
     ]
     signals.record_deliveries(records)
     assert signals.deliveries(signal_id="sig-1") == records
+
+
+def test_results_are_stored_batch_by_batch_in_one_transaction(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # documents are read a batch at a time as they are inserted; a reader sees none of them
+    # until the last batch is in (as when they were inserted at once), then all of them
+    monkeypatch.setattr(export, "RESULT_BATCH", 4)
+    jobs = JobStore(connect(database_url))
+    jobs.insert(job("running"))
+    seen: list[int] = []
+
+    def documents() -> Iterator[dict[str, Any]]:
+        for number in range(10):
+            if number in (4, 8):  # a batch or two inserted, the transaction still open
+                seen.append(len(jobs.results(JOB_ID)))
+            yield result(number).to_histsignal()
+
+    jobs.add_results(JOB_ID, documents())
+    assert seen == [0, 0]
+    stored = jobs.results(JOB_ID)
+    assert [item.id for item in stored] == [result(number).id for number in range(10)]
+    assert all(item.document["attributes"]["attributes"]["converted"] is False for item in stored)
+    assert stored[3].rule_name == "rule 3" and stored[3].timestamp_ms == parse_timestamp(
+        result(3).to_histsignal()["attributes"]["timestamp"]
+    )
