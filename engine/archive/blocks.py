@@ -22,12 +22,13 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from engine.archive.columnar import assemble, attribute_columns, base_columns
+from engine.archive.formats.records import LONG_NUMBER
 from engine.core.columns import RAW_COLUMN, RESERVED_FIELDS
 
 #: What a line must not hold (even inside strings, conservatively): pyarrow reads integers
 #: beyond 64 bits as floats and `-0` among floats as -0.0, and may read escaped UTF-16
 #: surrogates otherwise than the reference. Separate patterns scan faster than one alternation.
-_UNSAFE = (r"[0-9]{19}", r"[:,\[]-0[^.0-9eE]", r"\\u[dD][89a-fA-F]")
+_UNSAFE = (LONG_NUMBER, r"[:,\[]-0[^.0-9eE]", r"\\u[dD][89a-fA-F]")
 _ATTRIBUTES = '"attributes":'
 _HEAD_KEYS = frozenset({"id", "timestamp", *RESERVED_FIELDS, "tags"})
 #: Attribute text orjson may write otherwise: whitespace outside strings (in valid JSON it

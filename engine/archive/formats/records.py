@@ -83,7 +83,10 @@ def _parse_int(text: str) -> int | str:
     return value if -(2**63) <= value < 2**64 else text
 
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+#: A JSON number of 19 digits or more (or such digits after `:`, `,` or `[` in a string,
+#: conservatively): digits inside other text (`aws-go-sdk-1722375070115152000`) do not match.
+LONG_NUMBER = r"(?:^|[:,\[])\s*-?[0-9]{19}"
+_LONG_NUMBER = re.compile(LONG_NUMBER.encode())
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
@@ -102,7 +105,7 @@ def loads(data: bytes) -> Any:
         first = exc
     else:
         # an integer orjson could have turned into a float has at least 19 digits
-        if not _LONG_DIGITS.search(data) or not _has_big_float(value):
+        if not _LONG_NUMBER.search(data) or not _has_big_float(value):
             return value
     text = data.decode("utf-8", errors="replace")
     try:
