@@ -3,9 +3,9 @@
     python -m benchmarks.ingest [--sizes 2M,20M] [--data benchmarks/data]
 
 The ingest steps of `scale.py` (same workload files, `<data>/scale-<events>/`), each in a fresh
-process, side by side, event counts checked equal. Besides the wall seconds and the CPU seconds
-of the measured process (`scale.child`), it reports the CPU seconds of the whole process tree
-(worker processes included, imports too) and the load average, since the machine may be shared.
+process, side by side, event counts checked equal: wall seconds, the CPU seconds of the
+measured process (not of its worker processes: polars' and DuckDB's threads are counted, the
+ingest workers are not), peak RSS, and the load average, since the machine may be shared.
 """
 
 from __future__ import annotations
@@ -13,33 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scale import parse_size, versions
+from benchmarks.scale import in_fresh_process, parse_size, versions
 from benchmarks.workload import write_ndjson
 
 STEPS = ("ingest", "polars-ingest", "duckdb-ingest")
-
-
-def step_in_fresh_process(step: str, source: Path, target: Path) -> dict[str, Any]:
-    """`scale.child` of one ingest step in a new process, with its process tree's CPU seconds."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.scale", step, str(source), str(target)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise RuntimeError(f"benchmark step {step} failed:\n{done.stderr[-3000:]}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    figures["cpu_tree"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return figures
 
 
 def measure(events: int, data: Path) -> dict[str, dict[str, Any]]:
@@ -50,7 +30,7 @@ def measure(events: int, data: Path) -> dict[str, dict[str, Any]]:
         folder.mkdir(parents=True, exist_ok=True)
         write_ndjson(source, events)
     target = Path(os.environ.get("TMPDIR", "/tmp")) / f"hs-ingest-{events}"
-    figures = {step: step_in_fresh_process(step, source, target) for step in STEPS}
+    figures = {step: in_fresh_process(step, source, str(target)) for step in STEPS}
     counts = {figures[step]["answer"] for step in STEPS}
     if counts != {events}:
         raise AssertionError(f"ingest event counts differ: {counts}")
@@ -72,8 +52,7 @@ def report(events: int, figures: dict[str, dict[str, Any]]) -> str:
         value = figures[step]
         lines.append(
             f"  {step:<14} {value['seconds']:7.2f} s, CPU {value['cpu']:6.2f} s in the process,"
-            f" {value['cpu_tree']:6.2f} s with its workers and imports, peak RSS"
-            f" {value['peak_rss'] / 2**20:,.0f} MiB, load {value['load']:.1f}"
+            f" peak RSS {value['peak_rss'] / 2**20:,.0f} MiB, load {value['load']:.1f}"
         )
     return "\n".join(lines)
 

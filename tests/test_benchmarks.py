@@ -99,4 +99,4 @@ def test_ingest_runner_reports_the_ingest_ratios(
     assert "ingest vs polars read_ndjson+write_parquet" in text
     for step in ingest_figures.STEPS:
         assert f"  {step} " in text
-    assert "with its workers" in text and "load" in text
+    assert "CPU" in text and "peak RSS" in text and "load" in text
