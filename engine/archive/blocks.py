@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from engine.archive.columnar import assemble, attribute_columns, base_columns
-from engine.archive.formats.records import LONG_NUMBER
 from engine.core.columns import RAW_COLUMN, RESERVED_FIELDS
+from engine.core.json import LONG_NUMBER
 
 #: What a line must not hold (even inside strings, conservatively): pyarrow reads integers
 #: beyond 64 bits as floats and `-0` among floats as -0.0, and may read escaped UTF-16

@@ -28,6 +28,7 @@ import zstandard
 
 from engine.archive.sources import InputFile
 from engine.core.errors import IngestError
+from engine.core.json import LONG_NUMBER
 
 #: Errors a decompressing stream raises on a truncated or corrupt input.
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
@@ -83,9 +84,6 @@ def _parse_int(text: str) -> int | str:
     return value if -(2**63) <= value < 2**64 else text
 
 
-#: A JSON number of 19 digits or more (or such digits after `:`, `,` or `[` in a string,
-#: conservatively): digits inside other text (`aws-go-sdk-1722375070115152000`) do not match.
-LONG_NUMBER = r"(?:^|[:,\[])\s*-?[0-9]{19}"
 _LONG_NUMBER = re.compile(LONG_NUMBER.encode())
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
