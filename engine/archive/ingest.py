@@ -1,20 +1,15 @@
 """`ingest`: exported logs of any supported format -> an archive index.
 
-Each input is read as a stream of archive frames (`file_pieces`: native frames of its blocks,
-and chunks of canonical events laid out as columns), written by an `ArchiveWriter` (bounded
-memory, de-duplicated by event id), and summarised in an `IngestReport` that names every rejected
-line by file and line number. With several cores, worker processes lay out the blocks of large
-inputs and read small inputs whole, a few ahead (`parallel.BlockPool`); this process writes
-everything in input order, so the archive is the same whatever the number of workers.
+Inputs are read as a stream of canonical events (`formats.read_events`), written in chunks by an
+`ArchiveWriter` (bounded memory, de-duplicated by event id), and summarised in an `IngestReport`
+that names every rejected line by file and line number.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,22 +17,17 @@ from pathlib import Path
 import polars as pl
 
 from engine.archive.event import LogEvent, distinguish_repeats
-from engine.archive.formats import FORMATS, Layout, Rejected, lay_out_blocks, read_batches
-from engine.archive.frame import events_to_frame
-from engine.archive.parallel import BlockPool, default_jobs, from_ipc, to_ipc
-from engine.archive.sources import InputFile, expand_sources
+from engine.archive.formats import FORMATS, Rejected, lay_out_blocks, read_batches
+from engine.archive.parallel import BlockPool, default_jobs
+from engine.archive.sources import expand_sources
 from engine.archive.storage import Storage
 from engine.archive.writer import DEFAULT_BUFFER_BYTES, ArchiveWriter
 from engine.core.errors import IngestError
 
 CHUNK_EVENTS = 20_000
 MAX_REPORTED_REJECTIONS = 1000
-#: Input size (on disk) from which worker processes are used.
+#: Input size (on disk) from which NDJSON blocks are laid out by worker processes.
 PARALLEL_BYTES = 8 << 20
-#: Inputs smaller than this (on disk) are read whole by a worker ...
-POOL_FILE_BYTES = 2 << 20
-#: ... and such inputs are enough to start the workers when they take this much.
-POOL_BYTES = 1 << 20
 
 
 @dataclass
@@ -100,9 +90,9 @@ def ingest(
     folder or an `s3://bucket/prefix`, `engine.archive.storage`).
 
     Re-ingesting the same input adds nothing (events are de-duplicated by id). Malformed lines are
-    skipped and listed in the report; they never stop the rest of a file. When the input is
-    large, `jobs` worker processes (default: one per core) lay out blocks of NDJSON and read
-    small files whole; the archive is the same whatever `jobs`.
+    skipped and listed in the report; they never stop the rest of a file. Blocks of NDJSON are
+    laid out by `jobs` worker processes (default: one per core) when the input is large; the
+    archive is the same whatever `jobs`.
     """
     if format not in FORMATS:
         raise IngestError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
@@ -117,33 +107,42 @@ def ingest(
     report = IngestReport(Storage.of(archive_root).root, index)
     state = IngestProgress(files_total=len(inputs), bytes_total=sum(f.size for f in inputs))
     notify = progress or (lambda _state: None)
-    read = Reading(format, timestamp_field)
-    parallel = jobs > 1 and (
-        state.bytes_total >= PARALLEL_BYTES
-        or sum(f.size for f in inputs if f.size < POOL_FILE_BYTES) >= POOL_BYTES
-    )
+    chunk: list[LogEvent] = []
+    parallel = jobs > 1 and state.bytes_total >= PARALLEL_BYTES
     with (
         no_cyclic_gc(),
-        BlockPool(jobs) if parallel else nullcontext(None) as pool,
+        BlockPool(jobs) if parallel else nullcontext(lay_out_blocks) as layout,
         ArchiveWriter(archive_root, index, buffer_bytes=buffer_bytes) as writer,
     ):
-        for source, pieces in read.inputs(inputs, pool):
+        for source in inputs:
             state.current = source.name
             notify(state)
-            for piece in pieces:
-                if isinstance(piece, Rejected):
-                    report.rejected += 1
-                    if len(report.rejections) < MAX_REPORTED_REJECTIONS:
-                        report.rejections.append(piece)
+            items = read_batches(
+                source, format=format, timestamp_field=timestamp_field, layout=layout
+            )
+            for item in _with_rejections(items, report):
+                if isinstance(item, pl.DataFrame):
+                    report.events_read += len(chunk) + item.height
+                    writer.write(chunk)
+                    writer.write_frame(item)
+                    chunk = []
+                    state.events_read, state.rejected = report.events_read, report.rejected
+                    notify(state)
                     continue
-                report.events_read += piece.height
-                writer.write_frame(piece)
-                state.events_read, state.rejected = report.events_read, report.rejected
-                notify(state)
+                chunk.append(item)
+                if len(chunk) >= CHUNK_EVENTS:
+                    report.events_read += len(chunk)
+                    writer.write(chunk)
+                    chunk = []
+                    state.events_read, state.rejected = report.events_read, report.rejected
+                    notify(state)
             state.files_done += 1
             state.bytes_done += source.size
-            state.events_read, state.rejected = report.events_read, report.rejected
+            state.events_read = report.events_read + len(chunk)
+            state.rejected = report.rejected
             notify(state)
+        report.events_read += len(chunk)
+        writer.write(chunk)
     summary = writer.summary
     report.files = len(inputs)
     report.bytes_read = state.bytes_total
@@ -170,92 +169,19 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-Piece = pl.DataFrame | Rejected
-
-
-def file_pieces(
-    source: InputFile,
-    *,
-    format: str,
-    timestamp_field: str | None,
-    layout: Layout = lay_out_blocks,
-) -> Iterator[Piece]:
-    """One input as archive frames, in order (native frames, and runs of up to `CHUNK_EVENTS`
-    other events laid out by `frame.events_to_frame`), with its rejected lines. Repeats of an
-    id-less event are told apart within the input."""
-    chunk: list[LogEvent] = []
-    items = read_batches(source, format=format, timestamp_field=timestamp_field, layout=layout)
-    for item in _told_apart(items):
-        if isinstance(item, Rejected):
-            yield item
-        elif isinstance(item, pl.DataFrame):
-            if chunk:
-                yield events_to_frame(chunk)
-                chunk = []
-            yield item
-        else:
-            chunk.append(item)
-            if len(chunk) >= CHUNK_EVENTS:
-                yield events_to_frame(chunk)
-                chunk = []
-    if chunk:
-        yield events_to_frame(chunk)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """How inputs are read: their format and timestamp field."""
-
-    format: str
-    timestamp_field: str | None
-
-    def pieces(self, source: InputFile, layout: Layout = lay_out_blocks) -> Iterator[Piece]:
-        """`file_pieces` of `source`."""
-        return file_pieces(
-            source, format=self.format, timestamp_field=self.timestamp_field, layout=layout
-        )
-
-    def whole(self, source: InputFile) -> list[bytes | Rejected]:
-        """The pieces of a whole (small) input, frames as Arrow IPC bytes (run by a worker)."""
-        with no_cyclic_gc():
-            return [p if isinstance(p, Rejected) else to_ipc(p) for p in self.pieces(source)]
-
-    def inputs(
-        self, inputs: Sequence[InputFile], pool: BlockPool | None
-    ) -> Iterator[tuple[InputFile, Iterable[Piece]]]:
-        """Each input with its pieces, in input order. With a pool, inputs under
-        `POOL_FILE_BYTES` are read whole by its workers, a few ahead; the others are read here,
-        their blocks laid out by the pool."""
-        if pool is None:
-            for source in inputs:
-                yield source, self.pieces(source)
-            return
-        ahead: deque[tuple[InputFile, Future[list[bytes | Rejected]] | None]] = deque()
-        for source in inputs:
-            small = source.size < POOL_FILE_BYTES
-            ahead.append((source, pool.submit(self.whole, source) if small else None))
-            while ahead and (len(ahead) > pool.ahead or ahead[0][1] is None):
-                yield self._taken(*ahead.popleft(), pool)
-        while ahead:
-            yield self._taken(*ahead.popleft(), pool)
-
-    def _taken(
-        self, source: InputFile, future: Future[list[bytes | Rejected]] | None, pool: BlockPool
-    ) -> tuple[InputFile, Iterable[Piece]]:
-        if future is None:
-            return source, self.pieces(source, layout=pool)
-        return source, [p if isinstance(p, Rejected) else from_ipc(p) for p in future.result()]
-
-
-def _told_apart(
-    items: Iterable[pl.DataFrame | LogEvent | Rejected],
-) -> Iterator[pl.DataFrame | LogEvent | Rejected]:
-    """The items of one input, repeats of id-less events told apart. Frames hold no content
-    ids (`columnar`), so they need no telling apart."""
+def _with_rejections(
+    items: Iterable[pl.DataFrame | LogEvent | Rejected], report: IngestReport
+) -> Iterator[pl.DataFrame | LogEvent]:
+    """The events (and frames of events) of one input, repeats told apart; rejected lines go
+    into the report. Frames hold no content ids (`columnar`), so they need no telling apart."""
     events: list[LogEvent] = []
     repeats = distinguish_repeats(_drain(events))
     for item in items:
-        if isinstance(item, Rejected | pl.DataFrame):
+        if isinstance(item, Rejected):
+            report.rejected += 1
+            if len(report.rejections) < MAX_REPORTED_REJECTIONS:
+                report.rejections.append(item)
+        elif isinstance(item, pl.DataFrame):
             yield item
         else:
             events.append(item)

@@ -16,17 +16,14 @@ import io
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
-from typing import Any, TypeVar
 
 import polars as pl
 
 from engine.archive.blocks import block_frame
 from engine.archive.formats.lines import Block
-
-T = TypeVar("T")
 
 #: Blocks laid out ahead of the one consumed, per worker.
 AHEAD_PER_JOB = 2
@@ -68,33 +65,20 @@ class BlockPool:
                 yield block, block_frame(block.data)
                 continue
             pending.append((block, self._start().submit(block_ipc, block.data)))
-            while len(pending) > self.ahead:
+            while len(pending) > self.jobs * AHEAD_PER_JOB:
                 done, future = pending.popleft()
-                yield done, _frame(future.result())
+                yield done, from_ipc(future.result())
         while pending:
             done, future = pending.popleft()
-            yield done, _frame(future.result())
-
-    @property
-    def ahead(self) -> int:
-        """How many pieces of work are submitted ahead of the one consumed."""
-        return self.jobs * AHEAD_PER_JOB
-
-    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
-        """Run `work(*args)` in a worker (`work` and its arguments must pickle)."""
-        return self._start().submit(work, *args)
+            yield done, from_ipc(future.result())
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["engine.archive.ingest"])
+            context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=context)
             self._pool.submit(int)  # start the workers now
         return self._pool
-
-
-def _frame(data: bytes | None) -> pl.DataFrame | None:
-    return None if data is None else from_ipc(data)
 
 
 def block_ipc(data: bytes) -> bytes | None:
@@ -110,6 +94,6 @@ def to_ipc(frame: pl.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def from_ipc(data: bytes) -> pl.DataFrame:
-    """The frame `to_ipc` wrote."""
-    return pl.read_ipc(io.BytesIO(data))
+def from_ipc(data: bytes | None) -> pl.DataFrame | None:
+    """The frame `to_ipc` wrote (`None` stays `None`)."""
+    return None if data is None else pl.read_ipc(io.BytesIO(data))

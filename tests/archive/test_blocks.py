@@ -11,19 +11,25 @@ objects, arrays of objects, keys named `attributes`.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import orjson
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from benchmarks.workload import auth_events
+from benchmarks.workload import auth_events, write_ndjson
+from engine.archive import formats
+from engine.archive import ingest as ingest_module
 from engine.archive.blocks import block_frame
-from engine.archive.formats import records_to_events
+from engine.archive.formats import Rejected, lines, records_to_events
 from engine.archive.formats.records import loads
 from engine.archive.frame import events_to_frame
+from engine.archive.ingest import ingest
 
 START = 1_709_510_400_000
 _KEYS = st.sampled_from(["a", "b", "c.d", 'q"', "attributes", "é", ""])
@@ -150,3 +156,29 @@ def test_blocks_needing_the_per_event_path_are_declined() -> None:
         b"\xff" + orjson.dumps(plain),  # not UTF-8
     ):
         assert block_frame(line) is None, line
+
+
+def _archive_files(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*.parquet")}
+
+
+def test_ingest_in_parallel_blocks_gives_the_archive_of_the_reference_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "inputs").mkdir()
+    write_ndjson(tmp_path / "inputs" / "auth.ndjson.gz", 4000)
+    mixed = tmp_path / "inputs" / "mixed.ndjson"
+    events = [json.dumps(event) for event in auth_events(600, seed=2)]
+    events[100] = "{not json"  # a rejected line inside a block
+    events[300:302] = ['{"timestamp": 1709510400000, "message": "no id"}'] * 2  # repeats
+    events[450] = json.dumps(next(auth_events(1, seed=1)))  # a duplicate of the other file
+    mixed.write_text("\n".join(events) + "\n")
+    monkeypatch.setattr(lines, "BLOCK_BYTES", 40_000)
+    monkeypatch.setattr(ingest_module, "PARALLEL_BYTES", 0)
+    native = ingest(tmp_path / "inputs", tmp_path / "native", jobs=2)
+    monkeypatch.setattr(formats, "BATCH_RECORDS", 0)  # every record by the reference path
+    reference = ingest(tmp_path / "inputs", tmp_path / "reference", jobs=1)
+    assert native.rejections == reference.rejections == [Rejected(str(mixed), 101, ANY)]
+    assert (native.events_written, native.duplicates) == (reference.events_written, 1)
+    files = _archive_files(tmp_path / "native")
+    assert files and files == _archive_files(tmp_path / "reference")
