@@ -11,7 +11,8 @@ import orjson
 
 #: A JSON number of 19 digits or more, which a 64-bit integer may not hold (or, conservatively,
 #: such digits after `:`, `,` or `[` inside a string): digits inside other text
-#: (`aws-go-sdk-1722375070115152000`) do not match. A regular expression for `re` and polars.
+#: (`aws-go-sdk-1722375070115152000`) do not match. A regular expression (for polars; Python's
+#: `re` scans for it slowly).
 LONG_NUMBER = r"(?:^|[:,\[])\s*-?[0-9]{19}"
 
 

@@ -28,7 +28,6 @@ import zstandard
 
 from engine.archive.sources import InputFile
 from engine.core.errors import IngestError
-from engine.core.json import LONG_NUMBER
 
 #: Errors a decompressing stream raises on a truncated or corrupt input.
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
@@ -84,7 +83,7 @@ def _parse_int(text: str) -> int | str:
     return value if -(2**63) <= value < 2**64 else text
 
 
-_LONG_NUMBER = re.compile(LONG_NUMBER.encode())
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
@@ -103,7 +102,7 @@ def loads(data: bytes) -> Any:
         first = exc
     else:
         # an integer orjson could have turned into a float has at least 19 digits
-        if not _LONG_NUMBER.search(data) or not _has_big_float(value):
+        if not _LONG_DIGITS.search(data) or not _has_big_float(value):
             return value
     text = data.decode("utf-8", errors="replace")
     try:
