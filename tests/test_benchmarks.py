@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import compare
+from benchmarks import ingest as ingest_figures
 from benchmarks.api_latency import measure
 from benchmarks.run import main
 from benchmarks.workload import build_archive
@@ -87,3 +88,15 @@ def test_scale_runner_reports_every_figure_with_answers_checked(tmp_path: Path) 
         "load average",
     ):
         assert figure in text
+
+
+def test_ingest_runner_reports_the_ingest_ratios(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ingest_figures.main(["--sizes", "2k", "--data", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "events: 2,000" in text
+    assert "ingest vs polars read_ndjson+write_parquet" in text
+    for step in ingest_figures.STEPS:
+        assert f"  {step} " in text
+    assert "CPU" in text and "peak RSS" in text and "load" in text

@@ -23,11 +23,14 @@ import pyarrow.json as pj
 
 from engine.archive.columnar import assemble, attribute_columns, base_columns
 from engine.core.columns import RAW_COLUMN, RESERVED_FIELDS
+from engine.core.json import LONG_NUMBER
 
 #: What a line must not hold (even inside strings, conservatively): pyarrow reads integers
 #: beyond 64 bits as floats and `-0` among floats as -0.0, and may read escaped UTF-16
-#: surrogates otherwise than the reference. Separate patterns scan faster than one alternation.
-_UNSAFE = (r"[0-9]{19}", r"[:,\[]-0[^.0-9eE]", r"\\u[dD][89a-fA-F]")
+#: surrogates otherwise than the reference. Separate patterns scan faster than one alternation;
+#: `LONG_NUMBER` is only looked for where 19 digits are (a cheaper scan), and digits inside other
+#: text (`aws-go-sdk-1722375070115152000`) keep a line on the native path.
+_UNSAFE = ((r"[0-9]{19}", LONG_NUMBER), (r"[:,\[]-0[^.0-9eE]",), (r"\\u[dD][89a-fA-F]",))
 _ATTRIBUTES = '"attributes":'
 _HEAD_KEYS = frozenset({"id", "timestamp", *RESERVED_FIELDS, "tags"})
 #: Attribute text orjson may write otherwise: whitespace outside strings (in valid JSON it
@@ -47,7 +50,7 @@ def block_frame(data: bytes) -> pl.DataFrame | None:
     lines = pl.Series("line", [text.removesuffix("\n")]).str.split("\n").explode()
     if not (lines.str.starts_with("{") & lines.str.ends_with("}}")).all():
         return None  # blank lines, arrays, whitespace around records, no object to end with
-    if any(lines.str.contains(pattern).any() for pattern in _UNSAFE):
+    if any(all(lines.str.contains(p).any() for p in patterns) for patterns in _UNSAFE):
         return None
     try:
         return _lay_out(data, lines)

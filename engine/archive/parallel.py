@@ -4,13 +4,15 @@
 (`blocks.block_frame`, which needs no state), at most a few ahead of the one being consumed, so
 memory stays bounded by the block size times the window. The frames come back in input order, so
 the ingesting process keeps everything that depends on order (de-duplication, repeat ids,
-rejection line numbers, writing). The first block is laid out in this process while the workers
-start (a fork server, so they import the engine once); an input of one block never waits for
-them.
+rejection line numbers, writing). Frames travel as Arrow IPC bytes (about five times cheaper
+to write and read than pickling a polars frame). The first block is laid out in this process
+while the workers start (a fork server, so they import the engine once); an input of one block
+never waits for them.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 from collections import deque
@@ -54,7 +56,7 @@ class BlockPool:
 
     def __call__(self, blocks: Iterator[Block]) -> Iterator[tuple[Block, pl.DataFrame | None]]:
         """Each block with its frame (or `None`), in input order."""
-        pending: deque[tuple[Block, Future[pl.DataFrame | None]]] = deque()
+        pending: deque[tuple[Block, Future[bytes | None]]] = deque()
         first = self._pool is None
         for block in blocks:
             if first:  # the workers start meanwhile
@@ -62,18 +64,36 @@ class BlockPool:
                 first = False
                 yield block, block_frame(block.data)
                 continue
-            pending.append((block, self._start().submit(block_frame, block.data)))
+            pending.append((block, self._start().submit(block_ipc, block.data)))
             while len(pending) > self.jobs * AHEAD_PER_JOB:
                 done, future = pending.popleft()
-                yield done, future.result()
+                yield done, from_ipc(future.result())
         while pending:
             done, future = pending.popleft()
-            yield done, future.result()
+            yield done, from_ipc(future.result())
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["engine.archive.blocks"])
+            context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=context)
             self._pool.submit(int)  # start the workers now
         return self._pool
+
+
+def block_ipc(data: bytes) -> bytes | None:
+    """`blocks.block_frame` of `data` as Arrow IPC bytes (run in a worker)."""
+    frame = block_frame(data)
+    return None if frame is None else to_ipc(frame)
+
+
+def to_ipc(frame: pl.DataFrame) -> bytes:
+    """`frame` as uncompressed Arrow IPC bytes."""
+    out = io.BytesIO()
+    frame.write_ipc(out, compression="uncompressed")
+    return out.getvalue()
+
+
+def from_ipc(data: bytes | None) -> pl.DataFrame | None:
+    """The frame `to_ipc` wrote (`None` stays `None`)."""
+    return None if data is None else pl.read_ipc(io.BytesIO(data))

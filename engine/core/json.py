@@ -9,6 +9,12 @@ from typing import Any
 
 import orjson
 
+#: A JSON number of 19 digits or more, which a 64-bit integer may not hold (or, conservatively,
+#: such digits after `:`, `,` or `[` inside a string): digits inside other text
+#: (`aws-go-sdk-1722375070115152000`) do not match. A regular expression (for polars; Python's
+#: `re` scans for it slowly).
+LONG_NUMBER = r"(?:^|[:,\[])\s*-?[0-9]{19}"
+
 
 def json_text(value: Any, *, sort_keys: bool = False) -> str:
     """Compact JSON text of `value`; integers beyond 64 bits (which orjson refuses) are kept."""

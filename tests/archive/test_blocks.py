@@ -126,6 +126,19 @@ def test_attribute_text_orjson_would_write_otherwise_is_rewritten() -> None:
     assert_frame_equal(frame, _reference(lines))
 
 
+def test_long_digit_runs_inside_text_stay_on_the_native_path() -> None:
+    lines = [
+        orjson.dumps(
+            {"id": "e1", "timestamp": START, "attributes": {"a": "sdk-1722375070115152000"}}
+        ),
+        b'{"id":"e2","timestamp":1709510400000,"attributes":{"n": [\t12345678901234567890]}}',
+    ]
+    frame = block_frame(lines[0])
+    assert frame is not None
+    assert_frame_equal(frame, _reference(lines[:1]))
+    assert block_frame(lines[1]) is None  # a number of 20 digits, after whitespace
+
+
 def test_blocks_needing_the_per_event_path_are_declined() -> None:
     plain = {"id": "e1", "timestamp": START, "attributes": {"a": "x"}}
     assert block_frame(orjson.dumps(plain)) is not None
