@@ -7,19 +7,22 @@ counts in every query it matched for a sub-group of the key. From them come `eve
 (distinct events), the per-query counts, every log id, and up to 10 samples (earliest first) whose
 full logs are read back from the source (the method's `SampleSource`). The method's attributes
 join the result's and its message's.
+
+The facts are computed for all of a rule's signals at once, as one list per fact (`_Facts`); a
+`_Builder` then makes the results, computing what they share once (a sample's wire content, the
+default titles, the tags per set of sample sources).
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from engine.archive.ingest import no_cyclic_gc
 from engine.core.severity import severity_name
 from engine.core.times import from_epoch_ms
 from engine.detect.base import Detection, SampleSource
@@ -214,24 +217,12 @@ class PendingResults:
         """The results, with their samples' full logs taken from `logs` (by id)."""
         if self.facts is None:
             return []
-        with _collector_paused():
+        # many lasting objects, no cycles: each collection would walk every live object of the
+        # run (half the time of building results, measured at 2M events)
+        with no_cyclic_gc():
             return _Builder(self.rule, self.job_id, logs).results(
                 self.signals, self.facts, self.attributes
             )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: building results makes many lasting objects and
-    no cycles, and each collection it would trigger walks every live object of the run (measured:
-    half the time of `finish` at 2M events, 30 rules)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def pending_results(
