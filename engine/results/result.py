@@ -51,6 +51,20 @@ class QueryDetail:
         return data
 
 
+def sample_content(log: Mapping[str, Any]) -> dict[str, Any]:
+    """A sample's `content`: the log, its attributes as `custom`."""
+    return {
+        "timestamp": format_timestamp(log["timestamp"]),
+        "host": log.get("host"),
+        "service": log.get("service"),
+        "source": log.get("source"),
+        "status": log.get("status"),
+        "message": log.get("message"),
+        "tags": log.get("tags", []),
+        "custom": log.get("attributes", {}),
+    }
+
+
 @dataclass(frozen=True)
 class Sample:
     """One matched log kept in full with a result."""
@@ -58,24 +72,13 @@ class Sample:
     id: str
     query_index: int
     log: dict[str, Any]  # canonical event: id, timestamp (ms), reserved fields, tags, attributes
+    #: `sample_content(log)`, when made already (results sharing a log share it)
+    content: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The histsignal `samples[]` entry (the log under `content`, attributes as `custom`)."""
-        log = self.log
-        return {
-            "id": self.id,
-            "queryIndex": self.query_index,
-            "content": {
-                "timestamp": format_timestamp(log["timestamp"]),
-                "host": log.get("host"),
-                "service": log.get("service"),
-                "source": log.get("source"),
-                "status": log.get("status"),
-                "message": log.get("message"),
-                "tags": log.get("tags", []),
-                "custom": log.get("attributes", {}),
-            },
-        }
+        content = self.content if self.content is not None else sample_content(self.log)
+        return {"id": self.id, "queryIndex": self.query_index, "content": content}
 
 
 @dataclass(frozen=True)

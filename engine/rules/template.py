@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -37,7 +37,7 @@ from engine.rules.template_parse import (
     parse_template,
 )
 
-__all__ = ["MessageContext", "check_template", "render_message", "wrap_message"]
+__all__ = ["LogFields", "MessageContext", "check_template", "render_message", "wrap_message"]
 
 #: `{{severity}}` values: the integer Datadog renders for each case status.
 
@@ -79,6 +79,34 @@ class MessageContext:
     log: Mapping[str, Any]
     tags: Sequence[str]
     group_by: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LogFields(Mapping[str, Any]):
+    """A log as a message template reads it (`MessageContext.log`): its attributes at the top,
+    over its other fields; `{**fields, **log["attributes"]}` without copying either."""
+
+    __slots__ = ("_attributes", "_log")
+
+    def __init__(self, log: Mapping[str, Any]) -> None:
+        self._log = log
+        self._attributes: Mapping[str, Any] = log.get("attributes", {})
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._attributes:
+            return self._attributes[key]
+        if key != "attributes" and key in self._log:
+            return self._log[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._attributes or (key != "attributes" and key in self._log)
+
+    def __iter__(self) -> Iterator[str]:
+        fields = dict.fromkeys(key for key in self._log if key != "attributes")
+        return iter({**fields, **dict.fromkeys(self._attributes)})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def render_message(template: str, context: MessageContext) -> str:
@@ -151,8 +179,10 @@ def render_value(value: Any) -> str:
     return str(value)
 
 
-def _segments(path: str) -> list[str]:
-    return [bracketed or plain for bracketed, plain in _SEGMENT.findall(path)]
+@lru_cache(maxsize=4096)
+def _segments(path: str) -> tuple[str, ...]:
+    """The keys of a variable path (`a.b`, `a[b.c]`), parsed once per distinct path."""
+    return tuple(bracketed or plain for bracketed, plain in _SEGMENT.findall(path))
 
 
 def _lookup(node: Any, segments: Sequence[str]) -> Any:

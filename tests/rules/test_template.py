@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from engine.core.errors import TemplateError
 from engine.rules import template as template_module
 from engine.rules.template import (
+    LogFields,
     MessageContext,
     check_template,
     human_time,
@@ -510,3 +511,25 @@ def test_corpus_message_fills_attributes_and_tags() -> None:
     rendered = render_message(rule["message"], CLOUDTRAIL)
     assert "`alice` should be making this API call to your `prod` environment" in rendered
     assert "log group name: `/aws/audit`" in rendered
+
+
+LOG_VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=3))
+LOG_KEYS = st.sampled_from(["host", "source", "usr", "usr.id", "attributes", "tags", "id"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(LOG_KEYS, LOG_VALUES, max_size=5),
+    st.dictionaries(LOG_KEYS, LOG_VALUES, max_size=5),
+    LOG_KEYS,
+)
+def test_log_fields_read_as_the_merged_log(
+    fields: dict[str, Any], attributes: dict[str, Any], key: str
+) -> None:
+    # the template's view of the first sample: the log's attributes over its other fields
+    log = {**fields, "attributes": attributes}
+    merged = {**{k: v for k, v in fields.items() if k != "attributes"}, **attributes}
+    view = LogFields(log)
+    assert dict(view) == merged and list(view) == list(merged) and len(view) == len(merged)
+    assert (key in view) == (key in merged)
+    assert view.get(key) == merged.get(key)
