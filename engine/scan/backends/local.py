@@ -8,16 +8,15 @@ of the events read, so progress follows event time and a stop request is honoure
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
 from engine.scan.backends.base import ScanBackend, Scanned
-from engine.scan.plan import Partition, ScanPlan
+from engine.scan.partitioned import PartitionedRows
+from engine.scan.plan import ScanPlan
 from engine.scan.source import LogSource
 
-#: A cluster's tasks read hash partitions of about this many events of the range each.
-PARTITION_EVENTS = 5_000_000
 #: A local run reads and detects by hash partitions of about this much memory each ...
 PARTITION_MEMORY = 512 * 2**20
 #: ... counting this many bytes in memory (scanned rows, matches frames, results and their sample
@@ -56,23 +55,30 @@ class LocalBackend(ScanBackend):
         *,
         progress: Callable[[float], None],
         should_stop: Callable[[], bool],
-        partition: Partition | None = None,
+        numbers: Sequence[int] = (0,),
+        count: int = 1,
     ) -> Scanned:
-        """The plan's rows of `[low, high)`, slice by slice (see `ScanBackend.scan`)."""
+        """The plan's rows of `[low, high)`, slice by slice, each slice read once and split
+        among the partitions (see `ScanBackend.scan`)."""
         slices = source.slices(low, high)
-        parts: list[pl.DataFrame] = []
+        parts = PartitionedRows(plan, numbers, count)
         scanned = 0
-        for number, (slice_low, slice_high) in enumerate(slices, start=1):
-            if should_stop():
-                break
-            frame = source.scan(slice_low, slice_high)
-            part, count = source.collect_all(
-                [plan.apply(frame, partition), frame.select(pl.len())], slice_low, slice_high
-            )
-            parts.append(part)
-            scanned += int(count.item())
-            progress(number / len(slices))
-        if len(parts) < len(slices):
-            empty = plan.apply(source.scan(low, high), partition).clear().collect()
-            return Scanned(empty, scanned, True)
-        return Scanned(pl.concat(parts), scanned)
+        try:
+            for number, (slice_low, slice_high) in enumerate(slices, start=1):
+                if should_stop():
+                    parts.close()
+                    parts = PartitionedRows(plan, numbers, count)
+                    parts.add(plan.apply(source.scan(low, high)).clear().collect())
+                    return Scanned(parts, scanned, True)
+                frame = source.scan(slice_low, slice_high)
+                rows, read = source.collect_all(
+                    [plan.apply(frame), frame.select(pl.len())], slice_low, slice_high
+                )
+                parts.add(rows)
+                del rows
+                scanned += int(read.item())
+                progress(number / len(slices))
+        except BaseException:
+            parts.close()
+            raise
+        return Scanned(parts, scanned)
