@@ -97,7 +97,7 @@ def on_cluster(
     if source.archive is not None:  # workers may start elsewhere: the root from / (or a URL)
         source = LogSource(source.schema, None, source.archive.absolute(), source.index)
     count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
-    tasks = backend.tasks(count)
+    tasks = backend.task_count(count)
     sent = replace(job, rules=on_workers, source=source)
     if count > 1:  # the run-wide facts every task must share, found once here
         planned = plan_job(sent, lambda _scan_low: count).rules

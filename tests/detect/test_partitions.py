@@ -398,7 +398,7 @@ def test_a_partitioned_run_reads_the_range_once(
     whole = run(spec, archive)
     slices = LogSource.slices
 
-    def small(self: LogSource, start: int | None, end: int | None) -> list[Any]:
+    def small(self: LogSource, start: int | None, end: int | None, **_: Any) -> list[Any]:
         return slices(self, start, end, target_rows=100)
 
     reads: list[tuple[int | None, int | None]] = []

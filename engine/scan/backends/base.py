@@ -77,7 +77,7 @@ class ClusterBackend(ABC):
     def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
         """In how many hash partitions a run over `[low, high)` is split."""
 
-    def tasks(self, count: int) -> int:
+    def task_count(self, count: int) -> int:
         """Among how many tasks `count` partitions are dealt (each task reads the range once
         for all of its partitions; default: one task per partition)."""
         return count

@@ -74,7 +74,7 @@ class DaskBackend(ClusterBackend):
         by_memory = LocalBackend().partitions(source, low, high)
         return math.ceil(by_memory / tasks) * tasks
 
-    def tasks(self, count: int) -> int:
+    def task_count(self, count: int) -> int:
         """`TASKS_PER_WORKER` per worker thread, at most one per partition."""
         return min(count, self.threads() * TASKS_PER_WORKER)
 

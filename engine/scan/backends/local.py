@@ -15,7 +15,7 @@ import polars as pl
 from engine.scan.backends.base import ScanBackend, Scanned
 from engine.scan.partitioned import PartitionedRows
 from engine.scan.plan import ScanPlan
-from engine.scan.source import LogSource
+from engine.scan.source import SLICE_ROWS, LogSource
 
 #: A local run reads and detects by hash partitions of about this much memory each ...
 PARTITION_MEMORY = 512 * 2**20
@@ -60,7 +60,8 @@ class LocalBackend(ScanBackend):
     ) -> Scanned:
         """The plan's rows of `[low, high)`, slice by slice, each slice read once and split
         among the partitions (see `ScanBackend.scan`)."""
-        slices = source.slices(low, high)
+        # a partitioned run holds a slice's rows of every partition at once: smaller slices
+        slices = source.slices(low, high, target_rows=SLICE_ROWS // len(numbers))
         parts = PartitionedRows(plan, numbers, count)
         scanned = 0
         try:
