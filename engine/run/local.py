@@ -62,11 +62,13 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
     for item in planned:
         item.stat.events_scanned = events_scanned
     pending = PendingBatches(source, to_disk=len(numbers) > 1)
-    with scanned.parts as parts:
+    with scanned.parts as parts, pending:
         for index, number in enumerate(numbers):
+            if cancelled:
+                break
             partition = Partition(number, count) if count > 1 else None
             rows = parts.rows(number)
-            runnable = [planned[n] for n in order if planned[n].plan is not None and not cancelled]
+            runnable = [planned[n] for n in order if planned[n].plan is not None]
 
             def rows_of(
                 item: PlannedRule,
@@ -91,8 +93,8 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
             cancelled = cancelled or stopped
             pending.add(found)  # its samples are read with the other partitions'
             del found, rows, rows_of  # before the next partition is read
-    spill = ResultSpill(to_disk=len(numbers) > 1)
-    pending.finish(spill)
+        spill = ResultSpill(to_disk=len(numbers) > 1)
+        pending.finish(spill)
     stats = [item.stat for item in planned]
     if not later:
         return spill.results(), stats, events_scanned, cancelled, scan_low

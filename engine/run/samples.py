@@ -4,8 +4,9 @@ of all of them read in ONE pass over the run's source.
 Each partition's detections leave results pending their sample logs (`PendingResults`). A run
 in several partitions pickles each partition's batch to a temporary file (the run's source by
 reference, not by value) and keeps only its sample ids; once every partition is detected, the
-logs of all sample ids are read in one pass (`LogSource.logs_frame`), and the batches are
-finished one after the other into the run's `ResultSpill`.
+logs of all sample ids are read in one pass (`LogSource.logs_frame`, kept in a temporary Arrow
+file when the batches are), and the batches are finished one after the other into the run's
+`ResultSpill`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import polars as pl
 
@@ -48,7 +49,8 @@ class _Batch:
 
 class PendingBatches:
     """Pending results of a run's partitions over `source`, in memory or, `to_disk`, pickled to
-    a temporary folder (removed by `finish`, or when collected)."""
+    a temporary folder (removed by `finish` or `close`, or when collected; a context
+    manager)."""
 
     def __init__(self, source: LogSource, *, to_disk: bool) -> None:
         self._source = source
@@ -78,21 +80,37 @@ class PendingBatches:
         results to `spill`."""
         spans = [batch.span for batch in self._batches if batch.span is not None]
         ids = [log_id for batch in self._batches for log_id in batch.sample_ids]
-        logs = (
-            self._source.logs_frame(ids, min(low for low, _ in spans), max(h for _, h in spans))
-            if ids
-            else None
-        )
-        try:
+        logs: pl.LazyFrame | None = None
+        if ids:
+            read = self._source.logs_frame(
+                ids, min(lo for lo, _ in spans), max(h for _, h in spans)
+            )
+            logs = read.lazy()
+            if self._folder is not None:  # kept on disk, read batch by batch
+                path = os.path.join(self._folder, "samples.arrow")
+                read.write_ipc(path)
+                logs = pl.scan_ipc(path)
+            del read
+        with self:
             while self._batches:
                 batch = self._batches.pop(0)
                 pending = batch.pending if batch.pending is not None else self._load(batch)
                 by_id = {} if logs is None else _logs_of(logs, batch.sample_ids)
                 found = list(zip(batch.rules, pending, strict=True))
                 spill.add(finish(found, self._source, by_id))
-        finally:
-            if self._folder is not None:
-                self._cleanup()
+                del batch, pending, found, by_id  # before the next batch is read
+
+    def close(self) -> None:
+        """Drop the batches and remove their temporary files (if any)."""
+        self._batches.clear()
+        if self._folder is not None:
+            self._cleanup()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _load(self, batch: _Batch) -> list[PendingResults]:
         assert batch.path is not None
@@ -102,10 +120,10 @@ class PendingBatches:
         return pending
 
 
-def _logs_of(logs: pl.DataFrame, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _logs_of(logs: pl.LazyFrame, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The full logs of `ids` among the rows `logs`, keyed by id."""
     wanted = pl.Series("ids", list(set(ids)), dtype=pl.String())
-    mine = logs.filter(pl.col("id").is_in(wanted.implode()))
+    mine = logs.filter(pl.col("id").is_in(wanted.implode())).collect()
     return {event["id"]: event for event in frame_to_events(mine)}
 
 

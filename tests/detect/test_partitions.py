@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -418,3 +419,54 @@ def test_a_partitioned_run_reads_the_range_once(
     assert len(cuts) >= 3
     assert reads == [*cuts, reads[-1]] and reads[-1] not in cuts
     assert split.results == whole.results and len({str(r.group_by) for r in split.results}) > 4
+
+
+def test_a_partitioned_run_removes_its_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # finished, cancelled mid-scan or failing mid-scan: the partitions' files are gone at the end
+    archive = archive_of([event(n * 30, f"u{n % 6}") for n in range(480)], tmp_path)
+    spec = rule(cases=[{"status": "high", "condition": "a > 1"}])
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    slices = LogSource.slices
+    monkeypatch.setattr(
+        LogSource, "slices", lambda self, start, end, **_: slices(self, start, end, target_rows=100)
+    )
+
+    def left() -> list[str]:
+        return sorted(p.name.split("-")[1] for p in folder.iterdir() if "results" not in p.name)
+
+    assert run(spec, archive, backend=LocalBackend(partitions=3)).results
+    assert left() == []
+    asked: list[int] = []
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recorded(*args: Any, **kw: Any) -> str:
+        made.append(mkdtemp(*args, **kw))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded)
+    stopped = run(
+        spec,
+        archive,
+        backend=LocalBackend(partitions=3),
+        should_stop=lambda: len(asked) > 2 or bool(asked.append(1)),
+    )
+    assert stopped.cancelled and made and left() == []
+    add = PartitionedRows.add
+
+    def failing(self: PartitionedRows, rows: pl.DataFrame) -> None:
+        if self.added:
+            raise OSError("disk full")
+        add(self, rows)
+        self.added = True
+
+    monkeypatch.setattr(PartitionedRows, "added", False, raising=False)
+    monkeypatch.setattr(PartitionedRows, "add", failing)
+    before = len(made)
+    with pytest.raises(OSError, match="disk full") as failed:
+        run(spec, archive, backend=LocalBackend(partitions=3))
+    assert failed.traceback and len(made) > before and left() == []  # its frames still alive
