@@ -14,12 +14,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import shutil
-import tempfile
 import time
-import weakref
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import polars as pl
 
@@ -28,6 +25,7 @@ from engine.detect.assemble import PendingResults
 from engine.results.result import JobResult
 from engine.results.spill import ResultSpill
 from engine.run.planned import PlannedRule
+from engine.scan.scratch import Scratch
 from engine.scan.source import LogSource
 
 __all__ = ["PendingBatches", "finish"]
@@ -47,18 +45,15 @@ class _Batch:
     span: tuple[int, int] | None  # the earliest and just after the latest time of its samples
 
 
-class PendingBatches:
+class PendingBatches(Scratch):
     """Pending results of a run's partitions over `source`, in memory or, `to_disk`, pickled to
     a temporary folder (removed by `finish` or `close`, or when collected; a context
     manager)."""
 
     def __init__(self, source: LogSource, *, to_disk: bool) -> None:
+        super().__init__("hindsight-pending-", wanted=to_disk)
         self._source = source
         self._batches: list[_Batch] = []
-        self._folder: str | None = None
-        if to_disk:
-            self._folder = tempfile.mkdtemp(prefix="hindsight-pending-")
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)
 
     def add(self, found: Found) -> None:
         """One partition's pending results."""
@@ -68,8 +63,8 @@ class PendingBatches:
         rules = [planned for planned, _ in found]
         pending: list[PendingResults] | None = [item for _, item in found]
         path = None
-        if self._folder is not None:
-            path = os.path.join(self._folder, f"batch-{len(self._batches)}.pickle")
+        if self.folder is not None:
+            path = self.path(f"batch-{len(self._batches)}.pickle")
             with open(path, "wb") as handle:
                 _Pickler(handle, self._source).dump(pending)
             pending = None
@@ -86,8 +81,8 @@ class PendingBatches:
                 ids, min(lo for lo, _ in spans), max(h for _, h in spans)
             )
             logs = read.lazy()
-            if self._folder is not None:  # kept on disk, read batch by batch
-                path = os.path.join(self._folder, "samples.arrow")
+            if self.folder is not None:  # kept on disk, read batch by batch
+                path = self.path("samples.arrow")
                 read.write_ipc(path)
                 logs = pl.scan_ipc(path)
             del read
@@ -103,14 +98,7 @@ class PendingBatches:
     def close(self) -> None:
         """Drop the batches and remove their temporary files (if any)."""
         self._batches.clear()
-        if self._folder is not None:
-            self._cleanup()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
     def _load(self, batch: _Batch) -> list[PendingResults]:
         assert batch.path is not None

@@ -7,33 +7,27 @@ when the rows are garbage collected."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import weakref
 from collections.abc import Sequence
-from typing import Self
 
 import polars as pl
 
 from engine.scan.plan import Partition, ScanPlan
+from engine.scan.scratch import Scratch
 
 __all__ = ["PartitionedRows"]
 
 
-class PartitionedRows:
+class PartitionedRows(Scratch):
     """The rows of partitions `numbers` of `count`, gathered slice by slice (`add`); with more
     than one partition, spilled to a temporary folder."""
 
     def __init__(self, plan: ScanPlan, numbers: Sequence[int], count: int) -> None:
+        super().__init__("hindsight-scan-", wanted=len(numbers) > 1)
         self._plan = plan
         self.numbers = list(numbers)
         self.count = count
         self._empty: pl.DataFrame | None = None
         self._kept: dict[int, list[pl.DataFrame]] = {number: [] for number in self.numbers}
-        self._folder: str | None = None
-        if len(self.numbers) > 1:
-            self._folder = tempfile.mkdtemp(prefix="hindsight-scan-")
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)
         self._files: dict[int, list[str]] = {number: [] for number in self.numbers}
 
     def add(self, rows: pl.DataFrame) -> None:
@@ -43,17 +37,17 @@ class PartitionedRows:
             self._empty = rows.clear()
         for number in self.numbers:
             part = rows if self.count == 1 else rows.filter(self._plan.keep(self._of(number)))
-            if self._folder is None:
+            if self.folder is None:
                 self._kept[number].append(part)
             elif part.height:
-                path = os.path.join(self._folder, f"p{number}-{len(self._files[number])}.arrow")
+                path = self.path(f"p{number}-{len(self._files[number])}.arrow")
                 part.write_ipc(path)
                 self._files[number].append(path)
 
     def rows(self, number: int) -> pl.DataFrame:
         """Partition `number`'s rows, in scan order (read back from its files, which are then
         removed)."""
-        if self._folder is None:
+        if self.folder is None:
             parts = self._kept.pop(number, [])
         else:
             parts = [pl.read_ipc(path) for path in self._files[number]]
@@ -67,13 +61,6 @@ class PartitionedRows:
         return Partition(number, self.count)
 
     def close(self) -> None:
-        """Remove the temporary files (if any)."""
+        """Drop the rows and remove the temporary files (if any)."""
         self._kept.clear()
-        if self._folder is not None:
-            self._cleanup()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
