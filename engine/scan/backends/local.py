@@ -19,12 +19,11 @@ from engine.scan.source import SLICE_ROWS, LogSource
 
 #: A local run reads and detects by hash partitions of about this much memory each ...
 PARTITION_MEMORY = 512 * 2**20
-#: ... counting this many bytes in memory (scanned rows, matches frames, results and their sample
-#: logs) per byte of the range's Parquet files: 100 rules of `benchmarks/rules.py` over 4M events
-#: (111 MiB of Parquet) peaked at 1,350 MiB in 4 partitions and 812 MiB in 8. Every partition
-#: reads the range again, so partitions cost time (2M events, 100 rules: 22.7 s and 1,362 MiB in
-#: one, 42.6 s and 991 MiB in two, 48.3 s and 648 MiB in four; 1,000 rules: 223 s and 9.3 GiB in
-#: one, 380 s and 3.4 GiB in four): memory is bounded first.
+#: ... counting this many bytes in memory (a partition's rows, matches frames, pending results
+#: and their sample logs) per byte of the range's Parquet files. The range is read once whatever
+#: the count (`PartitionedRows`), so partitions cost little time: 2M events (56 MiB of Parquet),
+#: 100 rules of `benchmarks/rules.py`, 4 partitions peaked at 796-838 MiB (session 19, load
+#: 9-20; before the single scan: 648 MiB, each partition reading the range again).
 MEMORY_PER_FILE_BYTE = 32
 
 
