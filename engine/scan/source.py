@@ -100,12 +100,6 @@ class LogSource:
         found = self.scan(start, end, selective=True).filter(pl.col("id").is_in(wanted.implode()))
         return collect(found.select(columns))
 
-    def count_hint(self, start: int | None, end: int | None) -> int:
-        """About how many events `[start, end)` holds (the archive's files that meet it)."""
-        if self.archive is None:
-            return 0
-        return sum(entry.rows for entry in self.archive.files(self.index, start=start, end=end))
-
     def slices(
         self, start: int | None, end: int | None, *, target_rows: int = SLICE_ROWS
     ) -> list[tuple[int | None, int | None]]:

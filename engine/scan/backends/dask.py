@@ -4,9 +4,8 @@ A task is (the job's rules, a set of hash partitions of the signal key), run on 
 local engine over the archive, which workers read themselves (a path they all reach): the task
 reads the range once for all of its partitions, so with `TASKS_PER_WORKER` tasks per worker
 thread the range is read about that many times per thread, however many partitions memory asks
-for. Tasks hand back
-their results, never frames of events. Dask retries the tasks of a worker that is lost; a stop
-request cancels the tasks not yet done.
+for. Tasks hand back their results, never frames of events. Dask retries the tasks of a worker
+that is lost; a stop request cancels the tasks not yet done.
 
 This is the only module of the engine that imports Dask, and only `engine.run(cluster=...)`
 imports it: `import engine` and a local run load no Dask.
