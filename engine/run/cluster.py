@@ -1,7 +1,8 @@
-"""A run on a cluster: one task per hash partition of the signal key, each the local run of that
-partition on a worker; the client finds the run-wide facts the tasks share first (each rule's
-first time: `engine.run.first_time`), adds the tasks' results up, then runs the rules that read
-the others' results over them."""
+"""A run on a cluster: the hash partitions of the signal key dealt among a few tasks (about one
+or two per worker thread), each the local run of its partitions on a worker, which reads the
+range once for all of them (`engine.run.local`). The client finds the run-wide facts the tasks
+share first (each rule's first time: `engine.run.first_time`), adds the tasks' results up, then
+runs the rules that read the others' results over them."""
 
 from __future__ import annotations
 
@@ -35,23 +36,25 @@ def connect(cluster: Any) -> ClusterBackend:
     return connect(cluster)
 
 
-class _OnePartition(LocalBackend):
-    """The local backend reading only partition `number` of `count` (a task's run)."""
+class _SomePartitions(LocalBackend):
+    """The local backend reading only partitions `numbers` of `count` (a task's run)."""
 
-    def __init__(self, number: int, count: int) -> None:
+    def __init__(self, numbers: Sequence[int], count: int) -> None:
         super().__init__(partitions=count)
-        self._number = number
+        self._numbers = numbers
 
     def numbers(self, count: int) -> Sequence[int]:
-        return [self._number]
+        return self._numbers
 
 
 @dataclass(frozen=True)
 class _Task:
-    """What every task of a run on a cluster is sent: the job, and its number of partitions."""
+    """What every task of a run on a cluster is sent: the job, its number of partitions, and
+    the number of tasks they are dealt among (task `n` runs partitions `n`, `n + tasks`, ...)."""
 
     job: Job
     count: int
+    tasks: int
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,11 @@ class _TaskOutcome:
 
 
 def _run_task(task: _Task, number: int) -> _TaskOutcome:
-    """Partition `number` of a run on a cluster, on a worker: the run, for that partition only
-    (no manifest: the client makes the run's)."""
+    """Task `number` of a run on a cluster, on a worker: the run of its partitions, which reads
+    the range once (no manifest: the client makes the run's)."""
+    numbers = range(number, task.count, task.tasks)
     found, stats, events_scanned, _, scanned_from = run_here(
-        task.job, _OnePartition(number, task.count), Progress(None), lambda: False
+        task.job, _SomePartitions(numbers, task.count), Progress(None), lambda: False
     )
     return _TaskOutcome(list(found), stats, events_scanned, scanned_from)
 
@@ -85,30 +89,31 @@ def _after_others(rule: Rule) -> bool:
 def on_cluster(
     job: Job, backend: ClusterBackend, tracker: Progress, stop: Callable[[], bool]
 ) -> Found:
-    """The run on a cluster: one task per partition; then, here, the rules that read the
-    others' results, over them. Progress: the share of tasks done."""
+    """The run on a cluster: its partitions dealt among the backend's tasks; then, here, the
+    rules that read the others' results, over them. Progress: the share of tasks done."""
     later = [number for number, rule in enumerate(job.rules) if _after_others(rule)]
     on_workers = [rule for number, rule in enumerate(job.rules) if number not in later]
     source = job.source
     if source.archive is not None:  # workers may start elsewhere: the root from / (or a URL)
         source = LogSource(source.schema, None, source.archive.absolute(), source.index)
     count = 1 if job.keep_matches else backend.partitions(source, job.low, job.high)
+    tasks = backend.task_count(count)
     sent = replace(job, rules=on_workers, source=source)
     if count > 1:  # the run-wide facts every task must share, found once here
         planned = plan_job(sent, lambda _scan_low: count).rules
         sent = replace(sent, first_times=[item.first_time for item in planned])
-    task = _Task(sent, count)
+    task = _Task(sent, count, tasks)
     found: list[JobResult] = []
     stats = [RuleStats(rule.name, rule.detection_method) for rule in on_workers]
     events, scanned_from, done = 0, job.low, 0
-    for _, outcome in backend.map(_run_task, task, count, should_stop=stop):
+    for _, outcome in backend.map(_run_task, task, tasks, should_stop=stop):
         found += outcome.results
         events, scanned_from = outcome.events_scanned, outcome.scanned_from
         for total, part in zip(stats, outcome.stats, strict=True):
             _add(total, part)
         done += 1
-        tracker.report(done / count)
-    cancelled = done < count
+        tracker.report(done / tasks)
+    cancelled = done < tasks
     after: list[RuleStats] = []
     if later:
         rest = replace(

@@ -1,5 +1,6 @@
-"""A run in this process: plan, scan partition by partition, detect rule by rule, and finish each
-partition's results at once (the sample logs of all of them in one pass) into a `ResultSpill`."""
+"""A run in this process: plan, read the range once into its hash partitions, detect partition by
+partition and rule by rule, then finish every partition's results (the sample logs of all of them
+read in one pass: `engine.run.samples`) into a `ResultSpill`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from engine.results.spill import ResultSpill, by_time
 from engine.run.job import Job
 from engine.run.planned import PlannedRule, plan_job
 from engine.run.progress import SCAN_SHARE, Progress, Share
-from engine.scan.backends.base import ScanBackend, Scanned
+from engine.run.samples import PendingBatches, finish
+from engine.scan.backends.base import ScanBackend
 from engine.scan.plan import TIME, Partition
 from engine.scan.source import LogSource
 
@@ -32,8 +34,9 @@ __all__ = ["Found", "run_here"]
 
 
 def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[], bool]) -> Found:
-    """The job in this process: plan, scan partition by partition, detect, read the samples;
-    the rules that read the others' results last."""
+    """The job in this process: plan, read the range once into its partitions, detect partition
+    by partition, read the samples of all of them in one pass; the rules that read the others'
+    results last."""
     loaded, source, low, high = job.rules, job.source, job.low, job.high
     results, keep_matches, job_id = job.results, job.keep_matches, job.job_id
     planned_job = plan_job(job, lambda scan_low: backend.partitions(source, scan_low, high))
@@ -43,50 +46,55 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
     for number in cyclic:
         planned[number].stat.error = "it reads the results of rules that read its own (a cycle)"
         planned[number].plan = None
-    cancelled = False
     later: list[tuple[PlannedRule, pl.DataFrame]] = []  # methods reading the others' results: last
-    events_scanned = 0
     numbers = backend.numbers(count)
-    spill = ResultSpill(to_disk=len(numbers) > 1)
-    for number in numbers:
-        partition = Partition(number, count) if count > 1 else None
-        share = Share(tracker, number, count)
-        scanned = backend.scan(
-            source,
-            plan,
-            scan_low,
-            high,
-            progress=share.scanned,
-            should_stop=stop,
-            partition=partition,
-        )
-        cancelled = cancelled or scanned.stopped
-        if number == numbers[0]:
-            events_scanned = scanned.events_scanned
-            for item in planned:
-                item.stat.events_scanned = scanned.events_scanned
-        runnable = [planned[n] for n in order if planned[n].plan is not None and not cancelled]
+    scanned = backend.scan(
+        source,
+        plan,
+        scan_low,
+        high,
+        progress=lambda fraction: tracker.report(SCAN_SHARE * fraction),
+        should_stop=stop,
+        numbers=numbers,
+        count=count,
+    )
+    cancelled, events_scanned = scanned.stopped, scanned.events_scanned
+    for item in planned:
+        item.stat.events_scanned = events_scanned
+    pending = PendingBatches(source, to_disk=len(numbers) > 1)
+    with scanned.parts as parts, pending:
+        for index, number in enumerate(numbers):
+            if cancelled:
+                break
+            partition = Partition(number, count) if count > 1 else None
+            rows = parts.rows(number)
+            runnable = [planned[n] for n in order if planned[n].plan is not None]
 
-        def rows_of(
-            item: PlannedRule, scanned: Scanned = scanned, partition: Partition | None = partition
-        ) -> pl.DataFrame | None:
-            return item.rows(scanned.rows, scan_low, partition)
+            def rows_of(
+                item: PlannedRule,
+                rows: pl.DataFrame = rows,
+                partition: Partition | None = partition,
+            ) -> pl.DataFrame | None:
+                return item.rows(rows, scan_low, partition)
 
-        later += [
-            (item, rows)
-            for item in runnable
-            if item.after_others
-            for rows in [rows_of(item)]
-            if rows is not None
-        ]
-        now = [item for item in runnable if not item.after_others]
-        known = DetectContext(list(results), low, high)
-        found, stopped = _detect_all(
-            now, scanned.rows, rows_of, source, known, job_id, share, stop, keep_matches
-        )
-        cancelled = cancelled or stopped
-        spill.add(_finish(found, source))  # this partition's results, its samples read now
-        del found, scanned, rows_of  # before the next partition is read
+            later += [
+                (item, mine)
+                for item in runnable
+                if item.after_others
+                for mine in [rows_of(item)]
+                if mine is not None
+            ]
+            now = [item for item in runnable if not item.after_others]
+            known = DetectContext(list(results), low, high)
+            share = Share(tracker, index, len(numbers))
+            found, stopped = _detect_all(
+                now, rows, rows_of, source, known, job_id, share, stop, keep_matches
+            )
+            cancelled = cancelled or stopped
+            pending.add(found)  # its samples are read with the other partitions'
+            del found, rows, rows_of  # before the next partition is read
+        spill = ResultSpill(to_disk=len(numbers) > 1)
+        pending.finish(spill)
     stats = [item.stat for item in planned]
     if not later:
         return spill.results(), stats, events_scanned, cancelled, scan_low
@@ -95,7 +103,7 @@ def run_here(job: Job, backend: ScanBackend, tracker: Progress, stop: Callable[[
         if cancelled or stop():
             cancelled = True
             break
-        share = Share(tracker, count - 1, count)
+        share = Share(tracker, len(numbers) - 1, len(numbers))
         known = DetectContext([*results, *found_so_far], low, high)
         found, _ = _detect_all(
             [item], rows, _Fixed(rows), source, known, job_id, share, stop, keep_matches
@@ -142,7 +150,7 @@ def _detect_all(
             return found, True
 
         def step(fraction: float, before: int = done, weight: int = weight) -> None:
-            share.report(SCAN_SHARE + (1 - SCAN_SHARE) * (before + weight * fraction) / total)
+            share.report((before + weight * fraction) / total)
 
         if last[0] != item.reads:
             last = (item.reads, rows_of(item), None)
@@ -217,12 +225,9 @@ def _detect(
         stat.seconds += time.perf_counter() - began
 
 
-def _finish(
-    pending: list[tuple[PlannedRule, PendingResults]], source: LogSource
-) -> list[JobResult]:
-    """The rules' results, with the sample logs of all of them read in one pass (results whose
-    samples are not logs read theirs where their method says)."""
-    wanted = [item for _, item in pending if item.signals and item.source is source]
+def _finish(found: list[tuple[PlannedRule, PendingResults]], source: LogSource) -> list[JobResult]:
+    """The rules' results, with the sample logs of all of them read in one pass."""
+    wanted = [item for _, item in found if item.signals and item.source is source]
     logs = (
         source.logs_by_id(
             [log_id for item in wanted for log_id in item.sample_ids],
@@ -232,20 +237,4 @@ def _finish(
         if wanted
         else {}
     )
-    results: list[JobResult] = []
-    for planned, item in pending:
-        began = time.perf_counter()
-        found = item.finish(
-            logs
-            if item.source is source
-            else item.source.logs_by_id(item.sample_ids, item.low, item.high)
-        )
-        stat = planned.stat
-        stat.results += len(found)
-        for result in found:
-            stat.results_by_severity[result.severity] = (
-                stat.results_by_severity.get(result.severity, 0) + 1
-            )
-        stat.seconds += time.perf_counter() - began
-        results.extend(found)
-    return results
+    return finish(found, source, logs)

@@ -14,19 +14,16 @@ ProgressCallback = Callable[[float], None]
 
 @dataclass
 class Share:
-    """Partition `number` of `count`'s share of a run's progress."""
+    """Partition `number` of `count`'s share of a run's detection, which follows the scan of
+    every partition (the first `SCAN_SHARE` of the run)."""
 
     tracker: Progress
     number: int
     count: int
 
     def report(self, fraction: float) -> None:
-        """`fraction` of the partition's work is done."""
-        self.tracker.report((self.number + fraction) / self.count)
-
-    def scanned(self, fraction: float) -> None:
-        """`fraction` of the partition's scan is done."""
-        self.report(SCAN_SHARE * fraction)
+        """`fraction` of the partition's detection is done."""
+        self.tracker.report(SCAN_SHARE + (1 - SCAN_SHARE) * (self.number + fraction) / self.count)
 
 
 class Progress:

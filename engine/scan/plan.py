@@ -116,32 +116,27 @@ class ScanPlan:
         codes, leaves = self.leaves.exprs({} if distinct is None else worth_coding(distinct))
         return scan.with_columns(codes).with_columns(leaves)
 
+    def keep(self, partition: Partition) -> pl.Expr:
+        """Whether a row of `apply`'s output belongs to `partition` (see the module docstring):
+        one of its filters holds and, for a partitioned filter, its key hashes to the partition.
+        A row can belong to several partitions (rules hash different keys)."""
+        paired = {flag for flag, _ in self._pairs}
+        whole = [f for f in self.flags if f in self._whole or f not in paired]
+        keep = [pl.col(flag) & (pl.col(name) == partition.number) for flag, name in self._pairs]
+        keep += [pl.col(flag) for flag in whole] if partition.number == 0 else []
+        return pl.any_horizontal(keep) if keep else pl.lit(False)
+
     def apply(self, scan: pl.LazyFrame, partition: Partition | None = None) -> pl.LazyFrame:
-        """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns
-        (within `partition`: see the module docstring)."""
+        """The rows matching any registered filter, with `id`, `_t` (epoch ms) and plan columns,
+        partition columns included (only those of `partition` when given: `keep`)."""
         flags = [self._exprs[name].fill_null(False).alias(name) for name in self.flags]
         if not flags:
             return scan.select(pl.col("id"), pl.col("timestamp").dt.epoch("ms").alias(TIME)).head(0)
-        keep = [pl.col(name) for name in self.flags]
-        hashes: list[str] = []
-        if partition is not None:
-            hashes = list(dict.fromkeys(name for _, name in self._pairs))
-            flags += [self._exprs[name].alias(name) for name in hashes]
-            paired = {flag for flag, _ in self._pairs}
-            whole = [f for f in self.flags if f in self._whole or f not in paired]
-            keep = [pl.col(flag) & (pl.col(name) == partition.number) for flag, name in self._pairs]
-            keep += [pl.col(flag) for flag in whole] if partition.number == 0 else []
-            if not keep:
-                keep = [pl.lit(False)]
-        values = [
-            pl.col(name) if name in hashes else expr.alias(name)
-            for name, expr in self._exprs.items()
-            if name not in self.flags
-        ]
-        return (
+        values = [expr.alias(name) for name, expr in self._exprs.items() if name not in self.flags]
+        rows = (
             self.with_leaves(scan)
             .with_columns(flags)
-            .filter(pl.any_horizontal(keep))
+            .filter(pl.any_horizontal(pl.col(name) for name in self.flags))
             .select(
                 pl.col("id"),
                 pl.col("timestamp").dt.epoch("ms").alias(TIME),
@@ -149,3 +144,4 @@ class ScanPlan:
                 *values,
             )
         )
+        return rows if partition is None else rows.filter(self.keep(partition))

@@ -13,6 +13,7 @@ from engine.archive.formats import records_to_events
 from engine.archive.frame import events_to_frame, frame_to_events
 from engine.archive.reader import Archive, collect, collect_all, open_archive, time_filter
 from engine.archive.schema import Schema
+from engine.core.columns import BASE_COLUMNS, RAW_COLUMN
 from engine.core.errors import ArchiveError
 
 SLICE_ROWS = 2_000_000
@@ -87,16 +88,17 @@ class LogSource:
         """Full canonical logs of the given ids within `[start, end)`, keyed by id."""
         if not ids:
             return {}
+        return {event["id"]: event for event in frame_to_events(self.logs_frame(ids, start, end))}
+
+    def logs_frame(
+        self, ids: Sequence[str], start: int | None = None, end: int | None = None
+    ) -> pl.DataFrame:
+        """The rows of the given ids within `[start, end)`, with the columns of their full logs
+        (`frame_to_events` makes the logs of any subset of them)."""
+        columns = [name for name in (*BASE_COLUMNS, RAW_COLUMN) if name in self.schema]
         wanted = pl.Series("ids", list(set(ids)), dtype=pl.String())
         found = self.scan(start, end, selective=True).filter(pl.col("id").is_in(wanted.implode()))
-        frame = collect(found)
-        return {event["id"]: event for event in frame_to_events(frame)}
-
-    def count_hint(self, start: int | None, end: int | None) -> int:
-        """About how many events `[start, end)` holds (the archive's files that meet it)."""
-        if self.archive is None:
-            return 0
-        return sum(entry.rows for entry in self.archive.files(self.index, start=start, end=end))
+        return collect(found.select(columns))
 
     def slices(
         self, start: int | None, end: int | None, *, target_rows: int = SLICE_ROWS

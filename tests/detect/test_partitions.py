@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from engine.results.spill import SpilledResults
 from engine.run.first_time import first_times
 from engine.scan.backends import local
 from engine.scan.backends.local import LocalBackend
+from engine.scan.partitioned import PartitionedRows
 from engine.scan.plan import ScanPlan
 from engine.scan.source import LogSource
 from tests.detect.builders import archive_of, at, event, query, rule
@@ -150,13 +152,14 @@ def test_partitions_split_the_rows_of_grouped_rules(
     events = [_method_log(one, SIX_HOURS) for one in drawn]
     events += [finding(n * 60, 8, account=f"a{n}") for n in range(40)]
     heights: list[int] = []
-    apply = ScanPlan.apply
+    rows_of = PartitionedRows.rows
 
-    def spy(self: ScanPlan, scan: pl.LazyFrame, partition: Any = None) -> pl.LazyFrame:
-        heights.append(apply(self, scan, partition).collect().height)
-        return apply(self, scan, partition)
+    def spy(self: PartitionedRows, number: int) -> pl.DataFrame:
+        rows = rows_of(self, number)
+        heights.append(rows.height)
+        return rows
 
-    monkeypatch.setattr(ScanPlan, "apply", spy)
+    monkeypatch.setattr(PartitionedRows, "rows", spy)
     whole = run(spec, events)
     (read,) = heights
     split = run(spec, events, backend=LocalBackend(partitions=4))
@@ -383,3 +386,87 @@ def test_a_local_run_is_partitioned_by_the_memory_its_files_take(
     assert LocalBackend().partitions(source, None, None) == 3
     assert LocalBackend(partitions=2).partitions(source, None, None) == 2
     assert LocalBackend().partitions(LogSource.of([{"timestamp": 0}]), None, None) == 1
+
+
+def test_a_partitioned_run_reads_the_range_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 hours of failures of 6 users: several slices; 4 partitions read them once, then the
+    # sample logs of every partition's results in one more pass
+    logs = [event(n * 30, f"u{n % 6}") for n in range(480)]
+    archive = archive_of(logs, tmp_path)
+    spec = rule(cases=[{"status": "high", "condition": "a > 1"}])
+    whole = run(spec, archive)
+    slices = LogSource.slices
+
+    def small(self: LogSource, start: int | None, end: int | None, **_: Any) -> list[Any]:
+        return slices(self, start, end, target_rows=100)
+
+    reads: list[tuple[int | None, int | None]] = []
+    scan = LogSource.scan
+
+    def counted(
+        self: LogSource, start: int | None = None, end: int | None = None, **kw: Any
+    ) -> Any:
+        reads.append((start, end))
+        return scan(self, start, end, **kw)
+
+    monkeypatch.setattr(LogSource, "slices", small)
+    monkeypatch.setattr(LogSource, "scan", counted)
+    split = run(spec, archive, backend=LocalBackend(partitions=4))
+    monkeypatch.undo()
+    cuts = small(LogSource.of(str(archive)), None, None)
+    assert len(cuts) >= 3
+    assert reads == [*cuts, reads[-1]] and reads[-1] not in cuts
+    assert split.results == whole.results and len({str(r.group_by) for r in split.results}) > 4
+
+
+def test_a_partitioned_run_removes_its_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # finished, cancelled mid-scan or failing mid-scan: the partitions' files are gone at the end
+    archive = archive_of([event(n * 30, f"u{n % 6}") for n in range(480)], tmp_path)
+    spec = rule(cases=[{"status": "high", "condition": "a > 1"}])
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    slices = LogSource.slices
+    monkeypatch.setattr(
+        LogSource, "slices", lambda self, start, end, **_: slices(self, start, end, target_rows=100)
+    )
+
+    def left() -> list[str]:
+        return sorted(p.name.split("-")[1] for p in folder.iterdir() if "results" not in p.name)
+
+    assert run(spec, archive, backend=LocalBackend(partitions=3)).results
+    assert left() == []
+    asked: list[int] = []
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recorded(*args: Any, **kw: Any) -> str:
+        made.append(mkdtemp(*args, **kw))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded)
+    stopped = run(
+        spec,
+        archive,
+        backend=LocalBackend(partitions=3),
+        should_stop=lambda: len(asked) > 2 or bool(asked.append(1)),
+    )
+    assert stopped.cancelled and made and left() == []
+    add = PartitionedRows.add
+
+    def failing(self: PartitionedRows, rows: pl.DataFrame) -> None:
+        if self.added:
+            raise OSError("disk full")
+        add(self, rows)
+        self.added = True
+
+    monkeypatch.setattr(PartitionedRows, "added", False, raising=False)
+    monkeypatch.setattr(PartitionedRows, "add", failing)
+    before = len(made)
+    with pytest.raises(OSError, match="disk full") as failed:
+        run(spec, archive, backend=LocalBackend(partitions=3))
+    assert failed.traceback and len(made) > before and left() == []  # its frames still alive

@@ -4,9 +4,10 @@ A run compiles every query of its rules into one `ScanPlan` (filters and derived
 a backend for the plan's rows over `[low, high)` of a `LogSource`. The backend decides how: the
 local backend reads the source's time slices in turn, in this process (`local.py`). A distributed
 backend (issue 15) reads the same slices on workers. A run over many events is split in hash
-partitions of the signal key (`partitions`): the run scans and detects one partition after the
-other, so no step holds every matched row of the range; a task is (the rule batch, a partition),
-which is also what a distributed backend hands out.
+partitions of the signal key (`partitions`): the run reads the range ONCE, writing each
+partition's rows aside as the slices are read (`engine.scan.partitioned`), then detects one
+partition after the other, so no step holds every matched row of the range. A distributed backend
+hands out tasks that are (the rule batch, a set of partitions), each run the same way.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Self, TypeVar
 
-import polars as pl
-
-from engine.scan.plan import Partition, ScanPlan
+from engine.scan.partitioned import PartitionedRows
+from engine.scan.plan import ScanPlan
 from engine.scan.source import LogSource
 
 S = TypeVar("S")
@@ -27,10 +27,10 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Scanned:
-    """What a scan read: the plan's rows (`ScanPlan.apply`), how many events it read, and whether
-    it was stopped before the end (then `rows` is empty)."""
+    """What a scan read: the plan's rows by partition (`ScanPlan.apply`, `ScanPlan.keep`), how
+    many events it read, and whether it was stopped before the end (then the rows are empty)."""
 
-    rows: pl.DataFrame
+    parts: PartitionedRows
     events_scanned: int
     stopped: bool = False
 
@@ -48,10 +48,11 @@ class ScanBackend(ABC):
         *,
         progress: Callable[[float], None],
         should_stop: Callable[[], bool],
-        partition: Partition | None = None,
+        numbers: Sequence[int] = (0,),
+        count: int = 1,
     ) -> Scanned:
         """The plan's rows of the events with `low <= timestamp < high` (epoch ms; None: open),
-        of one hash `partition` of the plan (`ScanPlan.apply`) when given.
+        read once and split among hash partitions `numbers` of `count` (1: not partitioned).
 
         `progress` is told the fraction of the scan done (monotonic, up to 1.0); `should_stop` is
         asked between pieces of work, and a True answer ends the scan (`stopped`).
@@ -70,11 +71,16 @@ class ScanBackend(ABC):
 
 class ClusterBackend(ABC):
     """Runs a job's tasks in other processes or on other machines (`dask.py`): each task is
-    (the job's rules, one hash partition), run with the local engine where it lands."""
+    (the job's rules, a set of hash partitions), run with the local engine where it lands."""
 
     @abstractmethod
     def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
-        """In how many hash partitions (tasks) a run over `[low, high)` is split."""
+        """In how many hash partitions a run over `[low, high)` is split."""
+
+    def task_count(self, count: int) -> int:
+        """Among how many tasks `count` partitions are dealt (each task reads the range once
+        for all of its partitions; default: one task per partition)."""
+        return count
 
     @abstractmethod
     def map(

@@ -1,9 +1,11 @@
 """The Dask backend: a job's tasks on a Dask cluster (`dask` + `distributed`, the `dask` extra).
 
-A task is (the job's rules, one hash partition of the signal key), run on a worker with the local
-engine over the archive, which workers read themselves (a path they all reach). Tasks hand back
-their results, never frames of events. Dask retries the tasks of a worker that is lost; a stop
-request cancels the tasks not yet done.
+A task is (the job's rules, a set of hash partitions of the signal key), run on a worker with the
+local engine over the archive, which workers read themselves (a path they all reach): the task
+reads the range once for all of its partitions, so with `TASKS_PER_WORKER` tasks per worker
+thread the range is read about that many times per thread, however many partitions memory asks
+for. Tasks hand back their results, never frames of events. Dask retries the tasks of a worker
+that is lost; a stop request cancels the tasks not yet done.
 
 This is the only module of the engine that imports Dask, and only `engine.run(cluster=...)`
 imports it: `import engine` and a local run load no Dask.
@@ -19,7 +21,7 @@ from distributed import Client, Future, LocalCluster, wait
 
 from engine.core.errors import HindsightError
 from engine.scan.backends.base import ClusterBackend
-from engine.scan.backends.local import PARTITION_EVENTS
+from engine.scan.backends.local import LocalBackend
 from engine.scan.source import LogSource
 
 S = TypeVar("S")
@@ -31,7 +33,8 @@ LOCAL_PREFIX = "local:"
 POLL_SECONDS = 0.2
 #: How long (seconds) to wait for a scheduler given by address.
 CONNECT_SECONDS = 10
-#: Tasks per worker at least, so a slow or lost worker holds back a small share of the job.
+#: Tasks per worker thread (per worker, of one thread), so a slow or lost worker holds back a
+#: small share of the job (each task reads the range once: more tasks, more reads).
 TASKS_PER_WORKER = 2
 
 Cluster = str | Client
@@ -55,18 +58,24 @@ class DaskBackend(ClusterBackend):
         self._owns_client = owns_client
         self._cluster = cluster
 
-    def workers(self) -> int:
-        """The cluster's workers now (at least 1)."""
-        return max(1, len(self.client.scheduler_info()["workers"]))
+    def threads(self) -> int:
+        """The cluster's worker threads now (at least 1)."""
+        workers = self.client.scheduler_info()["workers"].values()
+        return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers))
 
     def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
-        """A fixed count, or `TASKS_PER_WORKER` per worker, or one per `PARTITION_EVENTS` events
-        of the range (rounded up to a multiple of the workers) when that is more."""
+        """A fixed count, or as many as a local run's memory asks for
+        (`LocalBackend.partitions`), rounded up to a multiple of the tasks (at least one per
+        task)."""
         if self._partitions is not None:
             return self._partitions
-        workers = self.workers()
-        by_size = math.ceil(source.count_hint(low, high) / PARTITION_EVENTS)
-        return max(workers * TASKS_PER_WORKER, math.ceil(by_size / workers) * workers)
+        tasks = self.threads() * TASKS_PER_WORKER
+        by_memory = LocalBackend().partitions(source, low, high)
+        return math.ceil(by_memory / tasks) * tasks
+
+    def task_count(self, count: int) -> int:
+        """`TASKS_PER_WORKER` per worker thread, at most one per partition."""
+        return min(count, self.threads() * TASKS_PER_WORKER)
 
     def map(
         self,

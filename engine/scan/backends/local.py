@@ -8,24 +8,22 @@ of the events read, so progress follows event time and a stop request is honoure
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
 from engine.scan.backends.base import ScanBackend, Scanned
-from engine.scan.plan import Partition, ScanPlan
-from engine.scan.source import LogSource
+from engine.scan.partitioned import PartitionedRows
+from engine.scan.plan import ScanPlan
+from engine.scan.source import SLICE_ROWS, LogSource
 
-#: A cluster's tasks read hash partitions of about this many events of the range each.
-PARTITION_EVENTS = 5_000_000
 #: A local run reads and detects by hash partitions of about this much memory each ...
 PARTITION_MEMORY = 512 * 2**20
-#: ... counting this many bytes in memory (scanned rows, matches frames, results and their sample
-#: logs) per byte of the range's Parquet files: 100 rules of `benchmarks/rules.py` over 4M events
-#: (111 MiB of Parquet) peaked at 1,350 MiB in 4 partitions and 812 MiB in 8. Every partition
-#: reads the range again, so partitions cost time (2M events, 100 rules: 22.7 s and 1,362 MiB in
-#: one, 42.6 s and 991 MiB in two, 48.3 s and 648 MiB in four; 1,000 rules: 223 s and 9.3 GiB in
-#: one, 380 s and 3.4 GiB in four): memory is bounded first.
+#: ... counting this many bytes in memory (a partition's rows, matches frames, pending results
+#: and their sample logs) per byte of the range's Parquet files. The range is read once whatever
+#: the count (`PartitionedRows`), so partitions cost little time: 2M events (56 MiB of Parquet),
+#: 100 rules of `benchmarks/rules.py`, 4 partitions peaked at 796-838 MiB (session 19, load
+#: 9-20; before the single scan: 648 MiB, each partition reading the range again).
 MEMORY_PER_FILE_BYTE = 32
 
 
@@ -56,23 +54,31 @@ class LocalBackend(ScanBackend):
         *,
         progress: Callable[[float], None],
         should_stop: Callable[[], bool],
-        partition: Partition | None = None,
+        numbers: Sequence[int] = (0,),
+        count: int = 1,
     ) -> Scanned:
-        """The plan's rows of `[low, high)`, slice by slice (see `ScanBackend.scan`)."""
-        slices = source.slices(low, high)
-        parts: list[pl.DataFrame] = []
+        """The plan's rows of `[low, high)`, slice by slice, each slice read once and split
+        among the partitions (see `ScanBackend.scan`)."""
+        # a partitioned run holds a slice's rows of every partition at once: smaller slices
+        slices = source.slices(low, high, target_rows=SLICE_ROWS // len(numbers))
+        parts = PartitionedRows(plan, numbers, count)
         scanned = 0
-        for number, (slice_low, slice_high) in enumerate(slices, start=1):
-            if should_stop():
-                break
-            frame = source.scan(slice_low, slice_high)
-            part, count = source.collect_all(
-                [plan.apply(frame, partition), frame.select(pl.len())], slice_low, slice_high
-            )
-            parts.append(part)
-            scanned += int(count.item())
-            progress(number / len(slices))
-        if len(parts) < len(slices):
-            empty = plan.apply(source.scan(low, high), partition).clear().collect()
-            return Scanned(empty, scanned, True)
-        return Scanned(pl.concat(parts), scanned)
+        try:
+            for number, (slice_low, slice_high) in enumerate(slices, start=1):
+                if should_stop():
+                    parts.close()
+                    parts = PartitionedRows(plan, numbers, count)
+                    parts.add(plan.apply(source.scan(low, high)).clear().collect())
+                    return Scanned(parts, scanned, True)
+                frame = source.scan(slice_low, slice_high)
+                rows, read = source.collect_all(
+                    [plan.apply(frame), frame.select(pl.len())], slice_low, slice_high
+                )
+                parts.add(rows)
+                del rows
+                scanned += int(read.item())
+                progress(number / len(slices))
+        except BaseException:
+            parts.close()
+            raise
+        return Scanned(parts, scanned)
