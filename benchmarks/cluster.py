@@ -85,10 +85,15 @@ def archive_of(events: int, data: Path) -> Path:
 def on_cluster(
     workers: int, rules: list[dict[str, Any]], archive: Path, partitions: int | None, tasks: int
 ) -> tuple[dict[str, Any], engine.JobRun]:
-    """The job on a LocalCluster of `workers` processes (one thread each), and its figures."""
+    """The job on a LocalCluster of `workers` processes (one thread each, and one polars thread
+    each, as Dask gives its workers one OpenMP/MKL thread per Dask thread), and its figures."""
     with (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env={"POLARS_MAX_THREADS": "1"},
         ) as cluster,
         Client(cluster) as client,
     ):
