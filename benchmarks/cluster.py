@@ -1,12 +1,15 @@
 """Cluster figures: the rule library in one job, locally and on a Dask LocalCluster of 1 and 2
 workers, with the same results.
 
-    python -m benchmarks.cluster [--events 2000000] [--rules 100] [--partitions 4]
+    python -m benchmarks.cluster [--events 2000000] [--rules 100] [--tasks 4] [--partitions N]
 
 The archive is the scale benchmark's (`benchmarks/data/scale-<events>/`, generated and ingested
-when absent). Every cluster run uses the same number of tasks (`--partitions`), so 1 and 2 workers
-do the same work; the figures: wall time, tasks, the bytes of what the tasks hand back to the
-client (pickled), and the scheduler's overhead per task (the round trip of an empty task).
+when absent). Every cluster run uses the same tasks (`--tasks`, each a set of the partitions;
+partitions: `--partitions`, or by memory as a local run, rounded to a multiple of the tasks), so
+1 and 2 workers do the same work (by default a cluster gives `TASKS_PER_WORKER` tasks per worker
+thread, so 2 workers would run twice the tasks, and read the range twice as often); the
+figures: wall time, tasks, the bytes of what the tasks hand back to the client (pickled), and
+the scheduler's overhead per task (the round trip of an empty task).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import pickle
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +30,7 @@ import engine
 from benchmarks.rules import varied_rules
 from benchmarks.workload import write_ndjson
 from engine.scan.backends.dask import DaskBackend
+from engine.scan.source import LogSource
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -35,10 +40,21 @@ EMPTY_TASKS = 200
 
 
 class Measured(DaskBackend):
-    """A Dask backend counting its tasks and the bytes they hand back."""
+    """A Dask backend running `fixed` tasks, counting them and the bytes they hand back."""
 
     tasks = 0
     bytes_back = 0
+
+    def __init__(self, client: Client, *, partitions: int | None, fixed: int) -> None:
+        super().__init__(client, partitions=partitions)
+        self._fixed = fixed
+
+    def partitions(self, source: LogSource, low: int | None, high: int | None) -> int:
+        count = super().partitions(source, low, high)
+        return math.ceil(count / self._fixed) * self._fixed
+
+    def task_count(self, count: int) -> int:
+        return min(count, self._fixed)
 
     def map(
         self, task: Callable[[S, int], R], shared: S, count: int, *, should_stop: Callable[[], bool]
@@ -67,12 +83,17 @@ def archive_of(events: int, data: Path) -> Path:
 
 
 def on_cluster(
-    workers: int, rules: list[dict[str, Any]], archive: Path, partitions: int
+    workers: int, rules: list[dict[str, Any]], archive: Path, partitions: int | None, tasks: int
 ) -> tuple[dict[str, Any], engine.JobRun]:
-    """The job on a LocalCluster of `workers` processes (one thread each), and its figures."""
+    """The job on a LocalCluster of `workers` processes (one thread each, and one polars thread
+    each, as Dask gives its workers one OpenMP/MKL thread per Dask thread), and its figures."""
     with (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env={"POLARS_MAX_THREADS": "1"},
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -80,7 +101,7 @@ def on_cluster(
         began = time.perf_counter()
         client.gather(client.map(_empty, range(EMPTY_TASKS), pure=False))
         overhead = (time.perf_counter() - began) / EMPTY_TASKS
-        backend = Measured(client, partitions=partitions)
+        backend = Measured(client, partitions=partitions, fixed=tasks)
         began = time.perf_counter()
         outcome = engine.run(rules, archive, backend=backend)
         seconds = time.perf_counter() - began
@@ -100,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--rules", type=int, default=100)
-    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--tasks", type=int, default=4)
+    parser.add_argument("--partitions", type=int, default=None)
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
@@ -110,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     local = engine.run(rules, archive)
     rows = [{"workers": "local", "seconds": time.perf_counter() - began}]
     for workers in (1, 2):
-        figures, outcome = on_cluster(workers, rules, archive, args.partitions)
+        figures, outcome = on_cluster(workers, rules, archive, args.partitions, args.tasks)
         if outcome.results != local.results:
             raise AssertionError(f"{workers} worker(s): results differ from the local run")
         rows.append(figures)

@@ -172,8 +172,9 @@ def test_an_unreachable_scheduler_is_a_user_error(
 
 
 def test_a_worker_killed_mid_job_leaves_the_results_unchanged(
-    scheduler: str, job: Path, tmp_path: Path
+    scheduler: str, job: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(dask_backend, "TASKS_PER_WORKER", 10)  # 30 tasks: some still queued
     rules = load_rules(job / "rules")
     local = run(rules, job / "archive")
     with Client(scheduler) as client:
